@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { migrateToLatest, openDatabase, type Database } from './db/index.js';
+import type { Db } from './db/types.js';
+import { AppError } from './errors.js';
+import { Schemas } from './schemas.js';
+import authPlugin from './plugins/auth.js';
+import errorsPlugin from './plugins/errors.js';
+import idempotencyPlugin from './plugins/idempotency.js';
+import { hashToken, ensureAdmin } from './services/principals.js';
+import type { EngineDeps } from './services/engine.js';
+import healthRoutes from './routes/health.js';
+import registryRoutes from './routes/registry.js';
+import workflowRoutes from './routes/workflows.js';
+import registerRoutes from './routes/register.js';
+import { caseRoutes } from './routes/cases.js';
+import { workflows } from '../workflows/index.js';
+import { createLogger } from './logger.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db;
+    database: Database;
+    schemas: Schemas;
+    engine: EngineDeps;
+    config: Config;
+    readiness: () => Record<string, unknown>;
+  }
+}
+
+export type AppOptions = {
+  config: Config;
+  /** An open database to use (tests share one); otherwise one is opened from the config and closed with the app. */
+  database?: Database;
+  /** The clock; tests inject one. */
+  now?: () => Date;
+  logger?: Logger;
+  /** Printed once when an empty database gets its first admin. */
+  onBootstrapToken?: (token: string) => void;
+};
+
+/** Builds the whole service; main.ts only listens. Nothing global, so two apps can share a process. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config } = opts;
+  const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const ownsDatabase = !opts.database;
+  await migrateToLatest(database.db);
+  const bootstrap = await ensureAdmin(database.db, config.adminToken);
+  if (bootstrap) opts.onBootstrapToken?.(bootstrap.token);
+
+  const schemas = new Schemas();
+  const app = Fastify({
+    loggerInstance: opts.logger ?? createLogger(config),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: {} },
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.decorate('db', database.db);
+  app.decorate('database', database);
+  app.decorate('schemas', schemas);
+  app.decorate('config', config);
+  app.decorate('engine', { db: database.db, schemas, now: opts.now ?? (() => new Date()) });
+  app.decorate('readiness', () => ({}));
+  app.register(fp(async () => {}, { name: 'db' }));
+  if (ownsDatabase) app.addHook('onClose', async () => database.close());
+
+  for (const s of schemas.files) app.addSchema(s);
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? schemas.body : schemas.params;
+    const id = (schema as { $id?: string }).$id;
+    return (id && ajv.getSchema(id)) || ajv.compile(schema);
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  await app.register(authPlugin);
+  await app.register(rateLimit, {
+    max: config.rateLimitMax,
+    timeWindow: config.rateLimitWindowMs,
+    // Per token when one is given (so many clients behind one gateway are not lumped together), else per IP.
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      return auth ? `t:${hashToken(auth).slice(0, 32)}` : `ip:${req.ip}`;
+    },
+    errorResponseBuilder: (_req, ctx) => new AppError('rate_limited', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry later`),
+  });
+  await app.register(idempotencyPlugin);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Guangdong AI & robotics sandbox and certification registry',
+        description: 'Regulatory sandbox admission, safety and ethics certification, and generative-AI joint-laboratory projects (clause 12).',
+        version: '1.0.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String((json as { title?: string }).title ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/documentation' });
+
+  await app.register(healthRoutes);
+  await app.register(registryRoutes);
+  await app.register(workflowRoutes);
+  await app.register(registerRoutes);
+  for (const wf of workflows) await app.register(caseRoutes(wf));
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

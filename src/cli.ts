@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { migrateToLatest, openDatabase } from './db/index.js';
+import { Schemas } from './schemas.js';
+import { createPrincipal, ROLES, type Role } from './services/principals.js';
+import { verifyAudit } from './services/verify.js';
+import { SYSTEM_CALLER, fireEvent } from './services/engine.js';
+import { workflowByKind } from '../workflows/index.js';
+
+const USAGE = `usage: npm run cli -- <command> [options]
+
+  migrate                                   bring the database schema up to date
+  create-principal --role R [--organization-id ID] [--name N]
+                                            create a principal and print its token once
+  verify-audit                              check every hash chain and replay every case (exit 1 on failure)
+  fire --kind K --case ID --event E         fire a system event by hand (e.g. INFO_LAPSED, EXPIRE)
+  sweep                                     fire every due deadline now
+
+The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service.`;
+
+async function main(argv: string[]) {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      role: { type: 'string' },
+      'organization-id': { type: 'string' },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      case: { type: 'string' },
+      event: { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
+  try {
+    await migrateToLatest(database.db);
+    switch (command) {
+      case 'migrate':
+        process.stdout.write('database schema is up to date\n');
+        return 0;
+      case 'create-principal': {
+        const role = values.role as Role;
+        if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+        const p = await createPrincipal(database.db, { role, organization_id: values['organization-id'] ?? null, name: values.name ?? null }, { principal_id: null, role: 'system' });
+        process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
+        return 0;
+      }
+      case 'verify-audit': {
+        const report = await verifyAudit(database.db);
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return report.ok ? 0 : 1;
+      }
+      case 'fire': {
+        const wf = workflowByKind.get(values.kind ?? '');
+        if (!wf || !values.case || !values.event) throw new Error('fire needs --kind, --case and --event');
+        const out = await fireEvent({ db: database.db, schemas: new Schemas(), now: () => new Date() }, wf, SYSTEM_CALLER, values.case, { type: values.event });
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return 0;
+      }
+      case 'sweep': {
+        const { sweepOnce } = await import('./services/scheduler.js').catch(() => ({ sweepOnce: null as never }));
+        if (!sweepOnce) throw new Error('the scheduler is not available in this build');
+        const result = await sweepOnce({ db: database.db, schemas: new Schemas(), now: () => new Date() });
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return 0;
+      }
+      default:
+        process.stderr.write(`unknown command ${command}\n${USAGE}\n`);
+        return 2;
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

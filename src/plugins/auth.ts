@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { principalForToken, type Principal, type Role } from '../services/principals.js';
+import type { Caller } from '../services/engine.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Resolves `Authorization: Bearer <token>` to a principal; an unknown or revoked token is a 401 at once. */
+export default fp(
+  async (app) => {
+    app.decorateRequest('principal', null);
+    app.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization;
+      if (header === undefined) return;
+      const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/.exec(header);
+      if (!m) throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
+      const principal = await principalForToken(app.db, m[1]!);
+      if (!principal) throw new AppError('unauthenticated', 'the token is unknown or revoked');
+      request.principal = principal;
+    });
+  },
+  { name: 'auth', dependencies: ['db'] },
+);
+
+/** The caller's principal, or 401/403 unless its role is one of `roles`. */
+export function requireRole(request: FastifyRequest, ...roles: Role[]): Principal {
+  const p = request.principal;
+  if (!p) throw new AppError('unauthenticated', 'this route needs a bearer token');
+  if (roles.length > 0 && !roles.includes(p.role)) throw new AppError('forbidden', `role ${p.role} may not do this`);
+  return p;
+}
+
+export const callerOf = (p: Principal): Caller => ({ principal_id: p.id, role: p.role, organization_id: p.organization_id });

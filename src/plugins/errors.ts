@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, problemBody, type ErrorCode } from '../errors.js';
+import { fieldErrors } from '../schemas.js';
+
+const PART: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
+  const body = problemBody(code, detail, extra);
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** The root handler: our AppErrors, ajv's validation errors and Fastify's own become problem+json. */
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError & { validationContext?: string }, request: FastifyRequest, reply: FastifyReply) => {
+      if (err instanceof AppError) return sendProblem(reply, err.code, err.detail, err.extra);
+      if (err.validation) {
+        const errors = fieldErrors(err.validation as never, PART[err.validationContext ?? 'body'] ?? 'body');
+        return sendProblem(reply, 'validation_failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+      }
+      switch (err.code) {
+        case 'FST_ERR_CTP_BODY_TOO_LARGE':
+          return sendProblem(reply, 'payload_too_large', `request body exceeds ${app.initialConfig.bodyLimit} bytes`);
+        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+          return sendProblem(reply, 'unsupported_media_type', 'send the request body as application/json');
+        case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+          return sendProblem(reply, 'validation_failed', 'the JSON body is empty', { errors: [{ path: 'body', message: 'is required' }] });
+        case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+          return sendProblem(reply, 'validation_failed', 'Content-Length does not match the body', { errors: [{ path: 'header/content-length', message: 'does not match the body' }] });
+      }
+      const status = err.statusCode ?? 500;
+      if (status === 429) return sendProblem(reply, 'rate_limited', err.message || 'too many requests, slow down');
+      if (status === 413) return sendProblem(reply, 'payload_too_large', err.message);
+      if (status === 415) return sendProblem(reply, 'unsupported_media_type', err.message);
+      if (status === 404) return sendProblem(reply, 'not_found', 'not found');
+      if (status === 405) return sendProblem(reply, 'method_not_allowed', err.message);
+      if (status >= 400 && status < 500) {
+        // Malformed JSON, prototype-poisoning keys, bad encodings: the body could not be read.
+        return sendProblem(reply, 'validation_failed', `the request could not be read: ${err.message}`, { errors: [{ path: 'body', message: err.message }] });
+      }
+      request.log.error({ err }, 'unhandled error');
+      return sendProblem(reply, 'internal_error', `an internal error occurred; quote request id ${request.id}`);
+    });
+    app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { callerOf, requireRole } from '../plugins/auth.js';
+import { allowedEvents, caseHistory, createCase, fireEvent, getCase } from '../services/engine.js';
+import { listCases } from '../services/cases.js';
+import type { Workflow } from '../../workflows/kit.js';
+import { idParams, pageQuery, ref, security } from './registry.js';
+
+/** `If-Match: "<version>"` (or W/"…", or a bare number) → the version, or a 400 naming the header. */
+export function parseIfMatch(request: FastifyRequest): number | undefined {
+  const raw = request.headers['if-match'];
+  if (raw === undefined) return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(String(raw));
+  if (!m) throw new AppError('validation_failed', 'If-Match must be a quoted case version, e.g. "3"', { errors: [{ path: 'header/if-match', message: 'must be a quoted case version' }] });
+  return Number(m[1]);
+}
+
+const etag = (reply: FastifyReply, version: number) => reply.header('etag', `"${version}"`);
+
+/** The routes every case kind has (SPEC §2), derived from the workflow's machine and schemas. */
+export function caseRoutes(wf: Workflow) {
+  const base = `/v1/${wf.kind}`;
+  const tags = [wf.kind];
+  const publicEvents = Object.entries(wf.events).filter(([, s]) => !s.internal).map(([t]) => t);
+  const states = Object.keys(wf.machine.root.states);
+  return async function routes(app: FastifyInstance) {
+    const deps = app.engine;
+
+    app.post(base, { schema: { tags, security, summary: `Create a ${wf.title} case (draft)`, body: ref(`${wf.schemaDir}/application.json`) } }, async (request, reply) => {
+      const p = requireRole(request, 'applicant');
+      const c = await createCase(deps, wf, callerOf(p), request.body);
+      return etag(reply.code(201).header('location', `${base}/${c.id}`), c.version).send(c);
+    });
+
+    app.patch(
+      `${base}/:id`,
+      { schema: { tags, security, summary: 'Replace the application while the case is a draft', params: idParams, body: ref(`${wf.schemaDir}/application.json`) } },
+      async (request, reply) => {
+        const p = requireRole(request, 'applicant');
+        const { id } = request.params as { id: string };
+        const out = await fireEvent(deps, wf, callerOf(p), id, { type: 'REPLACE_APPLICATION', payload: request.body }, { ifMatch: parseIfMatch(request), allowInternal: true });
+        return etag(reply, out.case.version).send(out.case);
+      },
+    );
+
+    app.get(`${base}/:id`, { schema: { tags, security, params: idParams } }, async (request, reply) => {
+      const p = requireRole(request, 'applicant', 'lab', 'regulator');
+      const c = await getCase(app.db, wf, callerOf(p), (request.params as { id: string }).id);
+      return etag(reply, c.version).send(c);
+    });
+
+    app.get(
+      base,
+      {
+        schema: {
+          tags,
+          security,
+          querystring: pageQuery({
+            state: { enum: states },
+            organization_id: { type: 'string', format: 'uuid' },
+            product_id: { type: 'string', format: 'uuid' },
+            ...(wf.listFilters ?? {}),
+          }),
+        },
+      },
+      async (request) => {
+        const p = requireRole(request, 'applicant', 'lab', 'regulator');
+        return listCases(app.db, wf, callerOf(p), request.query as never, deps.now());
+      },
+    );
+
+    app.post(
+      `${base}/:id/events`,
+      {
+        schema: {
+          tags,
+          security,
+          summary: `Fire a ${wf.title} workflow event`,
+          params: idParams,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type'],
+            properties: { type: { enum: publicEvents }, payload: { type: 'object' } },
+          },
+        },
+      },
+      async (request) => {
+        const p = requireRole(request, 'applicant', 'lab', 'regulator');
+        const body = request.body as { type: string; payload?: unknown };
+        return fireEvent(deps, wf, callerOf(p), (request.params as { id: string }).id, body, { ifMatch: parseIfMatch(request) });
+      },
+    );
+
+    app.get(`${base}/:id/events`, { schema: { tags, security, params: idParams } }, async (request) => {
+      const p = requireRole(request, 'applicant', 'lab', 'regulator');
+      return { items: await caseHistory(app.db, wf, callerOf(p), (request.params as { id: string }).id), next_cursor: null };
+    });
+
+    app.get(`${base}/:id/allowed-events`, { schema: { tags, security, params: idParams } }, async (request) => {
+      const p = requireRole(request, 'applicant', 'lab', 'regulator');
+      const caller = callerOf(p);
+      const c = await getCase(app.db, wf, caller, (request.params as { id: string }).id);
+      return { state: c.state, events: allowedEvents(wf, c.state, caller) };
+    });
+  };
+}

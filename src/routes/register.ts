@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { PUBLIC_SANDBOX_STATES, sandboxRegister } from '../services/register.js';
+import { pageQuery } from './registry.js';
+
+/** Public register: no token (SPEC §4b). */
+export default async function registerRoutes(app: FastifyInstance) {
+  app.get(
+    '/v1/register/sandbox',
+    {
+      schema: {
+        tags: ['register'],
+        summary: 'Public register of sandbox participants',
+        querystring: pageQuery({ q: { type: 'string', minLength: 1, maxLength: 200 }, state: { enum: [...PUBLIC_SANDBOX_STATES] } }),
+      },
+    },
+    async (request) => sandboxRegister(app.db, request.query as never),
+  );
+}

@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FieldError } from './errors.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export const schemasDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schemas');
+
+export type JsonSchema = Record<string, unknown> & { $id?: string };
+
+/** Every JSON Schema file under schemas/, each with its $id (the path below schemas/). */
+export function loadSchemaFiles(dir = schemasDir): JsonSchema[] {
+  const out: JsonSchema[] = [];
+  const walk = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith('.json')) {
+        const schema = JSON.parse(fs.readFileSync(p, 'utf8')) as JsonSchema;
+        const expected = path.relative(dir, p).split(path.sep).join('/');
+        if (schema.$id !== expected) throw new Error(`schema ${expected} must have "$id": "${expected}"`);
+        out.push(schema);
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function makeAjv(schemas: JsonSchema[], coerce: boolean): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    strictRequired: false,
+    strictTypes: false,
+    removeAdditional: false,
+    useDefaults: coerce,
+    coerceTypes: coerce ? 'array' : false,
+    discriminator: true,
+    allowUnionTypes: true,
+    keywords: ['example', 'x-enum-descriptions'],
+  });
+  addFormats(ajv);
+  for (const s of schemas) ajv.addSchema(s);
+  return ajv;
+}
+
+/**
+ * Two validators over the same schema files: bodies and payloads are checked exactly (no type
+ * coercion), query strings and path parameters are coerced from text as HTTP requires.
+ */
+export class Schemas {
+  readonly files: JsonSchema[];
+  readonly body: Ajv;
+  readonly params: Ajv;
+  constructor(files = loadSchemaFiles()) {
+    this.files = files;
+    this.body = makeAjv(files, false);
+    this.params = makeAjv(files, true);
+  }
+  has(id: string): boolean {
+    return this.files.some((f) => f.$id === id);
+  }
+  validator(id: string): ValidateFunction {
+    const v = this.body.getSchema(id);
+    if (!v) throw new Error(`no schema ${id}`);
+    return v;
+  }
+  /** Validates data against a schema file; returns the field errors (empty when valid). */
+  check(id: string, data: unknown, prefix: string): FieldError[] {
+    const v = this.validator(id);
+    return v(data) ? [] : fieldErrors(v.errors ?? [], prefix);
+  }
+}
+
+export function fieldErrors(errors: ErrorObject[], prefix: string): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    let p = e.instancePath;
+    let message = e.message ?? 'is not valid';
+    if (e.keyword === 'required') p += `/${(e.params as { missingProperty: string }).missingProperty}`, (message = 'is required');
+    else if (e.keyword === 'additionalProperties') {
+      p += `/${(e.params as { additionalProperty: string }).additionalProperty}`;
+      message = 'is not an allowed field';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    } else if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') {
+      // Branch errors repeat what the sub-schema errors already name.
+      if (errors.length > 1) continue;
+    }
+    const key = `${prefix}${p}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path: `${prefix}${p}`, message });
+  }
+  return out;
+}

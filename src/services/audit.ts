@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+import type { DbOrTrx, Trx } from '../db/types.js';
+
+const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
+
+export const GENESIS_HASH = '0'.repeat(64);
+export const REGISTRY_CHAIN = 'registry';
+
+export type Actor = { principal_id: string | null; role: string };
+
+export type AuditEventBody = {
+  chain_id: string;
+  seq: number;
+  case_id: string | null;
+  kind: string;
+  type: string;
+  actor: Actor;
+  from_state: string | null;
+  to_state: string | null;
+  payload: unknown;
+  facts: unknown;
+  at: string;
+};
+
+/** hash = sha256(prev_hash ‖ canonical JSON of the event) (SPEC §4). */
+export function chainHash(prevHash: string, event: AuditEventBody): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(canonicalize(event) ?? '')
+    .digest('hex');
+}
+
+export function auditRow(event: AuditEventBody, prevHash: string) {
+  return {
+    chain_id: event.chain_id,
+    seq: event.seq,
+    case_id: event.case_id,
+    kind: event.kind,
+    type: event.type,
+    actor_principal_id: event.actor.principal_id,
+    actor_role: event.actor.role,
+    from_state: event.from_state,
+    to_state: event.to_state,
+    payload: JSON.stringify(event.payload ?? {}),
+    facts: event.facts === undefined || event.facts === null ? null : JSON.stringify(event.facts),
+    at: event.at,
+    prev_hash: prevHash,
+    hash: chainHash(prevHash, event),
+  };
+}
+
+type StoredAuditRow = {
+  chain_id: string;
+  seq: number;
+  case_id: string | null;
+  kind: string;
+  type: string;
+  actor_principal_id: string | null;
+  actor_role: string;
+  from_state: string | null;
+  to_state: string | null;
+  payload: unknown;
+  facts: unknown;
+  at: Date;
+};
+
+export function bodyOfRow(r: StoredAuditRow): AuditEventBody {
+  return {
+    chain_id: r.chain_id,
+    seq: r.seq,
+    case_id: r.case_id,
+    kind: r.kind,
+    type: r.type,
+    actor: { principal_id: r.actor_principal_id, role: r.actor_role },
+    from_state: r.from_state,
+    to_state: r.to_state,
+    payload: r.payload,
+    facts: r.facts ?? null,
+    at: r.at.toISOString(),
+  };
+}
+
+/**
+ * Appends one event to the registry chain (principals, organizations, accreditation). The head
+ * row is locked so concurrent writers extend the chain one at a time.
+ */
+export async function appendRegistryEvent(
+  trx: Trx,
+  e: { kind: string; type: string; actor: Actor; payload: unknown; at?: Date },
+): Promise<void> {
+  await trx
+    .insertInto('audit_heads')
+    .values({ chain_id: REGISTRY_CHAIN, seq: 0, hash: GENESIS_HASH })
+    .onConflict((oc) => oc.column('chain_id').doNothing())
+    .execute();
+  const head = await trx
+    .selectFrom('audit_heads')
+    .selectAll()
+    .where('chain_id', '=', REGISTRY_CHAIN)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const body: AuditEventBody = {
+    chain_id: REGISTRY_CHAIN,
+    seq: head.seq + 1,
+    case_id: null,
+    kind: e.kind,
+    type: e.type,
+    actor: e.actor,
+    from_state: null,
+    to_state: null,
+    payload: e.payload,
+    facts: null,
+    at: (e.at ?? new Date()).toISOString(),
+  };
+  const row = auditRow(body, head.hash);
+  await trx.insertInto('audit_events').values(row).execute();
+  await trx.updateTable('audit_heads').set({ seq: body.seq, hash: row.hash }).where('chain_id', '=', REGISTRY_CHAIN).execute();
+}
+
+export type ChainFailure = { case_id: string | null; chain_id: string; seq: number; reason: string };
+
+/** Recomputes one chain's hashes in order; returns the first break, if any. */
+export function verifyChain(rows: StoredAuditRow[] & { prev_hash: string; hash: string }[]): ChainFailure | null {
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  for (const r of rows as Array<StoredAuditRow & { prev_hash: string; hash: string }>) {
+    if (r.seq !== expectedSeq) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: `sequence gap: expected ${expectedSeq}` };
+    if (r.prev_hash !== prev) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: 'prev_hash does not match the previous event' };
+    const h = chainHash(prev, bodyOfRow(r));
+    if (h !== r.hash) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: 'hash does not match the event content' };
+    prev = r.hash;
+    expectedSeq++;
+  }
+  return null;
+}
+
+export async function readChain(db: DbOrTrx, chainId: string) {
+  return db.selectFrom('audit_events').selectAll().where('chain_id', '=', chainId).orderBy('seq').execute();
+}

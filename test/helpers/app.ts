@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/db/index.js';
+import { createLogger } from '../../src/logger.js';
+import { creditCodeCheckChar, orgCodeCheckChar, CREDIT_CODE_CHARSET } from '../../src/services/credit-code.js';
+
+type Tap = { teardown(fn: () => unknown): void };
+
+/** A settable clock: tests move time instead of waiting for it. */
+export class TestClock {
+  constructor(public ms = Date.now()) {}
+  now = () => new Date(this.ms);
+  advance(ms: number) {
+    this.ms += ms;
+  }
+  set(d: Date | string) {
+    this.ms = new Date(d).getTime();
+  }
+}
+
+export const testDatabaseUrl = () => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null;
+
+/** Opens the suite's database: PostgreSQL when TEST_DATABASE_URL/DATABASE_URL is set, else a fresh embedded one. */
+export async function openTestDatabase(): Promise<Database> {
+  return openDatabase({ databaseUrl: testDatabaseUrl(), dataDir: 'memory://', poolSize: 10 });
+}
+
+export type TestApp = {
+  app: FastifyInstance;
+  database: Database;
+  clock: TestClock;
+  adminToken: string;
+  config: Config;
+  req(opts: InjectOptions & { token?: string | null }): Promise<Awaited<ReturnType<FastifyInstance['inject']>> & { body: string; json(): any }>;
+};
+
+export async function buildTestApp(t: Tap, opts: { env?: Record<string, string>; database?: Database; clock?: TestClock } = {}): Promise<TestApp> {
+  const adminToken = `admin_${randomBytes(24).toString('hex')}`;
+  const config = loadConfig({
+    ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: 'silent',
+    SCHEDULER_INTERVAL_MS: '0',
+    RATE_LIMIT_MAX: '1000000',
+    ...opts.env,
+  });
+  const database = opts.database ?? (await openTestDatabase());
+  const clock = opts.clock ?? new TestClock();
+  const app = await buildApp({ config, database, now: clock.now, logger: createLogger(config) });
+  t.teardown(async () => {
+    await app.close();
+    if (!opts.database) await database.close();
+  });
+  return {
+    app,
+    database,
+    clock,
+    adminToken,
+    config,
+    req: async ({ token, ...o }) => {
+      const headers = { ...(o.headers ?? {}) } as Record<string, string>;
+      if (token) headers.authorization = `Bearer ${token}`;
+      return (await app.inject({ ...o, headers })) as never;
+    },
+  };
+}
+
+let seq = 0;
+/** A syntactically valid unified social credit code, different on every call. */
+export function makeCreditCode(n = ++seq + Math.floor(Math.random() * 1e6)): string {
+  const body = String(10_000_000 + (n % 89_999_999)).slice(0, 8);
+  const org = body + orgCodeCheckChar(body);
+  const first17 = `91440300${org}`;
+  void CREDIT_CODE_CHARSET;
+  return first17 + creditCodeCheckChar(first17);
+}
+
+export const uniq = () => randomBytes(4).toString('hex');
+
+/** Builds the usual cast: a regulator, an applicant organization with its principal and a product, and a lab. */
+export async function fixtures(ta: TestApp) {
+  const { req, adminToken } = ta;
+  const created = async (r: Awaited<ReturnType<TestApp['req']>>) => {
+    if (r.statusCode !== 201) throw new Error(`expected 201, got ${r.statusCode}: ${r.body}`);
+    return r.json();
+  };
+  const org = async (over: Record<string, unknown> = {}) =>
+    created(
+      await req({
+        method: 'POST',
+        url: '/v1/organizations',
+        token: adminToken,
+        payload: { name: `Org ${uniq()}`, kind: 'enterprise', region: 'guangdong', credit_code: makeCreditCode(), contact_email: 'contact@example.cn', ...over },
+      }),
+    );
+  const principal = async (role: string, organization_id?: string) =>
+    created(await req({ method: 'POST', url: '/v1/principals', token: adminToken, payload: { role, ...(organization_id ? { organization_id } : {}) } }));
+  const product = async (token: string, over: Record<string, unknown> = {}) =>
+    created(
+      await req({
+        method: 'POST',
+        url: '/v1/products',
+        token,
+        payload: {
+          name: `Product ${uniq()}`,
+          version: '1.0',
+          kind: 'ai_system',
+          description: 'An AI system',
+          intended_use: 'Testing',
+          domains: ['healthcare'],
+          risk_level: 'medium',
+          ...over,
+        },
+      }),
+    );
+  const regulator = await principal('regulator');
+  const applicantOrg = await org();
+  const applicant = await principal('applicant', applicantOrg.id);
+  const otherOrg = await org();
+  const otherApplicant = await principal('applicant', otherOrg.id);
+  return { org, principal, product, regulator, applicantOrg, applicant, otherOrg, otherApplicant };
+}

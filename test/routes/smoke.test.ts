@@ -1,0 +1,20 @@
+import t from 'tap';
+import { buildTestApp, fixtures } from '../helpers/app.js';
+
+t.test('health and docs answer', async (t) => {
+  const ta = await buildTestApp(t);
+  const live = await ta.req({ method: 'GET', url: '/health/live' });
+  t.equal(live.statusCode, 200);
+  const ready = await ta.req({ method: 'GET', url: '/health/ready' });
+  t.equal(ready.statusCode, 200);
+  const docs = await ta.req({ method: 'GET', url: '/documentation/json' });
+  t.equal(docs.statusCode, 200);
+  t.ok(docs.json().paths['/v1/sandbox-cases']);
+});
+
+t.test('fixtures build', async (t) => {
+  const ta = await buildTestApp(t);
+  const f = await fixtures(ta);
+  const p = await f.product(f.applicant.token);
+  t.ok(p.id);
+});

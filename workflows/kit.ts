@@ -1,0 +1,108 @@
+// Shared vocabulary of the case machines. A workflow is an XState v5 machine plus the facts the
+// machine cannot know by itself (roles of each event, rule messages, deadlines, what to look up).
+import type { AnyStateMachine } from 'xstate';
+
+export type ActorRole = 'admin' | 'regulator' | 'lab' | 'applicant' | 'system';
+
+export type EventActor = { principal_id: string | null; role: ActorRole };
+
+/** The event a machine receives: what the caller sent plus who, when, and looked-up facts. */
+export type CaseEvent<P = any, F = any> = {
+  type: string;
+  payload: P;
+  actor: EventActor;
+  at: string;
+  seq: number;
+  facts: F;
+};
+
+export type CaseContext<A = any, R = any> = {
+  case_id: string;
+  number: string;
+  organization_id: string;
+  application: A;
+  record: R;
+};
+
+export type EventSpec = {
+  /** Who may fire it. `system` means the scheduler fires it when a deadline falls due. */
+  roles: ActorRole[];
+  /** True when the event carries a payload, validated by schemas/<dir>/events/<TYPE>.json. */
+  payload?: boolean;
+  /** Not fired through POST …/events (e.g. the draft edit behind PATCH). */
+  internal?: boolean;
+  description: string;
+};
+
+export type RuleArgs = { context: CaseContext; event: CaseEvent };
+/** A rule answers null when satisfied, otherwise the sentence that explains the refusal. */
+export type Rule = (args: RuleArgs) => string | null;
+
+export type Deadline = { name: string; at: string; event?: string };
+export type DeadlineSpec = (context: CaseContext) => Deadline[];
+
+/** What a workflow may look up in the registry (implemented over the database by the engine). */
+export interface Lookup {
+  organization(id: string): Promise<{ id: string; name: string; kind: string; accreditation: any | null } | null>;
+  product(id: string): Promise<{ id: string; organization_id: string; kind: string; name: string; version: string } | null>;
+  scheme(code: string): Promise<{ code: string; product_kinds: string[]; validity_months: number; criteria: Array<{ id: string; title: string; mandatory: boolean }> } | null>;
+  nextNumber(prefix: string, year: number): Promise<string>;
+}
+
+export type Workflow = {
+  /** URL segment and stored kind: sandbox-cases, certification-cases, genai-projects. */
+  kind: string;
+  title: string;
+  /** Folder under schemas/ with application.json and events/<TYPE>.json. */
+  schemaDir: string;
+  numberPrefix: string;
+  machine: AnyStateMachine;
+  events: Record<string, EventSpec>;
+  rules: Record<string, Rule>;
+  /** The product a case concerns, if any, read from its application. */
+  productOf(application: any): string | null;
+  /** The lab organization currently involved (assigned or evaluating), who may then see the case. */
+  labOf(context: CaseContext): string | null;
+  /** Checks on an application that need the registry (e.g. the product is the applicant's). */
+  checkApplication?(lookup: Lookup, application: any, organizationId: string): Promise<string | null>;
+  /** Facts looked up before an event and recorded with it, so replays need no database. */
+  facts?: Record<string, (lookup: Lookup, context: CaseContext, event: Omit<CaseEvent, 'facts'>) => Promise<unknown>>;
+  initialRecord(): Record<string, unknown>;
+  /** Extra list filters of this kind: their query-string schema, and how they narrow the query. */
+  listFilters?: Record<string, unknown>;
+  applyListFilters?(query: any, q: Record<string, unknown>, now: Date): any;
+};
+
+/** Guards for xstate's setup(), derived from the rules: one definition of each rule. */
+export function guardsOf<R extends Record<string, Rule>>(rules: R): { [K in keyof R]: (args: RuleArgs) => boolean } {
+  const out: Record<string, (args: RuleArgs) => boolean> = {};
+  for (const [name, rule] of Object.entries(rules)) out[name] = (args) => rule(args) === null;
+  return out as { [K in keyof R]: (args: RuleArgs) => boolean };
+}
+
+/** Deadlines a state sets, read from the state's meta. */
+export const deadlinesMeta = (spec: DeadlineSpec) => ({ deadlines: spec });
+
+/** True when end is no later than start plus n calendar months. */
+export const withinMonths = (start: string | Date, end: string | Date, n: number): boolean =>
+  new Date(end).getTime() <= addMonths(new Date(start), n).getTime();
+
+/** Adds calendar months, clamping to the last day of a shorter month (Jan 31 + 1 month = Feb 28/29). */
+export function addMonths(d: Date, months: number): Date {
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + months;
+  const target = new Date(Date.UTC(y, m, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
+  return target;
+}
+
+export const iso = (s: string | Date): string => (typeof s === 'string' ? new Date(s) : s).toISOString();
+
+/** The draft edit behind PATCH: replaces the application, recorded like any other event. */
+export const REPLACE_APPLICATION: EventSpec = {
+  roles: ['applicant'],
+  payload: true,
+  internal: true,
+  description: 'Replace the application while the case is a draft (PATCH).',
+};
