@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/index.js';
@@ -22,9 +23,42 @@ export class TestClock {
 
 export const testDatabaseUrl = () => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null;
 
-/** Opens the suite's database: PostgreSQL when TEST_DATABASE_URL/DATABASE_URL is set, else a fresh embedded one. */
-export async function openTestDatabase(): Promise<Database> {
-  return openDatabase({ databaseUrl: testDatabaseUrl(), dataDir: 'memory://', poolSize: 10 });
+/**
+ * A fresh, empty database of its own: a new PostgreSQL database on the server named by
+ * TEST_DATABASE_URL/DATABASE_URL (dropped again on close), else a new in-memory embedded one.
+ * Fresh per test file, so a test that tampers with audit rows cannot disturb another's verify.
+ */
+export async function openTestDatabase(opts: { poolSize?: number } = {}): Promise<Database> {
+  const url = testDatabaseUrl();
+  if (!url) return openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+  const name = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const adminUrl = new URL(url);
+  adminUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const dbUrl = new URL(url);
+  dbUrl.pathname = `/${name}`;
+  const database = await openDatabase({ databaseUrl: dbUrl.toString(), dataDir: '', poolSize: opts.poolSize ?? 10 });
+  return {
+    ...database,
+    url: dbUrl.toString(),
+    close: async () => {
+      await database.close();
+      const c = new pg.Client({ connectionString: adminUrl.toString() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  } as Database;
+}
+
+/** A second handle on the same database (another "instance"); closing it leaves the database. */
+export async function openSameDatabase(database: Database, opts: { poolSize?: number } = {}): Promise<Database> {
+  const url = (database as Database & { url?: string }).url;
+  if (!url) throw new Error('a second instance needs PostgreSQL (the embedded database is one connection)');
+  return openDatabase({ databaseUrl: url, dataDir: '', poolSize: opts.poolSize ?? 10 });
 }
 
 export type TestApp = {
