@@ -23,6 +23,22 @@ export function caseRoutes(wf: Workflow) {
   const tags = [wf.kind];
   const publicEvents = Object.entries(wf.events).filter(([, s]) => !s.internal).map(([t]) => t);
   const states = Object.keys(wf.machine.root.states);
+  // For the OpenAPI document only: one alternative per event, each with its payload schema file.
+  // Validation keeps the simple body so that state and role are judged before the payload.
+  const documentedEventBody = {
+    type: 'object',
+    oneOf: publicEvents.map((type) => ({
+      type: 'object',
+      title: `${wf.kind} ${type}`,
+      description: `${wf.events[type]!.description} Roles: ${wf.events[type]!.roles.join(', ')}.`,
+      additionalProperties: false,
+      required: wf.events[type]!.payload ? ['type', 'payload'] : ['type'],
+      properties: {
+        type: { type: 'string', enum: [type] },
+        payload: wf.events[type]!.payload ? { $ref: `${wf.schemaDir}/events/${type}.json#` } : { type: 'object', maxProperties: 0 },
+      },
+    })),
+  };
   return async function routes(app: FastifyInstance) {
     const deps = app.engine;
 
@@ -72,6 +88,7 @@ export function caseRoutes(wf: Workflow) {
     app.post(
       `${base}/:id/events`,
       {
+        config: { swaggerTransform: (({ schema }: { schema: Record<string, unknown> }) => ({ schema: { ...schema, body: documentedEventBody } })) as never },
         schema: {
           tags,
           security,

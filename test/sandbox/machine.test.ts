@@ -1,0 +1,159 @@
+import t from 'tap';
+import { sandboxWorkflow as wf } from '../../workflows/sandbox.js';
+import { finalStates } from '../../src/services/engine.js';
+import { at, given } from '../helpers/machine.js';
+
+const period = (startDays: number, endDays: number) => ({ start: at(startDays), end: at(endDays) });
+const admitted = () =>
+  given(wf).events(['SUBMIT'], ['START_REVIEW'], ['ADMIT', { conditions: ['weekly reports'], testing_period: period(1, 181) }]);
+const testing = () => admitted().events(['START_TESTING', {}, { role: 'system', at: at(1) }]);
+const reviewing = () => given(wf).events(['SUBMIT'], ['START_REVIEW']);
+
+t.test('SUBMIT: draft → submitted', async (t) => {
+  t.equal(given(wf).when('SUBMIT').state, 'submitted');
+});
+
+t.test('WITHDRAW from draft, submitted, under_review and info_requested', async (t) => {
+  t.equal(given(wf).when('WITHDRAW').state, 'withdrawn');
+  t.equal(given(wf).events(['SUBMIT']).when('WITHDRAW').state, 'withdrawn');
+  t.equal(reviewing().when('WITHDRAW').state, 'withdrawn');
+  t.equal(reviewing().events(['REQUEST_INFO', { questions: ['q'], respond_by: at(10) }]).when('WITHDRAW').state, 'withdrawn');
+  t.equal(admitted().when('WITHDRAW').handled, false, 'not once admitted');
+});
+
+t.test('START_REVIEW: submitted → under_review', async (t) => {
+  t.equal(given(wf).events(['SUBMIT']).when('START_REVIEW').state, 'under_review');
+  t.equal(given(wf).when('START_REVIEW').handled, false);
+});
+
+t.test('REQUEST_INFO sets respond_by as a deadline; it must lie in the future', async (t) => {
+  const ok = reviewing().when('REQUEST_INFO', { questions: ['What data?'], respond_by: at(10) });
+  t.equal(ok.state, 'info_requested');
+  t.equal((ok as any).context.record.info_requests[0].respond_by, at(10));
+  const past = reviewing().when('REQUEST_INFO', { questions: ['q'], respond_by: at(-1) });
+  t.equal((past as any).violation.rule, 'respondByInFuture');
+});
+
+t.test('PROVIDE_INFO: info_requested → under_review, answers kept', async (t) => {
+  const r = reviewing().events(['REQUEST_INFO', { questions: ['q'], respond_by: at(10) }]).when('PROVIDE_INFO', { answers: ['a'] }, { role: 'applicant' });
+  t.equal(r.state, 'under_review');
+  t.same((r as any).context.record.info_requests[0].answers, ['a']);
+});
+
+t.test('INFO_LAPSED: info_requested → lapsed (final)', async (t) => {
+  const r = reviewing().events(['REQUEST_INFO', { questions: ['q'], respond_by: at(10) }]).when('INFO_LAPSED', {}, { role: 'system', at: at(10) });
+  t.equal(r.state, 'lapsed');
+  t.equal(reviewing().when('INFO_LAPSED').handled, false);
+});
+
+t.test('ADMIT: under_review → admitted with conditions and a period of at most 24 months', async (t) => {
+  const ok = reviewing().when('ADMIT', { conditions: ['c'], testing_period: period(1, 365) });
+  t.equal(ok.state, 'admitted');
+  t.same((ok as any).context.record.admission.conditions, ['c']);
+  t.equal((ok as any).context.record.testing_period.end, at(365));
+  const exactly24 = reviewing().when('ADMIT', { conditions: ['c'], testing_period: { start: '2026-07-01T00:00:00.000Z', end: '2028-07-01T00:00:00.000Z' } });
+  t.equal(exactly24.state, 'admitted', '24 months exactly is allowed');
+  const tooLong = reviewing().when('ADMIT', { conditions: ['c'], testing_period: { start: '2026-07-01T00:00:00.000Z', end: '2028-07-01T00:00:00.001Z' } });
+  t.equal((tooLong as any).violation.rule, 'testingPeriodValid');
+  t.match((tooLong as any).violation.message, /24 months/);
+  const backwards = reviewing().when('ADMIT', { conditions: ['c'], testing_period: period(10, 5) });
+  t.match((backwards as any).violation.message, /after/);
+});
+
+t.test('REJECT: under_review → rejected (final), reason kept', async (t) => {
+  const r = reviewing().when('REJECT', { reason: 'insufficient safeguards' });
+  t.equal(r.state, 'rejected');
+  t.equal((r as any).context.record.decision.reason, 'insufficient safeguards');
+});
+
+t.test('START_TESTING: admitted → testing (applicant or system)', async (t) => {
+  t.equal(admitted().when('START_TESTING', {}, { role: 'system' }).state, 'testing');
+  t.same(wf.events.START_TESTING!.roles, ['applicant', 'system']);
+});
+
+t.test('SUBMIT_REPORT: testing → testing, appended to record.reports', async (t) => {
+  const r = testing()
+    .events(['SUBMIT_REPORT', { period_start: at(1), period_end: at(30), summary: 'first' }, { role: 'applicant' }])
+    .when('SUBMIT_REPORT', { period_start: at(30), period_end: at(60), summary: 'second', metrics: { users: 3 } }, { role: 'applicant' });
+  t.equal(r.state, 'testing');
+  t.same((r as any).context.record.reports.map((x: any) => x.summary), ['first', 'second']);
+  const bad = testing().when('SUBMIT_REPORT', { period_start: at(30), period_end: at(1), summary: 's' });
+  t.equal((bad as any).violation.rule, 'reportPeriodValid');
+});
+
+t.test('REPORT_INCIDENT: minor and serious stay in testing, critical suspends', async (t) => {
+  for (const severity of ['minor', 'serious']) {
+    const r = testing().when('REPORT_INCIDENT', { severity, occurred_at: at(2), description: 'd' }, { role: 'applicant' });
+    t.equal(r.state, 'testing', severity);
+    t.equal((r as any).context.record.incidents.length, 1);
+  }
+  const c = testing().when('REPORT_INCIDENT', { severity: 'critical', occurred_at: at(2), description: 'arm struck a worker' }, { role: 'regulator' });
+  t.equal(c.state, 'suspended');
+  t.match((c as any).context.record.suspensions[0].reason, /critical incident/);
+});
+
+t.test('SUSPEND: testing → suspended; REINSTATE: suspended → testing', async (t) => {
+  const s = testing().events(['SUSPEND', { reason: 'breach' }]);
+  t.equal(s.state, 'suspended');
+  const r = s.when('REINSTATE');
+  t.equal(r.state, 'testing');
+  t.ok((r as any).context.record.suspensions[0].reinstated_at);
+});
+
+t.test('EXTEND: later end only, at most twice, 36 months in all', async (t) => {
+  const base = () => testing();
+  const one = base().when('EXTEND', { new_end: at(300) });
+  t.equal(one.state, 'testing');
+  t.equal((one as any).context.record.testing_period.end, at(300));
+  t.match((base().when('EXTEND', { new_end: at(100) }) as any).violation.message, /later than the current end/);
+  const twice = base().events(['EXTEND', { new_end: at(300) }], ['EXTEND', { new_end: at(400) }]);
+  t.match((twice.when('EXTEND', { new_end: at(500) }) as any).violation.message, /at most 2 times/);
+  // start is day 1 (2026-06-02); 36 months later is 2029-06-02
+  t.equal(base().when('EXTEND', { new_end: '2029-06-02T00:00:00.000Z' }).state, 'testing');
+  t.match((base().when('EXTEND', { new_end: '2029-06-02T00:00:00.001Z' }) as any).violation.message, /36 months/);
+});
+
+t.test('REQUEST_EXIT: testing → exit_review', async (t) => {
+  t.equal(testing().when('REQUEST_EXIT', {}, { role: 'applicant' }).state, 'exit_review');
+});
+
+t.test('PERIOD_ENDED: testing or suspended → exit_review', async (t) => {
+  t.equal(testing().when('PERIOD_ENDED', {}, { role: 'system' }).state, 'exit_review');
+  t.equal(testing().events(['SUSPEND', { reason: 'r' }]).when('PERIOD_ENDED', {}, { role: 'system' }).state, 'exit_review');
+  t.equal(admitted().when('PERIOD_ENDED').handled, false);
+});
+
+t.test('SUBMIT_EXIT_REPORT then CONCLUDE; CONCLUDE needs an exit report', async (t) => {
+  const exit = () => testing().events(['REQUEST_EXIT']);
+  t.equal((exit().when('CONCLUDE', { outcome: 'graduated' }) as any).violation.rule, 'exitReportIn');
+  const done = exit()
+    .events(['SUBMIT_EXIT_REPORT', { outcomes: 'o', lessons: 'l', compliance_statement: 'c' }])
+    .when('CONCLUDE', { outcome: 'not_graduated', remarks: 'r' });
+  t.equal(done.state, 'exited');
+  t.equal((done as any).context.record.decision.outcome, 'not_graduated');
+});
+
+t.test('TERMINATE from admitted, testing and suspended', async (t) => {
+  t.equal(admitted().when('TERMINATE', { reason: 'r' }).state, 'terminated');
+  t.equal(testing().when('TERMINATE', { reason: 'r' }).state, 'terminated');
+  t.equal(testing().events(['SUSPEND', { reason: 'r' }]).when('TERMINATE', { reason: 'r' }).state, 'terminated');
+  t.equal(reviewing().when('TERMINATE', { reason: 'r' }).handled, false);
+});
+
+t.test('final states refuse every event', async (t) => {
+  t.same(finalStates(wf).sort(), ['exited', 'lapsed', 'rejected', 'terminated', 'withdrawn']);
+  for (const state of finalStates(wf)) {
+    for (const type of Object.keys(wf.events)) {
+      t.equal(given(wf).at(state, wf.initialRecord()).when(type).handled, false, `${state} refuses ${type}`);
+    }
+  }
+});
+
+t.test('every event in the catalogue is handled somewhere, and every handled event is catalogued', async (t) => {
+  const handled = new Set<string>();
+  for (const node of Object.values(wf.machine.root.states)) for (const type of node.transitions.keys()) handled.add(type);
+  t.same([...handled].sort(), Object.keys(wf.events).sort());
+  for (const [type, spec] of Object.entries(wf.events)) {
+    t.ok(spec.roles.length > 0, `${type} has roles`);
+  }
+});

@@ -1,0 +1,56 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
+import { sandboxWorkflow } from '../../workflows/sandbox.js';
+
+t.test('workflows and the OpenAPI document are derived from the machine', async (t) => {
+  const ta = await buildTestApp(t);
+
+  t.test('GET /v1/workflows/sandbox-cases describes states, events, roles, transitions and final states', async (t) => {
+    const r = await ta.req({ method: 'GET', url: '/v1/workflows/sandbox-cases' });
+    t.equal(r.statusCode, 200);
+    const d = r.json();
+    t.equal(d.initial, 'draft');
+    t.same(d.states, Object.keys(sandboxWorkflow.machine.root.states));
+    t.same([...d.final_states].sort(), ['exited', 'lapsed', 'rejected', 'terminated', 'withdrawn']);
+    const events = Object.fromEntries(d.events.map((e: any) => [e.type, e]));
+    t.same(events.ADMIT.roles, ['regulator']);
+    t.equal(events.ADMIT.payload_schema, 'sandbox/events/ADMIT.json');
+    t.same(events.INFO_LAPSED.roles, ['system']);
+    t.notOk(events.REPLACE_APPLICATION, 'internal events are not published');
+    t.ok(d.transitions.some((x: any) => x.from === 'testing' && x.event === 'REPORT_INCIDENT' && x.to === 'suspended' && x.guard === 'criticalIncident'));
+    t.ok(d.transitions.some((x: any) => x.from === 'under_review' && x.event === 'ADMIT' && x.to === 'admitted'));
+    const withdrawFrom = d.transitions.filter((x: any) => x.event === 'WITHDRAW').map((x: any) => x.from).sort();
+    t.same(withdrawFrom, ['draft', 'info_requested', 'submitted', 'under_review']);
+  });
+
+  t.test('GET /v1/workflows lists every kind', async (t) => {
+    const r = (await ta.req({ method: 'GET', url: '/v1/workflows' })).json();
+    t.ok(r.items.some((w: any) => w.kind === 'sandbox-cases'));
+  });
+
+  t.test('?format=mermaid is a stateDiagram-v2', async (t) => {
+    const r = await ta.req({ method: 'GET', url: '/v1/workflows/sandbox-cases?format=mermaid' });
+    t.equal(r.statusCode, 200);
+    t.match(r.headers['content-type'], /text\/plain/);
+    t.match(r.body, /^stateDiagram-v2\n/);
+    t.match(r.body, /\[\*\] --> draft/);
+    t.match(r.body, /under_review --> admitted: ADMIT \(regulator\)/);
+    t.match(r.body, /exited --> \[\*\]/);
+    t.equal((await ta.req({ method: 'GET', url: '/v1/workflows/nope' })).statusCode, 400);
+    t.equal((await ta.req({ method: 'GET', url: '/v1/workflows/sandbox-cases?format=svg' })).statusCode, 400);
+  });
+
+  t.test('the OpenAPI document lists each event type with its payload schema', async (t) => {
+    const d = (await ta.req({ method: 'GET', url: '/documentation/json' })).json();
+    const op = d.paths['/v1/sandbox-cases/{id}/events'].post;
+    const alternatives = op.requestBody.content['application/json'].schema.oneOf;
+    const types = alternatives.map((a: any) => a.properties.type.enum[0]).sort();
+    t.same(types, Object.keys(sandboxWorkflow.events).filter((e) => !sandboxWorkflow.events[e]!.internal).sort());
+    const admit = alternatives.find((a: any) => a.properties.type.enum[0] === 'ADMIT');
+    const ref = admit.properties.payload.$ref as string;
+    t.match(ref, /^#\/components\/schemas\//);
+    const target = d.components.schemas[ref.split('/').pop()!];
+    t.ok(target.properties.testing_period, 'the ADMIT payload schema is the one in schemas/sandbox/events/ADMIT.json');
+    t.ok(d.paths['/v1/sandbox-cases'].post.requestBody.content['application/json'].schema);
+  });
+});
