@@ -1,6 +1,7 @@
 // The transition engine: every case of every kind moves through here, one event per transaction.
 import { randomUUID } from 'node:crypto';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { sql } from 'kysely';
 import type { Db, DbOrTrx, Trx } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
 import type { Schemas } from '../schemas.js';
@@ -203,37 +204,69 @@ export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller,
 export type FireInput = { type: string; payload?: unknown };
 export type FireOptions = { ifMatch?: number; allowInternal?: boolean };
 export type AuditEventView = ReturnType<typeof auditEventView>;
+export type FireResult = { case: CaseView; event: AuditEventView };
+
+// Optimistic attempts before falling back to a row lock (only reached under heavy contention).
+const OPTIMISTIC_ATTEMPTS = 8;
+
+/** An event that needs the registry (facts, or the application check) runs in a locked transaction. */
+const needsTransaction = (wf: Workflow, type: string) => Boolean(wf.facts?.[type]) || type === 'REPLACE_APPLICATION';
 
 /**
- * Applies one event in one transaction: lock, If-Match, visibility, role, state, payload schema,
- * facts, guards; then state, record, deadlines, version + 1 and the chained audit event. Any
- * refusal throws and nothing is written.
+ * Applies one event: visibility, role, If-Match, state, payload schema, facts, guards; then
+ * state, record, deadlines, version + 1 and the chained audit event, atomically. Any refusal
+ * throws and nothing is written.
+ *
+ * Most events take two round trips: read the case, then one statement that updates it only if
+ * its version is still the one read and, in the same statement, appends the audit event and
+ * rewrites the deadlines. A concurrent change makes that statement touch nothing; the event is
+ * then judged again against the new state. Events that must read the registry (facts) run in a
+ * transaction holding the case's row lock instead.
  */
-export async function fireEvent(
-  deps: EngineDeps,
-  wf: Workflow,
-  caller: Caller,
-  caseId: string,
-  input: FireInput,
-  opts: FireOptions = {},
-): Promise<{ case: CaseView; event: AuditEventView }> {
+export async function fireEvent(deps: EngineDeps, wf: Workflow, caller: Caller, caseId: string, input: FireInput, opts: FireOptions = {}): Promise<FireResult> {
+  checkEventType(wf, input, opts);
+  if (!needsTransaction(wf, input.type)) {
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+      const row = (await deps.db.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).executeTakeFirst()) as CaseRow | undefined;
+      const prepared = prepare(deps, wf, caller, row, input, opts, null);
+      const written = await writeEvent(deps.db, prepared);
+      if (written) return written;
+    }
+  }
   return deps.db.transaction().execute((trx) => fireEventIn(trx, deps, wf, caller, caseId, input, opts));
 }
 
-export async function fireEventIn(
-  trx: Trx,
-  deps: EngineDeps,
-  wf: Workflow,
-  caller: Caller,
-  caseId: string,
-  input: FireInput,
-  opts: FireOptions = {},
-): Promise<{ case: CaseView; event: AuditEventView }> {
+/** The same, inside the caller's transaction, holding the case's row lock (the scheduler uses this). */
+export async function fireEventIn(trx: Trx, deps: EngineDeps, wf: Workflow, caller: Caller, caseId: string, input: FireInput, opts: FireOptions = {}): Promise<FireResult> {
+  checkEventType(wf, input, opts);
+  const row = await lockCase(trx, wf, caseId);
+  check(deps, wf, caller, row, input, opts);
+  const lookup = lookupIn(trx);
+  const payload = input.payload ?? {};
+  if (input.type === 'REPLACE_APPLICATION') {
+    const problem = await wf.checkApplication?.(lookup, payload, row!.organization_id);
+    if (problem) throw ruleViolation('application', problem);
+  }
+  const loader = wf.facts?.[input.type];
+  const now = deps.now();
+  const facts = loader
+    ? ((await loader(lookup, contextOf(row!), { type: input.type, payload, actor: actorOf(caller), at: now.toISOString(), seq: row!.audit_seq + 1 })) ?? null)
+    : null;
+  const written = await writeEvent(trx, prepare(deps, wf, caller, row, input, opts, facts, now));
+  if (!written) throw new Error('the locked case changed under its lock');
+  return written;
+}
+
+function checkEventType(wf: Workflow, input: FireInput, opts: FireOptions) {
   const spec = wf.events[input.type];
   if (!spec || (spec.internal && !opts.allowInternal)) {
     throw validationFailed([{ path: 'body/type', message: `is not an event of ${wf.kind}` }]);
   }
-  const row = await lockCase(trx, wf, caseId);
+}
+
+/** The refusals that need no registry look-up, in the order the SPEC's errors are judged. */
+function check(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | undefined, input: FireInput, opts: FireOptions): asserts row is CaseRow {
+  const spec = wf.events[input.type]!;
   if (!row || !canSee(row, caller)) throw notFound('case');
   if (!spec.roles.includes(caller.role)) throw new AppError('forbidden', `${caller.role} may not fire ${input.type}`);
   if (opts.ifMatch !== undefined && opts.ifMatch !== row.version) {
@@ -252,25 +285,32 @@ export async function fireEventIn(
   } else if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || Object.keys(payload).length > 0) {
     throw validationFailed([{ path: 'body/payload', message: `${input.type} takes no payload` }]);
   }
+}
 
-  const context = contextOf(row);
-  const lookup = lookupIn(trx);
-  const now = deps.now();
-  const base = { type: input.type, payload, actor: actorOf(caller), at: now.toISOString(), seq: row.audit_seq + 1 };
-  if (input.type === 'REPLACE_APPLICATION') {
-    const problem = await wf.checkApplication?.(lookup, payload, row.organization_id);
-    if (problem) throw ruleViolation('application', problem);
-  }
-  const loader = wf.facts?.[input.type];
-  const facts = loader ? ((await loader(lookup, context, base)) ?? null) : null;
-  const event: CaseEvent = { ...base, facts };
+type Prepared = {
+  row: CaseRow;
+  state: string;
+  ctx: CaseContext;
+  audit: ReturnType<typeof auditRow>;
+  deadlines: Deadline[];
+  deadlineMap: Record<string, string>;
+  deadlinesChanged: boolean;
+  now: Date;
+  payload: unknown;
+  wf: Workflow;
+};
 
-  const next = step(wf, resolveSnapshot(wf, row.state, context), event);
+/** Judges the event against the row read and computes everything the write needs. */
+function prepare(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | undefined, input: FireInput, opts: FireOptions, facts: unknown, now = deps.now()): Prepared {
+  check(deps, wf, caller, row, input, opts);
+  const payload = input.payload ?? {};
+  const event: CaseEvent = { type: input.type, payload, actor: actorOf(caller), at: now.toISOString(), seq: row.audit_seq + 1, facts };
+  const next = step(wf, resolveSnapshot(wf, row.state, contextOf(row)), event);
   if ('violation' in next) throw ruleViolation(next.violation.rule, next.violation.message);
-
   const state = String(next.value);
   const ctx = next.context as CaseContext;
   const deadlines = deadlinesOf(wf, state, ctx);
+  const map = deadlineMap(deadlines);
   const body: AuditEventBody = {
     chain_id: row.id,
     seq: event.seq,
@@ -284,31 +324,70 @@ export async function fireEventIn(
     facts,
     at: event.at,
   };
-  const audit = auditRow(body, row.audit_hash);
-  const newDeadlines = deadlineMap(deadlines);
-  const updated = (await trx
-    .updateTable('cases')
-    .set({
-      state,
-      version: row.version + 1,
-      application: JSON.stringify(ctx.application),
-      record: JSON.stringify(ctx.record),
-      product_id: wf.productOf(ctx.application),
-      lab_id: wf.labOf(ctx),
-      deadlines: JSON.stringify(newDeadlines),
-      audit_seq: event.seq,
-      audit_hash: audit.hash,
-      updated_at: now,
-    })
-    .where('id', '=', row.id)
-    .returningAll()
-    .executeTakeFirstOrThrow()) as CaseRow;
-  await trx.insertInto('audit_events').values(audit).execute();
-  if (JSON.stringify(newDeadlines) !== JSON.stringify(row.deadlines) || state !== row.state) {
-    await trx.deleteFrom('deadlines').where('case_id', '=', row.id).execute();
-    await writeDeadlines(trx, row.id, deadlines);
-  }
-  return { case: caseView(updated), event: auditEventView({ ...audit, at: now, payload }) };
+  return {
+    row,
+    state,
+    ctx,
+    audit: auditRow(body, row.audit_hash),
+    deadlines,
+    deadlineMap: map,
+    deadlinesChanged: JSON.stringify(map) !== JSON.stringify(row.deadlines),
+    now,
+    payload,
+    wf,
+  };
+}
+
+/**
+ * One statement: update the case if its version is unchanged, append the audit event and (when
+ * they changed) rewrite the deadline rows, all conditioned on that update. Answers null when the
+ * case moved on since it was read.
+ */
+async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> {
+  const { row, audit, wf, ctx } = p;
+  const due = p.deadlines.filter((d) => d.event).map((d) => ({ name: d.name, event_type: d.event!, due_at: new Date(d.at).toISOString() }));
+  const deadlineCtes = p.deadlinesChanged
+    ? sql`,
+      dd as (
+        delete from deadlines
+        where case_id in (select id from u)
+          and name not in (select jsonb_array_elements_text(${JSON.stringify(due.map((d) => d.name))}::jsonb))
+      ),
+      di as (
+        insert into deadlines (case_id, name, event_type, due_at)
+        select u.id, x.name, x.event_type, x.due_at
+        from u, jsonb_to_recordset(${JSON.stringify(due)}::jsonb) as x(name text, event_type text, due_at timestamptz)
+        on conflict (case_id, name) do update
+          set event_type = excluded.event_type, due_at = excluded.due_at, attempts = 0, last_error = null, next_attempt_at = null
+          where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
+      )`
+    : sql``;
+  const result = await sql<CaseRow>`
+    with u as (
+      update cases set
+        state = ${p.state},
+        version = version + 1,
+        application = ${JSON.stringify(ctx.application)}::jsonb,
+        record = ${JSON.stringify(ctx.record)}::jsonb,
+        product_id = ${wf.productOf(ctx.application)},
+        lab_id = ${wf.labOf(ctx)},
+        deadlines = ${JSON.stringify(p.deadlineMap)}::jsonb,
+        audit_seq = ${audit.seq},
+        audit_hash = ${audit.hash},
+        updated_at = ${p.now}
+      where id = ${row.id} and version = ${row.version}
+      returning *
+    ),
+    a as (
+      insert into audit_events (chain_id, seq, case_id, kind, type, actor_principal_id, actor_role, from_state, to_state, payload, facts, at, prev_hash, hash)
+      select ${audit.chain_id}, ${audit.seq}, u.id, ${audit.kind}, ${audit.type}, ${audit.actor_principal_id}, ${audit.actor_role},
+             ${audit.from_state}, ${audit.to_state}, ${audit.payload}::jsonb, ${audit.facts}::jsonb, ${audit.at}::timestamptz, ${audit.prev_hash}, ${audit.hash}
+      from u
+    )${deadlineCtes}
+    select * from u`.execute(db);
+  const updated = result.rows[0];
+  if (!updated) return null;
+  return { case: caseView(updated), event: auditEventView({ ...audit, at: p.now, payload: p.payload }) };
 }
 
 async function writeDeadlines(trx: Trx, caseId: string, deadlines: Deadline[]): Promise<void> {
