@@ -13,6 +13,9 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string
 /** The root handler: our AppErrors, ajv's validation errors and Fastify's own become problem+json. */
 export default fp(
   async (app) => {
+    // JSON is the only request body (SPEC §2): without Fastify's default text/plain parser a text
+    // body is a 415, instead of a string that reaches the schema and comes back as a 400.
+    app.removeContentTypeParser('text/plain');
     app.setErrorHandler((err: FastifyError & { validationContext?: string }, request: FastifyRequest, reply: FastifyReply) => {
       if (err instanceof AppError) return sendProblem(reply, err.code, err.detail, err.extra);
       if (err.validation) {
@@ -28,6 +31,12 @@ export default fp(
           return sendProblem(reply, 'validation_failed', 'the JSON body is empty', { errors: [{ path: 'body', message: 'is required' }] });
         case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
           return sendProblem(reply, 'validation_failed', 'Content-Length does not match the body', { errors: [{ path: 'header/content-length', message: 'does not match the body' }] });
+      }
+      // SQLSTATE class 22 (data exception): a value the schemas let through that PostgreSQL cannot
+      // hold (a NUL, an unpaired surrogate, a date out of range, a forged cursor). Bad input, not a fault.
+      if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) {
+        request.log.warn({ err }, 'the database refused a value from the request');
+        return sendProblem(reply, 'validation_failed', 'a value in the request cannot be stored', { errors: [{ path: 'request', message: 'holds a value that cannot be stored' }] });
       }
       const status = err.statusCode ?? 500;
       if (status === 429) return sendProblem(reply, 'rate_limited', err.message || 'too many requests, slow down');

@@ -14,6 +14,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotency: { key: string; principalId: string; hash: string } | null;
   }
+  interface FastifyContextConfig {
+    /** Top-level response fields never written to the idempotency store (secrets shown once, such as a new token); a replay leaves them out. */
+    idempotencyOmit?: string[];
+  }
 }
 
 /**
@@ -76,9 +80,16 @@ export default fp(
           const v = reply.getHeader(h);
           if (v !== undefined) headers[h] = String(v);
         }
+        let body = typeof payload === 'string' ? payload : String(payload ?? '');
+        const omit = request.routeOptions.config.idempotencyOmit;
+        if (omit?.length) {
+          const stored = JSON.parse(body) as Record<string, unknown>;
+          for (const field of omit) delete stored[field];
+          body = JSON.stringify(stored);
+        }
         await app.db
           .updateTable('idempotency_keys')
-          .set({ status: reply.statusCode, headers: JSON.stringify(headers), body: typeof payload === 'string' ? payload : String(payload ?? '') })
+          .set({ status: reply.statusCode, headers: JSON.stringify(headers), body })
           .where('principal_id', '=', idem.principalId)
           .where('key', '=', idem.key)
           .execute();

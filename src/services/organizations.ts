@@ -48,30 +48,38 @@ export async function createOrganization(db: Db, input: OrganizationInput, actor
     const problem = creditCodeProblem(input.credit_code);
     if (problem) throw validationFailed([{ path: 'body/credit_code', message: problem }]);
   }
-  return db.transaction().execute(async (trx) => {
-    if (input.credit_code) {
-      const dup = await trx.selectFrom('organizations').select('id').where('credit_code', '=', input.credit_code).executeTakeFirst();
-      if (dup) throw new AppError('conflict', `an organization with credit code ${input.credit_code} is already registered`, { errors: [{ path: 'body/credit_code', message: 'is already registered' }] });
-    }
-    const now = new Date();
-    const row = (await trx
-      .insertInto('organizations')
-      .values({
-        name: input.name,
-        name_en: input.name_en ?? null,
-        kind: input.kind,
-        region: input.region,
-        credit_code: input.credit_code ?? null,
-        registration_number: input.registration_number ?? null,
-        contact_email: input.contact_email,
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow()) as Row;
-    await appendRegistryEvent(trx, { kind: 'organization', type: 'ORGANIZATION_CREATED', actor, payload: { organization_id: row.id, ...input }, at: now });
-    return organizationView(row);
-  });
+  const duplicate = () =>
+    new AppError('conflict', `an organization with credit code ${input.credit_code} is already registered`, { errors: [{ path: 'body/credit_code', message: 'is already registered' }] });
+  try {
+    return await db.transaction().execute(async (trx) => {
+      if (input.credit_code) {
+        const dup = await trx.selectFrom('organizations').select('id').where('credit_code', '=', input.credit_code).executeTakeFirst();
+        if (dup) throw duplicate();
+      }
+      const now = new Date();
+      const row = (await trx
+        .insertInto('organizations')
+        .values({
+          name: input.name,
+          name_en: input.name_en ?? null,
+          kind: input.kind,
+          region: input.region,
+          credit_code: input.credit_code ?? null,
+          registration_number: input.registration_number ?? null,
+          contact_email: input.contact_email,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()) as Row;
+      await appendRegistryEvent(trx, { kind: 'organization', type: 'ORGANIZATION_CREATED', actor, payload: { organization_id: row.id, ...input }, at: now });
+      return organizationView(row);
+    });
+  } catch (err) {
+    // The check above cannot see a concurrent request's uncommitted row; the unique index can.
+    if ((err as { code?: string }).code === '23505' && String((err as Error).message).includes('organizations_credit_code_key')) throw duplicate();
+    throw err;
+  }
 }
 
 /** Regulators and admins see every organization; others only their own. */

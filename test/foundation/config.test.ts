@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+t.test('an empty environment gives the documented defaults', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 3000);
+  t.equal(c.host, '127.0.0.1');
+  t.equal(c.databaseUrl, null);
+  t.equal(c.dataDir, path.resolve('./data'));
+  t.equal(c.adminToken, null);
+  t.equal(c.logLevel, 'info');
+  t.equal(c.schedulerIntervalMs, 10_000);
+  t.equal(c.bodyLimit, 1024 * 1024, 'body limit 1 MiB');
+});
+
+t.test('good values are read', async (t) => {
+  const c = loadConfig({
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    DATABASE_URL: 'postgresql://u:p@db:5432/registry',
+    DATA_DIR: '/tmp/registry-data',
+    ADMIN_TOKEN: 'a'.repeat(32),
+    LOG_LEVEL: 'warn',
+    SCHEDULER_INTERVAL_MS: '0',
+    TRUST_PROXY: 'true',
+  });
+  t.match(c, { port: 8080, host: '0.0.0.0', databaseUrl: 'postgresql://u:p@db:5432/registry', dataDir: '/tmp/registry-data', adminToken: 'a'.repeat(32), logLevel: 'warn', schedulerIntervalMs: 0, trustProxy: true });
+});
+
+const BAD: Array<[string, string, RegExp]> = [
+  ['PORT', 'abc', /PORT.*integer.*"abc"/],
+  ['PORT', '70000', /PORT.*between 0 and 65535.*70000/],
+  ['PORT', '-1', /PORT.*"-1"/],
+  ['PORT', '80.5', /PORT.*"80\.5"/],
+  ['DATABASE_URL', 'mysql://root@localhost/db', /DATABASE_URL.*postgres/],
+  ['DATABASE_URL', 'not a url', /DATABASE_URL.*not a valid URL/],
+  ['ADMIN_TOKEN', 'short', /ADMIN_TOKEN.*32/],
+  ['LOG_LEVEL', 'loud', /LOG_LEVEL.*"loud"/],
+  ['SCHEDULER_INTERVAL_MS', 'soon', /SCHEDULER_INTERVAL_MS.*"soon"/],
+  ['SCHEDULER_INTERVAL_MS', '86400001', /SCHEDULER_INTERVAL_MS.*86400001/],
+  ['BODY_LIMIT_BYTES', '10', /BODY_LIMIT_BYTES.*10/],
+  ['RATE_LIMIT_MAX', '0', /RATE_LIMIT_MAX.*0/],
+  ['RATE_LIMIT_WINDOW_MS', '1e3', /RATE_LIMIT_WINDOW_MS.*"1e3"/],
+  ['TRUST_PROXY', 'maybe', /TRUST_PROXY.*"maybe"/],
+];
+
+for (const [name, value, expected] of BAD) {
+  t.test(`${name}=${JSON.stringify(value)} is refused, naming ${name}`, async (t) => {
+    const problems = problemsOf({ [name]: value });
+    t.equal(problems.length, 1, JSON.stringify(problems));
+    t.match(problems[0], expected);
+  });
+}
+
+t.test('ConfigError lists every bad value at once, and its message names each', async (t) => {
+  const env = { PORT: 'abc', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', ADMIN_TOKEN: 'short', TRUST_PROXY: 'maybe', RATE_LIMIT_MAX: '0' };
+  let error: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    error = err;
+  }
+  t.ok(error instanceof ConfigError, 'throws ConfigError');
+  const e = error as ConfigError;
+  t.equal(e.problems.length, Object.keys(env).length, e.message);
+  for (const name of Object.keys(env)) {
+    t.ok(e.problems.some((p) => p.startsWith(name)), `problems name ${name}`);
+    t.match(e.message, name, `message names ${name}`);
+  }
+});
+
+t.test('a secret is never echoed back in a problem', async (t) => {
+  const problems = problemsOf({ ADMIN_TOKEN: 'hunter2-secret', DATABASE_URL: 'mysql://root:s3cr3t-pw@db/x' });
+  t.equal(problems.length, 2);
+  t.notMatch(problems.join('\n'), /hunter2-secret|s3cr3t-pw/);
+});
+
+function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: path.join(root, '.data-config-test-never-created'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
+  });
+}
+
+t.test('the service refuses to start with a bad PORT: non-zero exit, the message names PORT', async (t) => {
+  const r = await run({ PORT: 'not-a-port', LOG_LEVEL: 'loud' });
+  t.not(r.code, 0, 'exit code is not 0');
+  t.equal(r.code, 2, 'exits with 2, the configuration error code');
+  t.match(r.stderr, /invalid configuration/);
+  t.match(r.stderr, /PORT must be an integer between 0 and 65535, got "not-a-port"/);
+  t.match(r.stderr, /LOG_LEVEL/, 'every bad value is named, not only the first');
+  t.notMatch(r.stderr, /\bat \S+:\d+:\d+/, 'a message, not a stack trace');
+  t.notMatch(r.stdout, /listening|ready/i, 'it never started');
+});

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { makeCreditCode, openTestDatabase } from '../helpers/app.js';
+
+const lines: string[] = [];
+const destination = { write: (s: string) => void lines.push(s) };
+const adminToken = `admin_${randomBytes(24).toString('hex')}`;
+const config = loadConfig({ ADMIN_TOKEN: adminToken, LOG_LEVEL: 'trace', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000' });
+const database = await openTestDatabase();
+const app = await buildApp({ config, database, logger: createLogger(config, destination) });
+t.teardown(async () => {
+  await app.close();
+  await database.close();
+});
+const inject = (o: { method: 'GET' | 'POST'; url: string; authorization?: string; payload?: unknown; headers?: Record<string, string> }) =>
+  app.inject({ method: o.method, url: o.url, payload: o.payload as never, headers: { ...(o.authorization ? { authorization: o.authorization } : {}), ...o.headers } });
+
+const unknownToken = `gdai_${randomBytes(32).toString('base64url')}`;
+const malformed = `Token ${randomBytes(20).toString('hex')}`;
+const secrets: string[] = [adminToken, unknownToken, malformed];
+
+t.test('requests that carry tokens are logged, with their request id, and no token or Authorization header is', async (t) => {
+  await inject({ method: 'GET', url: '/v1/me', authorization: `Bearer ${adminToken}`, headers: { 'x-request-id': 'log-me-1' } });
+  const org = await inject({
+    method: 'POST',
+    url: '/v1/organizations',
+    authorization: `Bearer ${adminToken}`,
+    headers: { 'idempotency-key': 'log-key-1' },
+    payload: { name: 'Logged Ltd', kind: 'enterprise', region: 'guangdong', credit_code: makeCreditCode(), contact_email: 'l@example.cn' },
+  });
+  t.equal(org.statusCode, 201);
+  const created = await inject({ method: 'POST', url: '/v1/principals', authorization: `Bearer ${adminToken}`, payload: { role: 'applicant', organization_id: org.json().id } });
+  t.equal(created.statusCode, 201);
+  secrets.push(created.json().token);
+  await inject({ method: 'GET', url: '/v1/products', authorization: `Bearer ${created.json().token}` });
+  await inject({ method: 'GET', url: '/v1/products', authorization: `Bearer ${unknownToken}`, headers: { 'x-request-id': 'log-unknown-1' } });
+  await inject({ method: 'GET', url: '/v1/products', authorization: malformed });
+  await inject({ method: 'POST', url: '/v1/products', authorization: `Bearer ${created.json().token}`, payload: '{not json', headers: { 'content-type': 'application/json' } });
+  // a value the database refuses is logged as a warning with its error
+  await inject({ method: 'GET', url: `/v1/products?cursor=${Buffer.from(JSON.stringify(['2026-01-01T00:00:00Z', '-'.repeat(36)])).toString('base64url')}`, authorization: `Bearer ${created.json().token}` });
+
+  const log = lines.join('');
+  t.ok(lines.length >= 10, `${lines.length} log lines written`);
+  for (const s of secrets) t.notOk(log.includes(s), `the log never holds ${s.slice(0, 8)}…`);
+  t.notOk(log.includes(adminToken.slice(6, 30)), 'not even part of a token');
+  t.notMatch(log, /Bearer /, 'no Authorization header value');
+  t.notMatch(log, /"authorization":"(?!\[redacted\])/i, 'an authorization field, if any, is redacted');
+
+  const parsed = lines.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; level: number; req?: { url: string } });
+  const requestLines = parsed.filter((l) => l.req || l.msg === 'request completed');
+  t.ok(requestLines.length >= 16, 'each request logged on arrival and completion');
+  t.ok(requestLines.every((l) => typeof l.reqId === 'string' && l.reqId.length > 0), 'every request line carries a request id');
+  t.ok(parsed.some((l) => l.reqId === 'log-me-1'), 'a given x-request-id is the logged request id');
+  t.ok(parsed.some((l) => l.reqId === 'log-unknown-1' && l.msg === 'request completed'), 'a refused request is logged too');
+  t.ok(parsed.some((l) => l.level === 40 && /database refused/.test(l.msg ?? '')), 'a refused value is a warning');
+  t.notOk(parsed.some((l) => l.level >= 50), 'no error-level line for bad input');
+});
+
+t.test('the logger redacts credentials even when a caller logs headers', async (t) => {
+  const out: string[] = [];
+  const logger = createLogger({ logLevel: 'info' }, { write: (s: string) => void out.push(s) });
+  logger.info({ req: { headers: { authorization: `Bearer ${adminToken}`, 'idempotency-key': 'k-1' } }, headers: { authorization: 'Bearer x' }, authorization: 'Bearer y', token: adminToken, principal: { token: adminToken } }, 'headers');
+  const text = out.join('');
+  t.notOk(text.includes(adminToken), 'no token');
+  t.notMatch(text, /Bearer/);
+  const line = JSON.parse(text);
+  t.equal(line.req.headers.authorization, '[redacted]');
+  t.equal(line.headers.authorization, '[redacted]');
+  t.equal(line.authorization, '[redacted]');
+  t.equal(line.token, '[redacted]');
+  t.equal(line.principal.token, '[redacted]');
+  t.equal(line.req.headers['idempotency-key'], '[redacted]');
+});

@@ -1,0 +1,93 @@
+import t from 'tap';
+import { buildTestApp, fixtures, makeCreditCode } from '../helpers/app.js';
+import { Schemas } from '../../src/schemas.js';
+import { assertProblem, countRows, productBody } from './support.js';
+
+const ta = await buildTestApp(t);
+const f = await fixtures(ta);
+const token = f.applicant.token as string;
+const problemSchema = new Schemas().validator('common/problem.json');
+
+t.test('400: a body that breaks its schema', async (t) => {
+  const res = await ta.req({ method: 'POST', url: '/v1/products', token, payload: productBody({ risk_level: 'extreme', domains: [] }) });
+  const p = assertProblem(t, res, 400, 'validation_failed', 'body/risk_level');
+  t.ok(p.errors!.some((e) => e.path === 'body/domains'), 'every bad field is named, not only the first');
+  t.match(p.detail, /body\/risk_level/);
+  t.ok(problemSchema(p), 'the answer matches schemas/common/problem.json');
+});
+
+t.test('401: no token, and a token nobody holds', async (t) => {
+  const none = assertProblem(t, await ta.req({ method: 'GET', url: '/v1/products', token: null }), 401, 'unauthenticated');
+  t.ok(problemSchema(none));
+  assertProblem(t, await ta.req({ method: 'GET', url: '/v1/products', token: `gdai_${'A'.repeat(43)}` }), 401, 'unauthenticated');
+});
+
+t.test('403: a role that may not', async (t) => {
+  const p = assertProblem(t, await ta.req({ method: 'POST', url: '/v1/principals', token, payload: { role: 'admin' } }), 403, 'forbidden');
+  t.ok(problemSchema(p));
+});
+
+t.test('404: no such record, and no such route', async (t) => {
+  assertProblem(t, await ta.req({ method: 'GET', url: '/v1/organizations/00000000-0000-4000-8000-000000000000', token: ta.adminToken }), 404, 'not_found');
+  assertProblem(t, await ta.req({ method: 'GET', url: '/v1/no-such-thing', token }), 404, 'not_found');
+  assertProblem(t, await ta.req({ method: 'DELETE', url: '/v1/principals/00000000-0000-4000-8000-000000000000', token: ta.adminToken }), 404, 'not_found');
+});
+
+t.test('413: a body over 1 MiB is refused before it is read, and nothing is stored', async (t) => {
+  const before = await countRows(ta, 'products');
+  const big = productBody({ description: 'x'.repeat(1024 * 1024) });
+  const p = assertProblem(t, await ta.req({ method: 'POST', url: '/v1/products', token, payload: big }), 413, 'payload_too_large');
+  t.match(p.detail, /1048576/);
+  const justUnder = productBody({ description: 'x'.repeat(1024 * 1024 - 400) });
+  const under = await ta.req({ method: 'POST', url: '/v1/products', token, payload: justUnder });
+  assertProblem(t, under, 400, 'validation_failed', 'body/description');
+  t.equal(await countRows(ta, 'products'), before);
+  assertProblem(t, await ta.req({ method: 'POST', url: '/v1/organizations', token: ta.adminToken, payload: { name: 'x'.repeat(2 * 1024 * 1024) } }), 413, 'payload_too_large');
+});
+
+t.test('415: a text/plain body, and other media types, are refused', async (t) => {
+  const before = await countRows(ta, 'products');
+  for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) {
+    const res = await ta.req({ method: 'POST', url: '/v1/products', token, payload: JSON.stringify(productBody()), headers: { 'content-type': type } });
+    assertProblem(t, res, 415, 'unsupported_media_type');
+  }
+  const plain = await ta.req({ method: 'PUT', url: `/v1/organizations/${f.applicantOrg.id}/accreditation`, token: f.regulator.token, payload: 'hello', headers: { 'content-type': 'text/plain' } });
+  assertProblem(t, plain, 415, 'unsupported_media_type');
+  t.equal(await countRows(ta, 'products'), before);
+});
+
+t.test('JSON with a charset parameter is still JSON', async (t) => {
+  const res = await ta.req({ method: 'POST', url: '/v1/products', token, payload: JSON.stringify(productBody()), headers: { 'content-type': 'application/json; charset=utf-8' } });
+  t.equal(res.statusCode, 201, res.body);
+});
+
+t.test('every answer carries x-request-id: a sane one given is echoed, otherwise one is made', async (t) => {
+  const given = await ta.req({ method: 'GET', url: '/v1/products', token, headers: { 'x-request-id': 'trace-abc.123_X' } });
+  t.equal(given.headers['x-request-id'], 'trace-abc.123_X');
+  const onError = await ta.req({ method: 'GET', url: '/v1/products', headers: { 'x-request-id': 'err-42' } });
+  t.equal(onError.statusCode, 401);
+  t.equal(onError.headers['x-request-id'], 'err-42', 'echoed on a problem too');
+  const onCreate = await ta.req({ method: 'POST', url: '/v1/organizations', token: ta.adminToken, headers: { 'x-request-id': 'create-1' }, payload: { name: 'Echo', kind: 'enterprise', region: 'guangdong', credit_code: makeCreditCode(), contact_email: 'e@example.cn' } });
+  t.equal(onCreate.statusCode, 201);
+  t.equal(onCreate.headers['x-request-id'], 'create-1');
+  for (const bad of ['has spaces in it', 'x'.repeat(65), 'new\\nline', '<script>']) {
+    const res = await ta.req({ method: 'GET', url: '/health/live', headers: { 'x-request-id': bad } });
+    t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${JSON.stringify(bad).slice(0, 20)} replaced by a fresh id`);
+  }
+  const a = await ta.req({ method: 'GET', url: '/health/live' });
+  const b = await ta.req({ method: 'GET', url: '/health/live' });
+  t.match(a.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  t.not(a.headers['x-request-id'], b.headers['x-request-id'], 'each request its own id');
+});
+
+t.test('429: too many requests is a problem too', async (t) => {
+  const limited = await buildTestApp(t, { env: { RATE_LIMIT_MAX: '3' } });
+  const statuses: number[] = [];
+  let last;
+  for (let i = 0; i < 4; i++) {
+    last = await limited.req({ method: 'GET', url: '/v1/organizations', token: limited.adminToken });
+    statuses.push(last.statusCode);
+  }
+  t.same(statuses, [200, 200, 200, 429]);
+  assertProblem(t, last!, 429, 'rate_limited');
+});
