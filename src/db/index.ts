@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kysely, Migrator, PostgresDialect, type Dialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { DB } from './types.js';
 
@@ -33,6 +34,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     if (opts.dataDir !== 'memory://') fs.mkdirSync(opts.dataDir, { recursive: true });
     const pglite = new PGlite({
       dataDir: opts.dataDir,
+      // trigram indexes keep the public register's substring search fast, as on PostgreSQL
+      extensions: { pg_trgm },
       parsers: { [INT8_OID]: (v: string) => v, [NUMERIC_OID]: (v: string) => v },
     });
     await pglite.waitReady;

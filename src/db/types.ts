@@ -129,6 +129,26 @@ export interface SchemesTable {
   criteria: Json<Array<{ id: string; title: string; mandatory: boolean }>>;
 }
 
+/** Projection of certified cases for the public register, kept by triggers (migration 02). */
+export interface CertificatesTable {
+  number: string;
+  case_id: string;
+  state: string;
+  status: 'valid' | 'suspended' | 'revoked' | 'expired';
+  scheme: string;
+  holder_id: string;
+  holder_name: string;
+  holder_name_en: string | null;
+  product_id: string | null;
+  product_name: string;
+  product_version: string;
+  lab_id: string | null;
+  lab_name: string | null;
+  issued_at: Date;
+  valid_until: Date;
+  search: Generated<string>;
+}
+
 export interface DB {
   organizations: OrganizationsTable;
   principals: PrincipalsTable;
@@ -140,6 +160,7 @@ export interface DB {
   deadlines: DeadlinesTable;
   idempotency_keys: IdempotencyKeysTable;
   schemes: SchemesTable;
+  certificates: CertificatesTable;
 }
 
 export type Db = Kysely<DB>;

@@ -1,0 +1,363 @@
+// Certification (SPEC §3.2): an applicant asks for a product to be certified against a scheme;
+// the regulator assigns an accredited lab, the lab tests and posts results, the regulator certifies
+// or denies; a certificate then lives through surveillance, suspension, revocation and expiry.
+import { assign, setup } from 'xstate';
+import { REPLACE_APPLICATION, addMonths, guardsOf, iso, type CaseContext, type CaseEvent, type EventActor, type Rule, type Workflow } from './kit.js';
+
+export type Verdict = 'pass' | 'fail' | 'not_applicable';
+export type CriterionResult = { criterion_id: string; verdict: Verdict; notes?: string; evidence_sha256?: string };
+export type Criterion = { id: string; title: string; mandatory: boolean };
+/** The public status of a certificate, as the register shows it. */
+export type CertificateStatus = 'valid' | 'suspended' | 'revoked' | 'expired';
+
+export type CertificationApplication = { product_id: string; scheme: string; standards?: string[]; declared_scope: string };
+
+export type CertificationRecord = {
+  submitted_at?: string;
+  /** The lab currently assigned; null before assignment and after a decline. */
+  lab: { id: string; name: string; accreditation_number: string; assigned_at: string; accepted_at?: string } | null;
+  assignments: Array<{
+    seq: number;
+    lab_id: string;
+    lab_name: string;
+    accreditation_number: string;
+    accreditation_valid_until: string;
+    assigned_at: string;
+    assigned_by: EventActor;
+    accepted_at?: string;
+    declined_at?: string;
+    decline_reason?: string;
+  }>;
+  /** Every round of results, oldest first; a retest adds a round and never overwrites one. */
+  results_rounds: Array<{
+    round: number;
+    seq: number;
+    lab_id: string;
+    results: CriterionResult[];
+    summary: string;
+    report_sha256: string;
+    tested_at: string;
+    posted_at: string;
+    posted_by: EventActor;
+    /** The scheme's mandatory criteria when the round was posted: what CERTIFY is judged against. */
+    mandatory_criteria: string[];
+    mandatory_passed: boolean;
+  }>;
+  retests: Array<{ seq: number; round: number; reason: string; requested_at: string; requested_by: EventActor }>;
+  certificate?: { number: string; issued_at: string; valid_until: string; scope: string };
+  surveillance: Array<{ seq: number; lab_id: string; findings: string; verdict: 'pass' | 'fail'; at: string; by: EventActor }>;
+  /** Who changed the certificate's status, when and why (issue, surveillance, suspend, restore, revoke, expire). */
+  status_history: Array<{ seq: number; event: string; status: CertificateStatus; at: string; by: EventActor; reason: string }>;
+  decision?: { type: string; at: string; by: EventActor; reason?: string };
+};
+
+export type SubmitFacts = { product: { id: string; kind: string } | null; scheme: { code: string; product_kinds: string[] } | null };
+export type AssignLabFacts = { lab: { id: string; name: string; kind: string; accreditation: { accreditation_number: string; schemes: string[]; valid_until: string } | null } | null };
+export type PostResultsFacts = { criteria: Criterion[] };
+export type CertifyFacts = { certificate_number: string; validity_months: number };
+
+type Ctx = CaseContext<CertificationApplication, CertificationRecord>;
+type Ev = CaseEvent;
+
+const time = (s: string) => new Date(s).getTime();
+const lastRound = (c: Ctx) => c.record.results_rounds.at(-1);
+
+const rules = {
+  productKindCovered: ({ context, event }) => {
+    const f = event.facts as SubmitFacts;
+    if (!f?.scheme) return `no certification scheme ${context.application.scheme}`;
+    if (!f.product) return 'the product of this application no longer exists';
+    return f.scheme.product_kinds.includes(f.product.kind)
+      ? null
+      : `scheme ${f.scheme.code} covers products of kind ${f.scheme.product_kinds.join(', ')}, not ${f.product.kind}`;
+  },
+  labEligible: ({ context, event }) => {
+    const lab = (event.facts as AssignLabFacts)?.lab;
+    const scheme = context.application.scheme;
+    if (event.payload.lab_id === context.organization_id) return "the lab may not be the applicant's own organization (conflict of interest)";
+    if (!lab) return 'lab_id names no organization';
+    if (lab.kind !== 'lab') return `organization ${lab.name} is not a lab`;
+    const acc = lab.accreditation;
+    if (!acc) return `lab ${lab.name} holds no accreditation`;
+    if (!acc.schemes.includes(scheme)) return `the accreditation of lab ${lab.name} does not cover scheme ${scheme}`;
+    if (time(acc.valid_until) <= time(event.at)) return `the accreditation of lab ${lab.name} expired at ${iso(acc.valid_until)}`;
+    return null;
+  },
+  resultsComplete: ({ event }) => {
+    const criteria = (event.facts as PostResultsFacts)?.criteria ?? [];
+    const results = event.payload.results as CriterionResult[];
+    const known = new Map(criteria.map((c) => [c.id, c]));
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const r of results) {
+      if (seen.has(r.criterion_id)) problems.push(`criterion ${r.criterion_id} appears more than once`);
+      seen.add(r.criterion_id);
+      const c = known.get(r.criterion_id);
+      if (!c) problems.push(`criterion ${r.criterion_id} is not a criterion of the scheme`);
+      else if (c.mandatory && r.verdict === 'not_applicable') problems.push(`mandatory criterion ${r.criterion_id} cannot be not_applicable`);
+    }
+    const missing = criteria.filter((c) => c.mandatory && !seen.has(c.id)).map((c) => c.id);
+    if (missing.length) problems.push(`mandatory criteria missing: ${missing.join(', ')}`);
+    if (time(event.payload.tested_at) > time(event.at)) problems.push('tested_at may not be in the future');
+    return problems.length ? problems.join('; ') : null;
+  },
+  mandatoryPassed: ({ context }) => {
+    const round = lastRound(context);
+    if (!round) return 'no results have been posted';
+    const failed = round.mandatory_criteria.filter((id) => round.results.find((r) => r.criterion_id === id)?.verdict !== 'pass');
+    return failed.length ? `every mandatory criterion must pass; not passed: ${failed.join(', ')}` : null;
+  },
+  surveillanceFailed: ({ event }) => (event.payload.verdict === 'fail' ? null : 'the surveillance verdict is not fail'),
+  withinValidity: ({ context, event }) => {
+    const until = context.record.certificate?.valid_until;
+    return until && time(event.at) < time(until) ? null : `the certificate's validity ended at ${until}; it cannot be restored`;
+  },
+  validityEnded: ({ context, event }) => {
+    const until = context.record.certificate?.valid_until;
+    return until && time(event.at) >= time(until) ? null : `the certificate is valid until ${until}; it cannot expire before then`;
+  },
+} satisfies Record<string, Rule>;
+
+const STATUS_AFTER: Record<string, CertificateStatus> = { SUSPEND: 'suspended', RESTORE: 'valid', REVOKE: 'revoked', EXPIRE: 'expired' };
+
+const statusEntry = (event: Ev, status: CertificateStatus, reason: string) => ({ seq: event.seq, event: event.type, status, at: event.at, by: event.actor, reason });
+
+const machine = setup({
+  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
+  guards: guardsOf(rules),
+  actions: {
+    replaceApplication: assign({ application: ({ event }) => event.payload }),
+    recordSubmission: assign({ record: ({ context, event }) => ({ ...context.record, submitted_at: event.at }) }),
+    recordAssignment: assign({
+      record: ({ context, event }) => {
+        const lab = (event.facts as AssignLabFacts).lab!;
+        const acc = lab.accreditation!;
+        return {
+          ...context.record,
+          lab: { id: lab.id, name: lab.name, accreditation_number: acc.accreditation_number, assigned_at: event.at },
+          assignments: [
+            ...context.record.assignments,
+            {
+              seq: event.seq,
+              lab_id: lab.id,
+              lab_name: lab.name,
+              accreditation_number: acc.accreditation_number,
+              accreditation_valid_until: iso(acc.valid_until),
+              assigned_at: event.at,
+              assigned_by: event.actor,
+            },
+          ],
+        };
+      },
+    }),
+    recordAcceptance: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        lab: { ...context.record.lab!, accepted_at: event.at },
+        assignments: context.record.assignments.map((a, i, all) => (i === all.length - 1 ? { ...a, accepted_at: event.at } : a)),
+      }),
+    }),
+    recordDecline: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        lab: null,
+        assignments: context.record.assignments.map((a, i, all) => (i === all.length - 1 ? { ...a, declined_at: event.at, decline_reason: event.payload.reason } : a)),
+      }),
+    }),
+    recordResults: assign({
+      record: ({ context, event }) => {
+        const criteria = (event.facts as PostResultsFacts).criteria;
+        const results = event.payload.results as CriterionResult[];
+        const mandatory = criteria.filter((c) => c.mandatory).map((c) => c.id);
+        return {
+          ...context.record,
+          results_rounds: [
+            ...context.record.results_rounds,
+            {
+              round: context.record.results_rounds.length + 1,
+              seq: event.seq,
+              lab_id: context.record.lab!.id,
+              results,
+              summary: event.payload.summary,
+              report_sha256: event.payload.report_sha256,
+              tested_at: iso(event.payload.tested_at),
+              posted_at: event.at,
+              posted_by: event.actor,
+              mandatory_criteria: mandatory,
+              mandatory_passed: mandatory.every((id) => results.find((r) => r.criterion_id === id)?.verdict === 'pass'),
+            },
+          ],
+        };
+      },
+    }),
+    recordRetest: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        retests: [...context.record.retests, { seq: event.seq, round: context.record.results_rounds.length, reason: event.payload.reason, requested_at: event.at, requested_by: event.actor }],
+      }),
+    }),
+    issueCertificate: assign({
+      record: ({ context, event }) => {
+        const f = event.facts as CertifyFacts;
+        const certificate = {
+          number: f.certificate_number,
+          issued_at: event.at,
+          valid_until: addMonths(new Date(event.at), f.validity_months).toISOString(),
+          scope: event.payload.scope ?? context.application.declared_scope,
+        };
+        return {
+          ...context.record,
+          certificate,
+          status_history: [...context.record.status_history, statusEntry(event, 'valid', `certificate ${certificate.number} issued`)],
+          decision: { type: event.type, at: event.at, by: event.actor },
+        };
+      },
+    }),
+    recordSurveillance: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        surveillance: [...context.record.surveillance, { seq: event.seq, lab_id: context.record.lab!.id, findings: event.payload.findings, verdict: event.payload.verdict, at: event.at, by: event.actor }],
+        status_history: [
+          ...context.record.status_history,
+          statusEntry(event, event.payload.verdict === 'fail' ? 'suspended' : 'valid', `surveillance ${event.payload.verdict}: ${event.payload.findings}`),
+        ],
+      }),
+    }),
+    recordStatusChange: assign({
+      record: ({ context, event }) => {
+        const reason =
+          event.type === 'EXPIRE' ? `validity ended at ${context.record.certificate!.valid_until}` : (event.payload.reason ?? (event.type === 'RESTORE' ? 'suspension lifted' : ''));
+        return { ...context.record, status_history: [...context.record.status_history, statusEntry(event, STATUS_AFTER[event.type]!, reason)] };
+      },
+    }),
+    recordDecision: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        decision: { type: event.type, at: event.at, by: event.actor, ...(event.payload?.reason ? { reason: event.payload.reason } : {}) },
+      }),
+    }),
+  },
+}).createMachine({
+  id: 'certification',
+  initial: 'draft',
+  context: ({ input }) => input,
+  states: {
+    draft: {
+      on: {
+        REPLACE_APPLICATION: { actions: 'replaceApplication' },
+        SUBMIT: { target: 'submitted', guard: 'productKindCovered', actions: 'recordSubmission' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    submitted: {
+      on: {
+        ASSIGN_LAB: { target: 'lab_assigned', guard: 'labEligible', actions: 'recordAssignment' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    lab_assigned: {
+      on: {
+        ACCEPT_ASSIGNMENT: { target: 'testing', actions: 'recordAcceptance' },
+        DECLINE_ASSIGNMENT: { target: 'submitted', actions: 'recordDecline' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    testing: {
+      on: {
+        POST_RESULTS: { target: 'results_posted', guard: 'resultsComplete', actions: 'recordResults' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    results_posted: {
+      on: {
+        REQUEST_RETEST: { target: 'testing', actions: 'recordRetest' },
+        CERTIFY: { target: 'certified', guard: 'mandatoryPassed', actions: 'issueCertificate' },
+        DENY: { target: 'not_certified', actions: 'recordDecision' },
+      },
+    },
+    certified: {
+      meta: { deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }] },
+      on: {
+        POST_SURVEILLANCE: [{ guard: 'surveillanceFailed', target: 'suspended', actions: 'recordSurveillance' }, { actions: 'recordSurveillance' }],
+        SUSPEND: { target: 'suspended', actions: 'recordStatusChange' },
+        REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
+        EXPIRE: { target: 'expired', guard: 'validityEnded', actions: 'recordStatusChange' },
+      },
+    },
+    suspended: {
+      meta: { deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }] },
+      on: {
+        RESTORE: { target: 'certified', guard: 'withinValidity', actions: 'recordStatusChange' },
+        REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
+        EXPIRE: { target: 'expired', guard: 'validityEnded', actions: 'recordStatusChange' },
+      },
+    },
+    not_certified: { type: 'final' },
+    revoked: { type: 'final' },
+    expired: { type: 'final' },
+    withdrawn: { type: 'final' },
+  },
+});
+
+export const certificationWorkflow: Workflow = {
+  kind: 'certification-cases',
+  title: 'Safety and ethics certification',
+  schemaDir: 'certification',
+  numberPrefix: 'CERT',
+  machine,
+  rules,
+  events: {
+    REPLACE_APPLICATION,
+    SUBMIT: { roles: ['applicant'], description: "Submit for certification; the product's kind must be one the scheme covers." },
+    WITHDRAW: { roles: ['applicant'], description: 'Withdraw the application before results are posted.' },
+    ASSIGN_LAB: { roles: ['regulator'], payload: true, description: "Assign a lab accredited for the scheme (valid now, not the applicant's own organization)." },
+    ACCEPT_ASSIGNMENT: { roles: ['lab'], description: 'The assigned lab accepts and starts testing.' },
+    DECLINE_ASSIGNMENT: { roles: ['lab'], payload: true, description: 'The assigned lab declines, with the reason; the case returns to submitted.' },
+    POST_RESULTS: { roles: ['lab'], payload: true, description: 'The assigned lab posts a round of results: every mandatory criterion once, none not_applicable.' },
+    REQUEST_RETEST: { roles: ['regulator'], payload: true, description: 'Send the product back for another round of testing; earlier rounds are kept.' },
+    CERTIFY: { roles: ['regulator'], payload: true, description: 'Issue the certificate; every mandatory criterion of the last round must have passed.' },
+    DENY: { roles: ['regulator'], payload: true, description: 'Refuse certification, with the reason.' },
+    POST_SURVEILLANCE: { roles: ['lab'], payload: true, description: 'The assigned lab reports surveillance findings; a fail suspends the certificate.' },
+    SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the certificate, with the reason.' },
+    RESTORE: { roles: ['regulator'], payload: true, description: 'Lift a suspension, while the certificate is still within its validity.' },
+    REVOKE: { roles: ['regulator'], payload: true, description: 'Revoke the certificate, with the reason.' },
+    EXPIRE: { roles: ['system'], description: 'Fired at valid_until: the certificate expires.' },
+  },
+  productOf: (application) => application.product_id ?? null,
+  labOf: (context) => (context.record as CertificationRecord).lab?.id ?? null,
+  async checkApplication(lookup, application, organizationId) {
+    const product = await lookup.product(application.product_id);
+    if (!product || product.organization_id !== organizationId) return 'product_id must name a product of your organization';
+    if (!(await lookup.scheme(application.scheme))) return `no certification scheme ${application.scheme}`;
+    return null;
+  },
+  facts: {
+    async SUBMIT(lookup, context): Promise<SubmitFacts> {
+      const product = await lookup.product(context.application.product_id);
+      const scheme = await lookup.scheme(context.application.scheme);
+      return { product: product && { id: product.id, kind: product.kind }, scheme: scheme && { code: scheme.code, product_kinds: scheme.product_kinds } };
+    },
+    async ASSIGN_LAB(lookup, _context, event): Promise<AssignLabFacts> {
+      const org = await lookup.organization(event.payload.lab_id);
+      if (!org) return { lab: null };
+      const acc = org.accreditation;
+      return {
+        lab: {
+          id: org.id,
+          name: org.name,
+          kind: org.kind,
+          accreditation: acc ? { accreditation_number: acc.accreditation_number, schemes: acc.schemes, valid_until: acc.valid_until } : null,
+        },
+      };
+    },
+    async POST_RESULTS(lookup, context): Promise<PostResultsFacts> {
+      return { criteria: (await lookup.scheme(context.application.scheme))?.criteria ?? [] };
+    },
+    async CERTIFY(lookup, context, event): Promise<CertifyFacts> {
+      // Allocated inside the event's transaction: a refused CERTIFY rolls the number back, so the series stays gap-free.
+      const scheme = await lookup.scheme(context.application.scheme);
+      return { certificate_number: await lookup.nextNumber('GDAIC', new Date(event.at).getUTCFullYear()), validity_months: scheme!.validity_months };
+    },
+  },
+  initialRecord: (): CertificationRecord => ({ lab: null, assignments: [], results_rounds: [], retests: [], surveillance: [], status_history: [] }),
+};
