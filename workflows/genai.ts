@@ -1,0 +1,368 @@
+// Generative-AI joint-laboratory projects (SPEC §3.3): a research team proposes a project of the
+// Greater Bay Area generative-AI safety joint laboratory; the regulator approves it with an
+// accredited evaluating lab, accepts its milestones one at a time, and completes it once every
+// milestone is accepted and the lab has posted a passed safety evaluation.
+import { sql } from 'kysely';
+import { assign, setup } from 'xstate';
+import { REPLACE_APPLICATION, guardsOf, iso, type CaseContext, type CaseEvent, type Deadline, type Rule, type Workflow } from './kit.js';
+
+export type GenaiApplication = {
+  title: string;
+  summary: string;
+  research_areas: string[];
+  partners?: Array<{ name: string; region: string }>;
+  model_under_study: { name: string; provider: string; filing_number?: string };
+  milestones: Array<{ id: string; title: string; due: string }>;
+  duration_months: number;
+  data_handling: string;
+};
+
+export type MilestoneStatus = 'pending' | 'submitted' | 'returned' | 'accepted';
+
+export type MilestoneEntry = {
+  seq: number;
+  type: 'SUBMITTED' | 'ACCEPTED' | 'RETURNED' | 'MARKED_OVERDUE';
+  at: string;
+  by: string | null;
+  deliverables?: string[];
+  report_sha256?: string;
+  comments?: string;
+};
+
+export type GenaiMilestone = {
+  id: string;
+  title: string;
+  due: string;
+  status: MilestoneStatus;
+  /** Due date passed while not accepted, as marked by the scheduler; cleared on acceptance. */
+  overdue: boolean;
+  marked_overdue_at?: string;
+  accepted_at?: string;
+  history: MilestoneEntry[];
+};
+
+export type GenaiEvaluation = {
+  seq: number;
+  benchmark: string;
+  metrics: Record<string, number>;
+  verdict: 'pass' | 'fail';
+  /** interim while the project runs; final once the applicant asked for the final evaluation. */
+  stage: 'interim' | 'final';
+  lab_id: string;
+  posted_at: string;
+  by: string | null;
+};
+
+export type GenaiRecord = {
+  submitted_at?: string;
+  review_started_at?: string;
+  approval?: { evaluating_lab: { id: string; name: string; accreditation_number: string }; approved_at: string; by: string | null };
+  /** Built from the application's plan at approval; the application itself never changes after draft. */
+  milestones: GenaiMilestone[];
+  milestone_in_review: string | null;
+  evaluations: GenaiEvaluation[];
+  review_comments: Array<{ seq: number; event: string; milestone_id?: string; comments: string; at: string; by: string | null }>;
+  suspensions: Array<{ seq: number; reason: string; at: string; by: string | null; resumed_at?: string; resume_comments?: string }>;
+  final_evaluation_requested_at?: string;
+  completion?: { completed_at: string; by: string | null };
+  decision?: { type: string; at: string; by: string | null; reason?: string };
+};
+
+/** What APPROVE looked up about the named lab, stored with the event so replays need no database. */
+export type ApproveFacts = {
+  lab: { id: string; name: string; kind: string; accreditation: { accreditation_number: string; schemes: string[]; valid_until: string } | null } | null;
+};
+
+type Ctx = CaseContext<GenaiApplication, GenaiRecord>;
+type Ev = CaseEvent;
+
+const ms = (s: string) => new Date(s).getTime();
+const recordOf = (c: CaseContext) => c.record as GenaiRecord;
+const who = (e: Ev) => e.actor.principal_id;
+
+/** Milestones whose due time has come by `at` and that nobody has accepted or marked yet. */
+export const newlyOverdue = (record: GenaiRecord, at: string): GenaiMilestone[] =>
+  record.milestones.filter((m) => m.status !== 'accepted' && !m.overdue && ms(m.due) <= ms(at));
+
+/** Ids that appear more than once, in order of first repetition. */
+export function duplicateMilestoneIds(application: { milestones?: Array<{ id: string }> }): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const m of application.milestones ?? []) (seen.has(m.id) ? dup : seen).add(m.id);
+  return [...dup];
+}
+
+const rules = {
+  evaluatingLabAccredited: ({ context, event }) => {
+    const lab = (event.facts as ApproveFacts | null)?.lab;
+    if (!lab) return 'evaluating_lab_id names no organization';
+    if (lab.kind !== 'lab') return `evaluating_lab_id must name a lab; ${lab.name} is an organization of kind ${lab.kind}`;
+    if (lab.id === context.organization_id) return 'a project cannot be evaluated by its own organization';
+    if (!lab.accreditation) return `${lab.name} holds no accreditation`;
+    if (ms(lab.accreditation.valid_until) <= ms(event.at)) return `the accreditation of ${lab.name} expired at ${lab.accreditation.valid_until}`;
+    return null;
+  },
+  milestoneSubmittable: ({ context, event }) => {
+    const id = event.payload.milestone_id as string;
+    const milestones = recordOf(context).milestones;
+    const m = milestones.find((x) => x.id === id);
+    if (!m) return `milestone_id "${id}" is not a milestone of this project (milestones: ${milestones.map((x) => x.id).join(', ')})`;
+    if (m.status === 'accepted') return `milestone "${id}" is already accepted`;
+    return null;
+  },
+  allMilestonesAccepted: ({ context }) => {
+    const open = recordOf(context).milestones.filter((m) => m.status !== 'accepted').map((m) => m.id);
+    return open.length === 0 ? null : `every milestone must be accepted before the final evaluation; not yet accepted: ${open.join(', ')}`;
+  },
+  passedEvaluation: ({ context }) =>
+    recordOf(context).evaluations.some((e) => e.verdict === 'pass') ? null : 'COMPLETE needs at least one passed safety evaluation (POST_SAFETY_EVALUATION with verdict pass)',
+  milestoneDue: ({ context, event }) =>
+    newlyOverdue(recordOf(context), event.at).length > 0 ? null : `no milestone not yet accepted fell due by ${event.at}`,
+} satisfies Record<string, Rule>;
+
+const withMilestone = (r: GenaiRecord, id: string, f: (m: GenaiMilestone) => GenaiMilestone): GenaiMilestone[] =>
+  r.milestones.map((m) => (m.id === id ? f(m) : m));
+
+const reviewComment = (r: GenaiRecord, event: Ev, milestoneId?: string) =>
+  event.payload?.comments
+    ? [...r.review_comments, { seq: event.seq, event: event.type, ...(milestoneId ? { milestone_id: milestoneId } : {}), comments: event.payload.comments as string, at: event.at, by: who(event) }]
+    : r.review_comments;
+
+/** A milestone decision (accept or return) on the milestone in review. */
+const decideMilestone = (context: Ctx, event: Ev, status: 'accepted' | 'returned'): GenaiRecord => {
+  const r = context.record;
+  const id = r.milestone_in_review!;
+  return {
+    ...r,
+    milestone_in_review: null,
+    milestones: withMilestone(r, id, (m) => ({
+      ...m,
+      status,
+      ...(status === 'accepted' ? { overdue: false, accepted_at: event.at } : {}),
+      history: [
+        ...m.history,
+        { seq: event.seq, type: status === 'accepted' ? 'ACCEPTED' : 'RETURNED', at: event.at, by: who(event), ...(event.payload?.comments ? { comments: event.payload.comments } : {}) },
+      ],
+    })),
+    review_comments: reviewComment(r, event, id),
+  };
+};
+
+/** While the project runs, each milestone not yet accepted nor marked overdue is a deadline the scheduler fires. */
+const milestoneDeadlines = (c: Ctx): Deadline[] =>
+  c.record.milestones.filter((m) => m.status !== 'accepted' && !m.overdue).map((m) => ({ name: `milestone:${m.id}`, at: m.due, event: 'MARK_MILESTONE_OVERDUE' }));
+
+const machine = setup({
+  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
+  guards: guardsOf(rules),
+  actions: {
+    replaceApplication: assign({ application: ({ event }) => event.payload }),
+    recordSubmission: assign({ record: ({ context, event }) => ({ ...context.record, submitted_at: event.at }) }),
+    recordReviewStart: assign({ record: ({ context, event }) => ({ ...context.record, review_started_at: event.at }) }),
+    recordApproval: assign({
+      record: ({ context, event }) => {
+        const lab = (event.facts as ApproveFacts).lab!;
+        return {
+          ...context.record,
+          approval: { evaluating_lab: { id: lab.id, name: lab.name, accreditation_number: lab.accreditation!.accreditation_number }, approved_at: event.at, by: who(event) },
+          milestones: context.application.milestones.map((m) => ({ id: m.id, title: m.title, due: iso(m.due), status: 'pending' as const, overdue: false, history: [] })),
+          review_comments: reviewComment(context.record, event),
+        };
+      },
+    }),
+    recordMilestoneSubmission: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        milestone_in_review: event.payload.milestone_id,
+        milestones: withMilestone(context.record, event.payload.milestone_id, (m) => ({
+          ...m,
+          status: 'submitted',
+          history: [...m.history, { seq: event.seq, type: 'SUBMITTED', at: event.at, by: who(event), deliverables: event.payload.deliverables, report_sha256: event.payload.report_sha256 }],
+        })),
+      }),
+    }),
+    recordAcceptance: assign({ record: ({ context, event }) => decideMilestone(context, event, 'accepted') }),
+    recordReturn: assign({ record: ({ context, event }) => decideMilestone(context, event, 'returned') }),
+    recordOverdue: assign({
+      record: ({ context, event }) => {
+        const due = new Set(newlyOverdue(context.record, event.at).map((m) => m.id));
+        return {
+          ...context.record,
+          milestones: context.record.milestones.map((m) =>
+            due.has(m.id) ? { ...m, overdue: true, marked_overdue_at: event.at, history: [...m.history, { seq: event.seq, type: 'MARKED_OVERDUE' as const, at: event.at, by: null }] } : m,
+          ),
+        };
+      },
+    }),
+    recordEvaluation: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        evaluations: [
+          ...context.record.evaluations,
+          {
+            seq: event.seq,
+            benchmark: event.payload.benchmark,
+            metrics: event.payload.metrics,
+            verdict: event.payload.verdict,
+            stage: context.record.final_evaluation_requested_at ? ('final' as const) : ('interim' as const),
+            lab_id: context.record.approval!.evaluating_lab.id,
+            posted_at: event.at,
+            by: who(event),
+          },
+        ],
+      }),
+    }),
+    recordFinalEvaluationRequest: assign({ record: ({ context, event }) => ({ ...context.record, final_evaluation_requested_at: event.at }) }),
+    recordCompletion: assign({
+      record: ({ context, event }) => ({ ...context.record, completion: { completed_at: event.at, by: who(event) }, review_comments: reviewComment(context.record, event) }),
+    }),
+    recordSuspension: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        suspensions: [...context.record.suspensions, { seq: event.seq, reason: event.payload.reason, at: event.at, by: who(event) }],
+      }),
+    }),
+    recordResumption: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        suspensions: context.record.suspensions.map((s, i, all) =>
+          i === all.length - 1 ? { ...s, resumed_at: event.at, ...(event.payload?.comments ? { resume_comments: event.payload.comments } : {}) } : s,
+        ),
+        review_comments: reviewComment(context.record, event),
+      }),
+    }),
+    recordDecision: assign({
+      record: ({ context, event }) => ({
+        ...context.record,
+        decision: { type: event.type, at: event.at, by: who(event), ...(event.payload?.reason ? { reason: event.payload.reason } : {}) },
+      }),
+    }),
+  },
+}).createMachine({
+  id: 'genai',
+  initial: 'draft',
+  context: ({ input }) => input,
+  states: {
+    draft: {
+      on: {
+        REPLACE_APPLICATION: { actions: 'replaceApplication' },
+        SUBMIT: { target: 'submitted', actions: 'recordSubmission' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    submitted: {
+      on: {
+        START_REVIEW: { target: 'under_review', actions: 'recordReviewStart' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    under_review: {
+      on: {
+        APPROVE: { target: 'active', guard: 'evaluatingLabAccredited', actions: 'recordApproval' },
+        REJECT: { target: 'rejected', actions: 'recordDecision' },
+        WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
+      },
+    },
+    active: {
+      meta: { deadlines: milestoneDeadlines },
+      on: {
+        SUBMIT_MILESTONE: { target: 'milestone_review', guard: 'milestoneSubmittable', actions: 'recordMilestoneSubmission' },
+        POST_SAFETY_EVALUATION: { actions: 'recordEvaluation' },
+        REQUEST_FINAL_EVALUATION: { target: 'final_evaluation', guard: 'allMilestonesAccepted', actions: 'recordFinalEvaluationRequest' },
+        MARK_MILESTONE_OVERDUE: { guard: 'milestoneDue', actions: 'recordOverdue' },
+        SUSPEND: { target: 'suspended', actions: 'recordSuspension' },
+        TERMINATE: { target: 'terminated', actions: 'recordDecision' },
+      },
+    },
+    milestone_review: {
+      meta: { deadlines: milestoneDeadlines },
+      on: {
+        ACCEPT_MILESTONE: { target: 'active', actions: 'recordAcceptance' },
+        RETURN_MILESTONE: { target: 'active', actions: 'recordReturn' },
+        MARK_MILESTONE_OVERDUE: { guard: 'milestoneDue', actions: 'recordOverdue' },
+        TERMINATE: { target: 'terminated', actions: 'recordDecision' },
+      },
+    },
+    final_evaluation: {
+      on: {
+        // Beyond the SPEC's active → active: the final evaluation is the lab's to post, and without
+        // it a project whose interim evaluations all failed could never be completed.
+        POST_SAFETY_EVALUATION: { actions: 'recordEvaluation' },
+        COMPLETE: { target: 'completed', guard: 'passedEvaluation', actions: 'recordCompletion' },
+        TERMINATE: { target: 'terminated', actions: 'recordDecision' },
+      },
+    },
+    suspended: {
+      on: {
+        RESUME: { target: 'active', actions: 'recordResumption' },
+        TERMINATE: { target: 'terminated', actions: 'recordDecision' },
+      },
+    },
+    completed: { type: 'final' },
+    rejected: { type: 'final' },
+    withdrawn: { type: 'final' },
+    terminated: { type: 'final' },
+  },
+});
+
+/** States in which a project's milestones run; an overdue filter only looks at these. */
+export const RUNNING_STATES = ['active', 'milestone_review', 'suspended'] as const;
+
+export const genaiWorkflow: Workflow = {
+  kind: 'genai-projects',
+  title: 'Generative-AI joint-laboratory project',
+  schemaDir: 'genai',
+  numberPrefix: 'GAI',
+  machine,
+  rules,
+  events: {
+    REPLACE_APPLICATION,
+    SUBMIT: { roles: ['applicant'], description: 'Submit the project proposal for review.' },
+    WITHDRAW: { roles: ['applicant'], description: 'Withdraw the proposal before a decision.' },
+    START_REVIEW: { roles: ['regulator'], description: 'Start reviewing a submitted proposal.' },
+    APPROVE: { roles: ['regulator'], payload: true, description: 'Approve the project, naming the accredited lab that evaluates it.' },
+    REJECT: { roles: ['regulator'], payload: true, description: 'Reject the proposal, with the reason.' },
+    SUBMIT_MILESTONE: { roles: ['applicant'], payload: true, description: 'Submit one milestone not yet accepted (a returned one may be resubmitted).' },
+    ACCEPT_MILESTONE: { roles: ['regulator'], payload: true, description: 'Accept the milestone in review.' },
+    RETURN_MILESTONE: { roles: ['regulator'], payload: true, description: 'Return the milestone in review for rework.' },
+    POST_SAFETY_EVALUATION: { roles: ['lab'], payload: true, description: 'The evaluating lab posts a safety evaluation: benchmark, metrics and verdict.' },
+    REQUEST_FINAL_EVALUATION: { roles: ['applicant'], description: 'Ask for the final evaluation once every milestone is accepted.' },
+    COMPLETE: { roles: ['regulator'], payload: true, description: 'Complete the project; needs at least one passed safety evaluation.' },
+    MARK_MILESTONE_OVERDUE: { roles: ['system'], description: 'Fired when a milestone falls due before it is accepted: marks every such milestone overdue.' },
+    SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the project, with the reason.' },
+    RESUME: { roles: ['regulator'], payload: true, description: 'Resume a suspended project.' },
+    TERMINATE: { roles: ['regulator'], payload: true, description: 'Terminate the project, with the reason.' },
+  },
+  productOf: () => null,
+  labOf: (c) => (c.record as GenaiRecord).approval?.evaluating_lab.id ?? null,
+  async checkApplication(_lookup, application) {
+    const dup = duplicateMilestoneIds(application);
+    return dup.length ? `milestones: each id must be unique; repeated: ${dup.join(', ')}` : null;
+  },
+  facts: {
+    async APPROVE(lookup, _context, event): Promise<ApproveFacts> {
+      const org = await lookup.organization(event.payload.evaluating_lab_id);
+      if (!org) return { lab: null };
+      const a = org.accreditation as { accreditation_number: string; schemes: string[]; valid_until: string } | null;
+      return {
+        lab: {
+          id: org.id,
+          name: org.name,
+          kind: org.kind,
+          accreditation: a ? { accreditation_number: a.accreditation_number, schemes: a.schemes, valid_until: a.valid_until } : null,
+        },
+      };
+    },
+  },
+  initialRecord: (): GenaiRecord => ({ milestones: [], milestone_in_review: null, evaluations: [], review_comments: [], suspensions: [] }),
+  listFilters: {
+    overdue: { type: 'boolean', description: 'true: running projects with a milestone past its due date and not accepted; false: none such' },
+  },
+  applyListFilters(query, q, now) {
+    if (typeof q.overdue !== 'boolean') return query;
+    const overdue = sql<boolean>`(${sql.ref('cases.state')} in (${sql.join([...RUNNING_STATES])}) and exists (
+      select 1 from jsonb_array_elements(${sql.ref('cases.record')}->'milestones') as m
+      where m->>'status' <> 'accepted' and (m->>'due')::timestamptz <= ${now.toISOString()}::timestamptz))`;
+    return query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`);
+  },
+};
