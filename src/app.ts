@@ -20,9 +20,13 @@ import healthRoutes from './routes/health.js';
 import registryRoutes from './routes/registry.js';
 import workflowRoutes from './routes/workflows.js';
 import registerRoutes from './routes/register.js';
+import registerCertificateRoutes from './routes/register-certificates.js';
+import schemeRoutes from './routes/schemes.js';
+import registerGenaiRoutes from './routes/register-genai.js';
 import { caseRoutes } from './routes/cases.js';
 import { workflows } from '../workflows/index.js';
 import { createLogger } from './logger.js';
+import { Scheduler } from './services/scheduler.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -72,9 +76,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('schemas', schemas);
   app.decorate('config', config);
   app.decorate('engine', { db: database.db, schemas, now: opts.now ?? (() => new Date()) });
-  app.decorate('readiness', () => ({}));
+  const scheduler = config.schedulerIntervalMs > 0 ? new Scheduler(app.engine, { intervalMs: config.schedulerIntervalMs, log: app.log.child({ component: 'scheduler' }) }) : null;
+  app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false } }));
   app.register(fp(async () => {}, { name: 'db' }));
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
+  // onClose hooks run in reverse order: the scheduler stops before the database closes.
+  if (scheduler) app.addHook('onClose', async () => scheduler.stop());
 
   for (const s of schemas.files) app.addSchema(s);
   app.setValidatorCompiler(({ schema, httpPart }) => {
@@ -127,7 +134,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(registryRoutes);
   await app.register(workflowRoutes);
   await app.register(registerRoutes);
+  await app.register(registerCertificateRoutes);
+  await app.register(schemeRoutes);
+  await app.register(registerGenaiRoutes);
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();
+  scheduler?.start();
   return app as unknown as FastifyInstance;
 }

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { Schemas } from './schemas.js';
+import { createLogger } from './logger.js';
 import { createPrincipal, ROLES, type Role } from './services/principals.js';
 import { verifyAudit } from './services/verify.js';
 import { SYSTEM_CALLER, fireEvent } from './services/engine.js';
@@ -14,7 +16,7 @@ const USAGE = `usage: npm run cli -- <command> [options]
                                             create a principal and print its token once
   verify-audit                              check every hash chain and replay every case (exit 1 on failure)
   fire --kind K --case ID --event E         fire a system event by hand (e.g. INFO_LAPSED, EXPIRE)
-  sweep                                     fire every due deadline now
+  sweep                                     fire every due deadline now, print the counts (exit 1 if one failed)
 
 The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service.`;
 
@@ -64,11 +66,12 @@ async function main(argv: string[]) {
         return 0;
       }
       case 'sweep': {
-        const { sweepOnce } = await import('./services/scheduler.js').catch(() => ({ sweepOnce: null as never }));
-        if (!sweepOnce) throw new Error('the scheduler is not available in this build');
-        const result = await sweepOnce({ db: database.db, schemas: new Schemas(), now: () => new Date() });
+        const { sweepOnce } = await import('./services/scheduler.js');
+        // Logs go to stderr, so stdout holds only the JSON result.
+        const log = createLogger(config, pino.destination({ dest: 2, sync: true }));
+        const result = await sweepOnce({ db: database.db, schemas: new Schemas(), now: () => new Date() }, { log });
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        return 0;
+        return result.failed > 0 ? 1 : 0;
       }
       default:
         process.stderr.write(`unknown command ${command}\n${USAGE}\n`);
