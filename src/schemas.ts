@@ -88,6 +88,8 @@ export function fieldErrors(errors: ErrorObject[], prefix: string): FieldError[]
       message = 'is not an allowed field';
     } else if (e.keyword === 'enum') {
       message = `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    } else if (e.keyword === 'not') {
+      message = 'is not allowed here';
     } else if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') {
       // Branch errors repeat what the sub-schema errors already name.
       if (errors.length > 1) continue;

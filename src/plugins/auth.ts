@@ -8,6 +8,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyContextConfig {
+    /** Who may call the route: absent = public; [] = any principal; else these roles. */
+    roles?: Role[];
+  }
 }
 
 /** Resolves `Authorization: Bearer <token>` to a principal; an unknown or revoked token is a 401 at once. */
@@ -23,6 +27,21 @@ export default fp(
       if (!principal) throw new AppError('unauthenticated', 'the token is unknown or revoked');
       request.principal = principal;
     });
+    // One place decides who may call a route, from its `config.roles`, before the body is read:
+    // a stranger or a wrong role gets 401/403, never a 400 or 413 that would describe the route.
+    app.addHook('onRequest', async (request) => {
+      const roles = request.routeOptions.config?.roles;
+      if (roles) requireRole(request, ...roles);
+    });
+    // Routes with roles are documented as needing a bearer token, and with the roles they allow.
+    app.addHook('onRoute', (route) => {
+      const roles = (route.config as { roles?: Role[] } | undefined)?.roles;
+      if (!roles || !route.schema) return;
+      const schema = route.schema as Record<string, unknown>;
+      schema.security = [{ bearer: [] }];
+      const who = roles.length ? `Roles: ${roles.join(', ')}.` : 'Any authenticated principal.';
+      schema.description = schema.description ? `${schema.description} ${who}` : who;
+    });
   },
   { name: 'auth', dependencies: ['db'] },
 );
@@ -33,6 +52,11 @@ export function requireRole(request: FastifyRequest, ...roles: Role[]): Principa
   if (!p) throw new AppError('unauthenticated', 'this route needs a bearer token');
   if (roles.length > 0 && !roles.includes(p.role)) throw new AppError('forbidden', `role ${p.role} may not do this`);
   return p;
+}
+
+/** The principal of a route that declared `config.roles` (the auth hook has already checked it). */
+export function principalOf(request: FastifyRequest): Principal {
+  return requireRole(request);
 }
 
 export const callerOf = (p: Principal): Caller => ({ principal_id: p.id, role: p.role, organization_id: p.organization_id });

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import { callerOf, requireRole } from '../plugins/auth.js';
+import { callerOf, principalOf } from '../plugins/auth.js';
 import { allowedEvents, caseHistory, createCase, fireEvent, getCase } from '../services/engine.js';
 import { listCases } from '../services/cases.js';
 import type { Workflow } from '../../workflows/kit.js';
-import { idParams, pageQuery, ref, security } from './registry.js';
+import type { Role } from '../services/principals.js';
+import { idParams, pageQuery, ref } from './common.js';
 
 /** `If-Match: "<version>"` (or W/"…", or a bare number) → the version, or a 400 naming the header. */
 export function parseIfMatch(request: FastifyRequest): number | undefined {
@@ -20,47 +21,50 @@ const etag = (reply: FastifyReply, version: number) => reply.header('etag', `"${
 /** The routes every case kind has (SPEC §2), derived from the workflow's machine and schemas. */
 export function caseRoutes(wf: Workflow) {
   const base = `/v1/${wf.kind}`;
+  const readers: Role[] = ['applicant', 'lab', 'regulator'];
   const tags = [wf.kind];
   const publicEvents = Object.entries(wf.events).filter(([, s]) => !s.internal).map(([t]) => t);
   const states = Object.keys(wf.machine.root.states);
-  // For the OpenAPI document only: one alternative per event, each with its payload schema file.
-  // Validation keeps the simple body so that state and role are judged before the payload.
-  const documentedEventBody = {
-    type: 'object',
-    oneOf: publicEvents.map((type) => ({
-      type: 'object',
-      title: `${wf.kind} ${type}`,
-      description: `${wf.events[type]!.description} Roles: ${wf.events[type]!.roles.join(', ')}.`,
-      additionalProperties: false,
-      required: wf.events[type]!.payload ? ['type', 'payload'] : ['type'],
-      properties: {
-        type: { type: 'string', enum: [type] },
-        payload: wf.events[type]!.payload ? { $ref: `${wf.schemaDir}/events/${type}.json#` } : { type: 'object', maxProperties: 0 },
-      },
-    })),
-  };
   return async function routes(app: FastifyInstance) {
     const deps = app.engine;
+    // For the OpenAPI document only: one alternative per event, each with its payload schema file.
+    // Validation keeps the simple body so that state and role are judged before the payload.
+    const payloadRequired = (type: string) =>
+      Boolean(wf.events[type]!.payload) && ((app.schemas.files.find((f) => f.$id === `${wf.schemaDir}/events/${type}.json`)?.required as unknown[] | undefined)?.length ?? 0) > 0;
+    const documentedEventBody = {
+      type: 'object',
+      oneOf: publicEvents.map((type) => ({
+        type: 'object',
+        title: `${wf.kind} ${type}`,
+        description: `${wf.events[type]!.description} Roles: ${wf.events[type]!.roles.join(', ')}.`,
+        additionalProperties: false,
+        required: payloadRequired(type) ? ['type', 'payload'] : ['type'],
+        properties: {
+          type: { type: 'string', enum: [type] },
+          payload: wf.events[type]!.payload ? { $ref: `${wf.schemaDir}/events/${type}.json#` } : { type: 'object', maxProperties: 0 },
+        },
+      })),
+    };
 
-    app.post(base, { schema: { tags, security, summary: `Create a ${wf.title} case (draft)`, body: ref(`${wf.schemaDir}/application.json`) } }, async (request, reply) => {
-      const p = requireRole(request, 'applicant');
+    app.post(base, { config: { roles: ['applicant'] }, schema: { tags, summary: `Create a ${wf.title} case (draft)`, body: ref(`${wf.schemaDir}/application.json`) } }, async (request, reply) => {
+      const p = principalOf(request);
       const c = await createCase(deps, wf, callerOf(p), request.body);
       return etag(reply.code(201).header('location', `${base}/${c.id}`), c.version).send(c);
     });
 
     app.patch(
       `${base}/:id`,
-      { schema: { tags, security, summary: 'Replace the application while the case is a draft', params: idParams, body: ref(`${wf.schemaDir}/application.json`) } },
+      { config: { roles: ['applicant'] }, schema: { tags, summary: 'Replace the application while the case is a draft', params: idParams, body: ref(`${wf.schemaDir}/application.json`) } },
       async (request, reply) => {
-        const p = requireRole(request, 'applicant');
+        const p = principalOf(request);
         const { id } = request.params as { id: string };
         const out = await fireEvent(deps, wf, callerOf(p), id, { type: 'REPLACE_APPLICATION', payload: request.body }, { ifMatch: parseIfMatch(request), allowInternal: true });
         return etag(reply, out.case.version).send(out.case);
       },
     );
 
-    app.get(`${base}/:id`, { schema: { tags, security, params: idParams } }, async (request, reply) => {
-      const p = requireRole(request, 'applicant', 'lab', 'regulator');
+    app.get(`${base}/:id`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request, reply) => {
+      const p = principalOf(request);
       const c = await getCase(app.db, wf, callerOf(p), (request.params as { id: string }).id);
       return etag(reply, c.version).send(c);
     });
@@ -68,9 +72,9 @@ export function caseRoutes(wf: Workflow) {
     app.get(
       base,
       {
+        config: { roles: readers },
         schema: {
           tags,
-          security,
           querystring: pageQuery({
             state: { enum: states },
             organization_id: { type: 'string', format: 'uuid' },
@@ -80,7 +84,7 @@ export function caseRoutes(wf: Workflow) {
         },
       },
       async (request) => {
-        const p = requireRole(request, 'applicant', 'lab', 'regulator');
+        const p = principalOf(request);
         return listCases(app.db, wf, callerOf(p), request.query as never, deps.now());
       },
     );
@@ -88,10 +92,9 @@ export function caseRoutes(wf: Workflow) {
     app.post(
       `${base}/:id/events`,
       {
-        config: { swaggerTransform: (({ schema }: { schema: Record<string, unknown> }) => ({ schema: { ...schema, body: documentedEventBody } })) as never },
+        config: { roles: readers, swaggerTransform: (({ schema }: { schema: Record<string, unknown> }) => ({ schema: { ...schema, body: documentedEventBody } })) as never },
         schema: {
           tags,
-          security,
           summary: `Fire a ${wf.title} workflow event`,
           params: idParams,
           body: {
@@ -103,19 +106,19 @@ export function caseRoutes(wf: Workflow) {
         },
       },
       async (request) => {
-        const p = requireRole(request, 'applicant', 'lab', 'regulator');
+        const p = principalOf(request);
         const body = request.body as { type: string; payload?: unknown };
         return fireEvent(deps, wf, callerOf(p), (request.params as { id: string }).id, body, { ifMatch: parseIfMatch(request) });
       },
     );
 
-    app.get(`${base}/:id/events`, { schema: { tags, security, params: idParams } }, async (request) => {
-      const p = requireRole(request, 'applicant', 'lab', 'regulator');
+    app.get(`${base}/:id/events`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request) => {
+      const p = principalOf(request);
       return { items: await caseHistory(app.db, wf, callerOf(p), (request.params as { id: string }).id), next_cursor: null };
     });
 
-    app.get(`${base}/:id/allowed-events`, { schema: { tags, security, params: idParams } }, async (request) => {
-      const p = requireRole(request, 'applicant', 'lab', 'regulator');
+    app.get(`${base}/:id/allowed-events`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request) => {
+      const p = principalOf(request);
       const caller = callerOf(p);
       const c = await getCase(app.db, wf, caller, (request.params as { id: string }).id);
       return { state: c.state, events: allowedEvents(wf, c.state, caller) };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../errors.js';
 import { CERTIFICATE_STATUSES, certificateRegister, findCertificate } from '../services/register-certificates.js';
-import { pageQuery } from './registry.js';
+import { pageQuery } from './common.js';
 
 /** Public certificate register and verification by number: no token (SPEC §4b). */
 export default async function registerCertificateRoutes(app: FastifyInstance) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PUBLIC_GENAI_STATES, genaiRegister } from '../services/register-genai.js';
-import { pageQuery } from './registry.js';
+import { pageQuery } from './common.js';
 
 /** Public register of GenAI joint-laboratory projects: no token (SPEC §4b). */
 export default async function registerGenaiRoutes(app: FastifyInstance) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PUBLIC_SANDBOX_STATES, sandboxRegister } from '../services/register.js';
-import { pageQuery } from './registry.js';
+import { pageQuery } from './common.js';
 
 /** Public register: no token (SPEC §4b). */
 export default async function registerRoutes(app: FastifyInstance) {

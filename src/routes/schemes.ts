@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { getScheme, listSchemes } from '../services/schemes.js';
-import { pageQuery } from './registry.js';
+import { pageQuery } from './common.js';
 
 /** Certification schemes and their criteria (SPEC §2, §3.2): public reference data. */
 export default async function schemeRoutes(app: FastifyInstance) {
