@@ -1,0 +1,69 @@
+// Generates TypeScript types for every payload from the JSON Schema files in schemas/ — the
+// schemas are the one definition; `npm run gen:types` rewrites src/generated/schemas.ts and a
+// test fails when it is stale.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
+import { loadSchemaFiles, schemasDir } from '../src/schemas.js';
+
+export const generatedFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/generated/schemas.ts');
+
+export async function generateTypes(): Promise<string> {
+  const declared = new Map<string, string>();
+  const parts = [
+    '/* eslint-disable */',
+    '// Generated from schemas/ by `npm run gen:types`. Do not edit: change the schema and regenerate.',
+    '',
+  ];
+  for (const schema of loadSchemaFiles()) {
+    if (!schema.title || !(schema.type === 'object' || schema.$ref)) continue;
+    const file = path.join(schemasDir, schema.$id!);
+    const ts = await compile(structuredClone(schema) as never, String(schema.title), {
+      cwd: path.dirname(file),
+      bannerComment: '',
+      additionalProperties: false,
+      declareExternallyReferenced: true,
+      format: true,
+      strictIndexSignatures: true,
+      unreachableDefinitions: false,
+      style: { singleQuote: true, printWidth: 140 },
+    });
+    const fresh = declarations(ts).filter((d) => {
+      const seen = declared.get(d.name);
+      if (seen === undefined) return declared.set(d.name, d.text), true;
+      if (seen !== d.text) throw new Error(`two different types named ${d.name} (${schema.$id}); give the schemas distinct titles`);
+      return false;
+    });
+    parts.push(`// ${schema.$id}`, ...fresh.map((d) => d.text), '');
+  }
+  return parts.join('\n');
+}
+
+/** Splits generated code into top-level declarations (with their doc comments), named. */
+function declarations(ts: string): Array<{ name: string; text: string }> {
+  const out: Array<{ name: string; text: string }> = [];
+  let pending = '';
+  for (const chunk of ts.trim().split(/\n(?=\/\*\*|export )/)) {
+    if (chunk.startsWith('/**')) {
+      const decl = /\*\/\n(export [\s\S]*)$/.exec(chunk);
+      if (!decl) {
+        pending = chunk;
+        continue;
+      }
+    }
+    const text = (pending ? `${pending}\n` : '') + chunk.trim();
+    pending = '';
+    const name = /export (?:interface|type) (\w+)/.exec(text)?.[1];
+    if (!name) throw new Error(`cannot name generated declaration: ${text.slice(0, 80)}`);
+    out.push({ name, text });
+  }
+  return out;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = await generateTypes();
+  fs.mkdirSync(path.dirname(generatedFile), { recursive: true });
+  fs.writeFileSync(generatedFile, out);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), generatedFile)}\n`);
+}

@@ -1,0 +1,1337 @@
+/* eslint-disable */
+// Generated from schemas/ by `npm run gen:types`. Do not edit: change the schema and regenerate.
+
+// certification/application.json
+/**
+ * An application to certify a product of the applicant's organization against a certification scheme (GET /v1/schemes)
+ */
+export interface CertificationApplication {
+  product_id: string;
+  /**
+   * The code of a certification scheme, e.g. robot-safety
+   */
+  scheme: string;
+  /**
+   * Standards the applicant declares conformity with, e.g. ISO 10218-1:2025
+   *
+   * @minItems 1
+   * @maxItems 50
+   */
+  standards?: [string, ...string[]];
+  /**
+   * What the certificate is asked to cover: models, versions, configurations, intended use
+   */
+  declared_scope: string;
+}
+
+// certification/events/ASSIGN_LAB.json
+export interface CertificationAssignLabPayload {
+  /**
+   * A lab organization accredited for the case's scheme, not the applicant's own
+   */
+  lab_id: string;
+}
+
+// certification/events/CERTIFY.json
+export interface CertificationCertifyPayload {
+  /**
+   * The certified scope; the application's declared_scope when absent
+   */
+  scope?: string;
+}
+
+// certification/events/DECLINE_ASSIGNMENT.json
+export interface CertificationDeclineAssignmentPayload {
+  reason: string;
+}
+
+// certification/events/DENY.json
+export interface CertificationDenyPayload {
+  reason: string;
+}
+
+// certification/events/POST_RESULTS.json
+/**
+ * RFC 3339 date-time with a time zone. No leap second (:60): JavaScript dates cannot hold one.
+ */
+export type DateTime = string;
+/**
+ * One round of assessment results: every mandatory criterion of the scheme exactly once, none of them not_applicable
+ */
+export interface CertificationPostResultsPayload {
+  /**
+   * @minItems 1
+   * @maxItems 200
+   */
+  results: [
+    {
+      criterion_id: string;
+      verdict: 'pass' | 'fail' | 'not_applicable';
+      notes?: string;
+      /**
+       * SHA-256 digest, 64 lower-case hex characters
+       */
+      evidence_sha256?: string;
+    },
+    ...{
+      criterion_id: string;
+      verdict: 'pass' | 'fail' | 'not_applicable';
+      notes?: string;
+      /**
+       * SHA-256 digest, 64 lower-case hex characters
+       */
+      evidence_sha256?: string;
+    }[]
+  ];
+  summary: string;
+  /**
+   * SHA-256 digest, 64 lower-case hex characters
+   */
+  report_sha256: string;
+  tested_at: DateTime;
+}
+
+// certification/events/POST_SURVEILLANCE.json
+export interface CertificationPostSurveillancePayload {
+  findings: string;
+  /**
+   * fail suspends the certificate
+   */
+  verdict: 'pass' | 'fail';
+}
+
+// certification/events/REPLACE_APPLICATION.json
+/**
+ * An application to certify a product of the applicant's organization against a certification scheme (GET /v1/schemes)
+ */
+export interface CertificationReplaceApplicationPayload {
+  product_id: string;
+  /**
+   * The code of a certification scheme, e.g. robot-safety
+   */
+  scheme: string;
+  /**
+   * Standards the applicant declares conformity with, e.g. ISO 10218-1:2025
+   *
+   * @minItems 1
+   * @maxItems 50
+   */
+  standards?: [string, ...string[]];
+  /**
+   * What the certificate is asked to cover: models, versions, configurations, intended use
+   */
+  declared_scope: string;
+}
+
+// certification/events/REQUEST_RETEST.json
+export interface CertificationRequestRetestPayload {
+  reason: string;
+}
+
+// certification/events/RESTORE.json
+export interface CertificationRestorePayload {
+  /**
+   * Why the suspension is lifted (e.g. corrective actions verified)
+   */
+  reason?: string;
+}
+
+// certification/events/REVOKE.json
+export interface CertificationRevokePayload {
+  reason: string;
+}
+
+// certification/events/SUSPEND.json
+export interface CertificationSuspendPayload {
+  reason: string;
+}
+
+// common/id-params.json
+export interface IdParams {
+  id: string;
+}
+
+// common/page-query.json
+export interface PageQuery {
+  limit?: number;
+  cursor?: string;
+}
+
+// common/problem.json
+/**
+ * RFC 9457 problem details, the shape of every error
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: {
+    path: string;
+    message: string;
+  }[];
+  state?: string;
+  allowed_events?: string[];
+  rule?: string;
+}
+
+// genai/application.json
+/**
+ * A proposal for a project of the Greater Bay Area generative-AI safety joint laboratory (clause 12)
+ */
+export interface GenaiApplication {
+  title: string;
+  summary: string;
+  /**
+   * @minItems 1
+   * @maxItems 8
+   */
+  research_areas:
+    | [
+        | 'red_teaming'
+        | 'content_safety'
+        | 'watermarking_and_labeling'
+        | 'data_security'
+        | 'alignment'
+        | 'evaluation_benchmarks'
+        | 'privacy'
+        | 'other'
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ];
+  /**
+   * @maxItems 50
+   */
+  partners?: {
+    name: string;
+    region: 'guangdong' | 'mainland_other' | 'hong_kong' | 'macao' | 'overseas';
+  }[];
+  model_under_study: {
+    name: string;
+    provider: string;
+    /**
+     * The filing (备案) number of the generative-AI service, when it has one
+     */
+    filing_number?: string;
+  };
+  /**
+   * The project plan; ids must be unique within the project
+   *
+   * @minItems 1
+   * @maxItems 100
+   */
+  milestones: [
+    {
+      id: string;
+      title: string;
+      due: DateTime;
+    },
+    ...{
+      id: string;
+      title: string;
+      due: DateTime;
+    }[]
+  ];
+  duration_months: number;
+  data_handling: string;
+}
+
+// genai/events/ACCEPT_MILESTONE.json
+export interface GenaiAcceptMilestonePayload {
+  comments?: string;
+}
+
+// genai/events/APPROVE.json
+export interface GenaiApprovePayload {
+  /**
+   * The accredited lab that will post the project's safety evaluations
+   */
+  evaluating_lab_id: string;
+  comments?: string;
+}
+
+// genai/events/COMPLETE.json
+export interface GenaiCompletePayload {
+  comments?: string;
+}
+
+// genai/events/POST_SAFETY_EVALUATION.json
+export interface GenaiPostSafetyEvaluationPayload {
+  benchmark: string;
+  metrics: Metrics;
+  verdict: 'pass' | 'fail';
+}
+export interface Metrics {
+  [k: string]: number | undefined;
+}
+
+// genai/events/REJECT.json
+export interface GenaiRejectPayload {
+  reason: string;
+}
+
+// genai/events/REPLACE_APPLICATION.json
+/**
+ * A proposal for a project of the Greater Bay Area generative-AI safety joint laboratory (clause 12)
+ */
+export interface GenaiReplaceApplicationPayload {
+  title: string;
+  summary: string;
+  /**
+   * @minItems 1
+   * @maxItems 8
+   */
+  research_areas:
+    | [
+        | 'red_teaming'
+        | 'content_safety'
+        | 'watermarking_and_labeling'
+        | 'data_security'
+        | 'alignment'
+        | 'evaluation_benchmarks'
+        | 'privacy'
+        | 'other'
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ]
+    | [
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        ),
+        (
+          | 'red_teaming'
+          | 'content_safety'
+          | 'watermarking_and_labeling'
+          | 'data_security'
+          | 'alignment'
+          | 'evaluation_benchmarks'
+          | 'privacy'
+          | 'other'
+        )
+      ];
+  /**
+   * @maxItems 50
+   */
+  partners?: {
+    name: string;
+    region: 'guangdong' | 'mainland_other' | 'hong_kong' | 'macao' | 'overseas';
+  }[];
+  model_under_study: {
+    name: string;
+    provider: string;
+    /**
+     * The filing (备案) number of the generative-AI service, when it has one
+     */
+    filing_number?: string;
+  };
+  /**
+   * The project plan; ids must be unique within the project
+   *
+   * @minItems 1
+   * @maxItems 100
+   */
+  milestones: [
+    {
+      id: string;
+      title: string;
+      due: DateTime;
+    },
+    ...{
+      id: string;
+      title: string;
+      due: DateTime;
+    }[]
+  ];
+  duration_months: number;
+  data_handling: string;
+}
+
+// genai/events/RESUME.json
+export interface GenaiResumePayload {
+  comments?: string;
+}
+
+// genai/events/RETURN_MILESTONE.json
+export interface GenaiReturnMilestonePayload {
+  comments?: string;
+}
+
+// genai/events/SUBMIT_MILESTONE.json
+/**
+ * @minItems 1
+ * @maxItems 100
+ */
+export type ShortList = [string, ...string[]];
+export interface GenaiSubmitMilestonePayload {
+  milestone_id: string;
+  deliverables: ShortList;
+  /**
+   * SHA-256 digest, 64 lower-case hex characters
+   */
+  report_sha256: string;
+}
+
+// genai/events/SUSPEND.json
+export interface GenaiSuspendPayload {
+  reason: string;
+}
+
+// genai/events/TERMINATE.json
+export interface GenaiTerminatePayload {
+  reason: string;
+}
+
+// organizations/accreditation.json
+/**
+ * A lab's accreditation: which certification schemes it may assess, and until when
+ */
+export interface AccreditationInput {
+  accreditation_number: string;
+  /**
+   * @minItems 1
+   * @maxItems 50
+   */
+  schemes: [string, ...string[]];
+  valid_until: DateTime;
+}
+
+// organizations/organization.json
+/**
+ * An applicant enterprise, university or research institute, or a testing/certification lab. Mainland organizations give their unified social credit code (GB 32100-2015); Hong Kong, Macao and overseas ones a registration number.
+ */
+export type OrganizationInput = {
+  [k: string]: unknown | undefined;
+} & {
+  name: string;
+  name_en?: string;
+  kind: 'enterprise' | 'university' | 'research_institute' | 'lab' | 'other';
+  region: 'guangdong' | 'mainland_other' | 'hong_kong' | 'macao' | 'overseas';
+  /**
+   * Unified social credit code, 18 characters
+   */
+  credit_code?: string;
+  registration_number?: string;
+  contact_email: string;
+};
+
+// principals/principal.json
+export type PrincipalInput = {
+  [k: string]: unknown | undefined;
+} & {
+  role: 'admin' | 'regulator' | 'lab' | 'applicant';
+  organization_id?: string;
+  name?: string;
+};
+
+// products/product.json
+/**
+ * An AI system, robot, embodied-AI system or generative-AI service. Robots carry the robot block, generative-AI services the genai block.
+ */
+export type ProductInput = {
+  [k: string]: unknown | undefined;
+} & {
+  name: string;
+  version: string;
+  kind: 'ai_system' | 'robot' | 'embodied_ai' | 'genai_service';
+  description: string;
+  intended_use: string;
+  /**
+   * @minItems 1
+   */
+  domains: [
+    (
+      | 'education'
+      | 'healthcare'
+      | 'transport'
+      | 'civil_affairs'
+      | 'finance'
+      | 'public_safety'
+      | 'industry'
+      | 'agriculture'
+      | 'urban_management'
+      | 'elderly_care'
+      | 'special_operations'
+      | 'other'
+    ),
+    ...(
+      | 'education'
+      | 'healthcare'
+      | 'transport'
+      | 'civil_affairs'
+      | 'finance'
+      | 'public_safety'
+      | 'industry'
+      | 'agriculture'
+      | 'urban_management'
+      | 'elderly_care'
+      | 'special_operations'
+      | 'other'
+    )[]
+  ];
+  risk_level: 'low' | 'medium' | 'high';
+  genai?: {
+    foundation_model: string;
+    /**
+     * CAC generative-AI service filing number, when filed
+     */
+    filing_number?: string;
+  };
+  robot?: {
+    payload_kg: number;
+    max_speed_mps: number;
+    operating_environment: string;
+    human_collaboration: boolean;
+  };
+};
+
+// sandbox/application.json
+/**
+ * An application to test a product in the regulatory sandbox
+ */
+export interface SandboxApplication {
+  product_id: string;
+  scenarios: ShortList;
+  test_scope: {
+    regions: ShortList;
+    max_users: number;
+    duration_months: number;
+  };
+  /**
+   * @minItems 1
+   * @maxItems 200
+   */
+  risks: [
+    {
+      description: string;
+      level: 'low' | 'medium' | 'high';
+    },
+    ...{
+      description: string;
+      level: 'low' | 'medium' | 'high';
+    }[]
+  ];
+  safeguards: ShortList;
+  /**
+   * @maxItems 100
+   */
+  requested_exemptions?: string[];
+  contact: {
+    name: string;
+    email: string;
+  };
+}
+
+// sandbox/events/ADMIT.json
+export interface SandboxAdmitPayload {
+  conditions: ShortList;
+  testing_period: {
+    start: DateTime;
+    end: DateTime;
+  };
+}
+
+// sandbox/events/CONCLUDE.json
+export interface SandboxConcludePayload {
+  outcome: 'graduated' | 'not_graduated';
+  remarks?: string;
+}
+
+// sandbox/events/EXTEND.json
+export interface SandboxExtendPayload {
+  new_end: DateTime;
+}
+
+// sandbox/events/PROVIDE_INFO.json
+export interface SandboxProvideInfoPayload {
+  answers: ShortList;
+}
+
+// sandbox/events/REJECT.json
+export interface SandboxRejectPayload {
+  reason: string;
+}
+
+// sandbox/events/REPLACE_APPLICATION.json
+/**
+ * An application to test a product in the regulatory sandbox
+ */
+export interface SandboxReplaceApplicationPayload {
+  product_id: string;
+  scenarios: ShortList;
+  test_scope: {
+    regions: ShortList;
+    max_users: number;
+    duration_months: number;
+  };
+  /**
+   * @minItems 1
+   * @maxItems 200
+   */
+  risks: [
+    {
+      description: string;
+      level: 'low' | 'medium' | 'high';
+    },
+    ...{
+      description: string;
+      level: 'low' | 'medium' | 'high';
+    }[]
+  ];
+  safeguards: ShortList;
+  /**
+   * @maxItems 100
+   */
+  requested_exemptions?: string[];
+  contact: {
+    name: string;
+    email: string;
+  };
+}
+
+// sandbox/events/REPORT_INCIDENT.json
+export interface SandboxReportIncidentPayload {
+  severity: 'minor' | 'serious' | 'critical';
+  occurred_at: DateTime;
+  description: string;
+}
+
+// sandbox/events/REQUEST_INFO.json
+export interface SandboxRequestInfoPayload {
+  questions: ShortList;
+  respond_by: DateTime;
+}
+
+// sandbox/events/SUBMIT_EXIT_REPORT.json
+export interface SandboxSubmitExitReportPayload {
+  outcomes: string;
+  lessons: string;
+  compliance_statement: string;
+}
+
+// sandbox/events/SUBMIT_REPORT.json
+export interface SandboxSubmitReportPayload {
+  period_start: DateTime;
+  period_end: DateTime;
+  summary: string;
+  metrics?: Metrics;
+}
+
+// sandbox/events/SUSPEND.json
+export interface SandboxSuspendPayload {
+  reason: string;
+}
+
+// sandbox/events/TERMINATE.json
+export interface SandboxTerminatePayload {
+  reason: string;
+}
