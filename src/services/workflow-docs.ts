@@ -33,7 +33,7 @@ export function describeWorkflow(wf: Workflow) {
 export function mermaid(wf: Workflow): string {
   const d = describeWorkflow(wf);
   const lines = ['stateDiagram-v2', `    [*] --> ${d.initial}`];
-  for (const t of d.transitions) lines.push(`    ${t.from} --> ${t.to}: ${t.event} (${t.roles.join(', ')})`);
+  for (const t of d.transitions) lines.push(`    ${t.from} --> ${t.to}: ${t.event} (${t.roles.join(', ')})${t.guard ? ` if ${t.guard}` : ''}`);
   for (const f of d.final_states) lines.push(`    ${f} --> [*]`);
   return lines.join('\n') + '\n';
 }
