@@ -6,7 +6,7 @@ import { Schemas } from './schemas.js';
 import { createLogger } from './logger.js';
 import { createPrincipal, ROLES, type Role } from './services/principals.js';
 import { verifyAudit } from './services/verify.js';
-import { SYSTEM_CALLER, fireEvent } from './services/engine.js';
+import { SYSTEM_CALLER, auditEventView, caseView, fireEvent } from './services/engine.js';
 import { workflowByKind } from '../workflows/index.js';
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -17,6 +17,7 @@ const USAGE = `usage: npm run cli -- <command> [options]
   verify-audit                              check every hash chain and replay every case (exit 1 on failure)
   fire --kind K --case ID --event E         fire a system event by hand (e.g. INFO_LAPSED, EXPIRE)
   sweep                                     fire every due deadline now, print the counts (exit 1 if one failed)
+  export [--kind K]                         write cases and their audit events as JSON lines to stdout
 
 The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service.`;
 
@@ -72,6 +73,29 @@ async function main(argv: string[]) {
         const result = await sweepOnce({ db: database.db, schemas: new Schemas(), now: () => new Date() }, { log });
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return result.failed > 0 ? 1 : 0;
+      }
+      case 'export': {
+        // One JSON object a line: every case (optionally of one kind) followed by its audit events,
+        // then the registry chain; read in batches so a large registry streams.
+        const write = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+        let after: string | null = null;
+        for (;;) {
+          let q = database.db.selectFrom('cases').selectAll().orderBy('id').limit(500);
+          if (values.kind) q = q.where('kind', '=', values.kind);
+          if (after) q = q.where('id', '>', after);
+          const rows = await q.execute();
+          if (rows.length === 0) break;
+          after = rows.at(-1)!.id;
+          const events = await database.db.selectFrom('audit_events').selectAll().where('chain_id', 'in', rows.map((r) => r.id)).orderBy('chain_id').orderBy('seq').execute();
+          for (const r of rows) {
+            write({ type: 'case', case: caseView(r as never) });
+            for (const e of events.filter((x) => x.chain_id === r.id)) write({ type: 'audit_event', case_id: r.id, event: { ...auditEventView(e), facts: e.facts } });
+          }
+        }
+        for (const e of await database.db.selectFrom('audit_events').selectAll().where('chain_id', '=', 'registry').orderBy('seq').execute()) {
+          write({ type: 'registry_event', event: { ...auditEventView(e), kind: e.kind } });
+        }
+        return 0;
       }
       default:
         process.stderr.write(`unknown command ${command}\n${USAGE}\n`);

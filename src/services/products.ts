@@ -1,7 +1,8 @@
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound } from '../errors.js';
 import { decodeCursor, toPage } from './paging.js';
-import type { Principal } from './principals.js';
+import { actorOf, type Principal } from './principals.js';
+import { appendRegistryEvent } from './audit.js';
 
 type Row = { id: string; organization_id: string; body: Record<string, unknown>; created_at: Date; updated_at: Date };
 
@@ -13,24 +14,38 @@ export const productView = (r: Row) => ({
   updated_at: r.updated_at.toISOString(),
 });
 
-export async function createProduct(db: Db, p: Principal, input: Record<string, unknown> & { name: string; version: string; kind: string; risk_level: string }) {
+export async function createProduct(
+  db: Db,
+  p: Principal,
+  input: Record<string, unknown> & { name: string; version: string; kind: string; risk_level: string },
+) {
   if (!p.organization_id) throw new AppError('forbidden', 'only an applicant of an organization registers products');
+  const organizationId = p.organization_id;
   const now = new Date();
-  const row = (await db
-    .insertInto('products')
-    .values({
-      organization_id: p.organization_id,
-      name: input.name,
-      version: input.version,
-      kind: input.kind,
-      risk_level: input.risk_level,
-      body: JSON.stringify(input),
-      created_at: now,
-      updated_at: now,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()) as Row;
-  return productView(row);
+  return db.transaction().execute(async (trx) => {
+    const row = (await trx
+      .insertInto('products')
+      .values({
+        organization_id: organizationId,
+        name: input.name,
+        version: input.version,
+        kind: input.kind,
+        risk_level: input.risk_level,
+        body: JSON.stringify(input),
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()) as Row;
+    await appendRegistryEvent(trx, {
+      kind: 'product',
+      type: 'PRODUCT_CREATED',
+      actor: actorOf(p),
+      payload: { product_id: row.id, organization_id: organizationId, ...input },
+      at: now,
+    });
+    return productView(row);
+  });
 }
 
 const seesAll = (p: Principal) => p.role === 'regulator';
@@ -49,13 +64,24 @@ export async function getProduct(db: DbOrTrx, p: Principal, id: string) {
   return productView(row);
 }
 
-export async function listProducts(db: DbOrTrx, p: Principal, q: { kind?: string; organization_id?: string; limit: number; cursor?: string }) {
+export async function listProducts(
+  db: DbOrTrx,
+  p: Principal,
+  q: { kind?: string; organization_id?: string; limit: number; cursor?: string },
+) {
   const after = decodeCursor(q.cursor);
   let query = db.selectFrom('products').selectAll();
   if (!seesAll(p)) query = query.where('organization_id', '=', p.organization_id ?? '00000000-0000-0000-0000-000000000000');
   if (q.organization_id) query = query.where('organization_id', '=', q.organization_id);
   if (q.kind) query = query.where('kind', '=', q.kind);
-  if (after) query = query.where((eb) => eb.or([eb('created_at', '>', new Date(after.at)), eb.and([eb('created_at', '=', new Date(after.at)), eb('id', '>', after.id)])]));
-  const rows = (await query.orderBy('created_at').orderBy('id').limit(q.limit + 1).execute()) as Row[];
+  if (after)
+    query = query.where((eb) =>
+      eb.or([eb('created_at', '>', new Date(after.at)), eb.and([eb('created_at', '=', new Date(after.at)), eb('id', '>', after.id)])]),
+    );
+  const rows = (await query
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(q.limit + 1)
+    .execute()) as Row[];
   return toPage(rows, q.limit, productView);
 }
