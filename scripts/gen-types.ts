@@ -16,9 +16,19 @@ export async function generateTypes(): Promise<string> {
     '// Generated from schemas/ by `npm run gen:types`. Do not edit: change the schema and regenerate.',
     '',
   ];
-  for (const schema of loadSchemaFiles()) {
+  const all = loadSchemaFiles();
+  for (const schema of all) {
     if (!schema.title || !(schema.type === 'object' || schema.$ref)) continue;
     const file = path.join(schemasDir, schema.$id!);
+    const keys = Object.keys(schema).filter((k) => !['$id', 'title', 'description', '$ref'].includes(k));
+    if (schema.$ref && keys.length === 0) {
+      // An alias of another schema file: an alias of its type.
+      const target = all.find((f) => f.$id === path.posix.join(path.posix.dirname(schema.$id!), String(schema.$ref).replace(/#$/, '')));
+      if (!target?.title) throw new Error(`${schema.$id}: cannot resolve ${String(schema.$ref)}`);
+      declared.set(String(schema.title), String(target.title));
+      parts.push(`// ${schema.$id}`, `export type ${String(schema.title)} = ${String(target.title)};`, '');
+      continue;
+    }
     const ts = await compile(structuredClone(schema) as never, String(schema.title), {
       cwd: path.dirname(file),
       bannerComment: '',

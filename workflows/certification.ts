@@ -1,6 +1,7 @@
 // Certification (SPEC §3.2): an applicant asks for a product to be certified against a scheme;
 // the regulator assigns an accredited lab, the lab tests and posts results, the regulator certifies
 // or denies; a certificate then lives through surveillance, suspension, revocation and expiry.
+import type { CertificationApplication } from '../src/generated/schemas.js';
 import { assign, setup } from 'xstate';
 import { REPLACE_APPLICATION, addMonths, guardsOf, iso, type CaseContext, type CaseEvent, type EventActor, type Rule, type Workflow } from './kit.js';
 
@@ -10,7 +11,7 @@ export type Criterion = { id: string; title: string; mandatory: boolean };
 /** The public status of a certificate, as the register shows it. */
 export type CertificateStatus = 'valid' | 'suspended' | 'revoked' | 'expired';
 
-export type CertificationApplication = { product_id: string; scheme: string; standards?: string[]; declared_scope: string };
+export type { CertificationApplication };
 
 export type CertificationRecord = {
   submitted_at?: string;

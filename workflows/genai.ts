@@ -4,18 +4,10 @@
 // milestone is accepted and the lab has posted a passed safety evaluation.
 import { sql } from 'kysely';
 import { assign, setup } from 'xstate';
+import type { GenaiApplication } from '../src/generated/schemas.js';
 import { REPLACE_APPLICATION, guardsOf, iso, type CaseContext, type CaseEvent, type Deadline, type Rule, type Workflow } from './kit.js';
 
-export type GenaiApplication = {
-  title: string;
-  summary: string;
-  research_areas: string[];
-  partners?: Array<{ name: string; region: string }>;
-  model_under_study: { name: string; provider: string; filing_number?: string };
-  milestones: Array<{ id: string; title: string; due: string }>;
-  duration_months: number;
-  data_handling: string;
-};
+export type { GenaiApplication };
 
 export type MilestoneStatus = 'pending' | 'submitted' | 'returned' | 'accepted';
 

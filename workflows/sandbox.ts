@@ -1,6 +1,7 @@
 // Sandbox admission (SPEC §3.1): an applicant asks to test a product under supervision; the
 // regulator reviews, admits with conditions and a testing period, supervises, and concludes.
 import { assign, setup } from 'xstate';
+import type { SandboxApplication } from '../src/generated/schemas.js';
 import { REPLACE_APPLICATION, guardsOf, iso, withinMonths, type CaseContext, type CaseEvent, type Rule, type Workflow } from './kit.js';
 
 export type SandboxRecord = {
@@ -17,7 +18,7 @@ export type SandboxRecord = {
   decision?: { type: string; at: string; reason?: string; outcome?: string; remarks?: string };
 };
 
-type Ctx = CaseContext<any, SandboxRecord>;
+type Ctx = CaseContext<SandboxApplication, SandboxRecord>;
 type Ev = CaseEvent;
 
 const MAX_PERIOD_MONTHS = 24;
