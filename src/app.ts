@@ -137,6 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(registerCertificateRoutes);
   await app.register(schemeRoutes);
   await app.register(registerGenaiRoutes);
+  await app.register(import('./routes/pages.js'));
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();
   scheduler?.start();

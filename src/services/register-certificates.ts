@@ -102,3 +102,27 @@ export async function certificateRegister(db: DbOrTrx, q: CertificateRegisterQue
   const items = rows.slice(0, q.limit);
   return { items: items.map(view), next_cursor: more ? encode(items.at(-1)!) : null };
 }
+
+/** One change of a certificate's public status. */
+export type PublicStatusChange = { event: string; status: CertificateStatus; at: string; reason: string | null };
+
+// The regulator's reasons for suspending, restoring or revoking are public acts; surveillance
+// findings are a lab's results, so a surveillance entry shows only the status it led to.
+const PUBLIC_REASONS = new Set(['SUSPEND', 'RESTORE', 'REVOKE']);
+
+/** A certificate's status history, oldest first (issue, surveillance, suspension, …), or null when no such certificate was issued. */
+export async function certificateStatusHistory(db: DbOrTrx, number: string): Promise<PublicStatusChange[] | null> {
+  const row = await withCertificates(db)
+    .selectFrom('certificates as c')
+    .innerJoin('cases as k', 'k.id', 'c.case_id')
+    .select(sql<Array<{ event: string; status: CertificateStatus; at: string; reason?: string }> | null>`k.record->'status_history'`.as('history'))
+    .where('c.number', '=', normalizeCertificateNumber(number))
+    .executeTakeFirst();
+  if (!row) return null;
+  return (row.history ?? []).map((e) => ({
+    event: e.event,
+    status: e.status,
+    at: new Date(e.at).toISOString(),
+    reason: PUBLIC_REASONS.has(e.event) && e.reason ? e.reason : null,
+  }));
+}

@@ -42,13 +42,9 @@ export const genaiRegisterEntry = (r: Row): GenaiRegisterEntry => ({
   completed_at: r.completed_at,
 });
 
-/**
- * The public register of GenAI joint-laboratory projects (SPEC §4b): active and completed projects,
- * oldest first in keyset pages; `q` matches the number, title, lead organization or a partner's name.
- */
-export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
-  const after = decodeCursor(q.cursor);
-  let query = db
+/** GenAI projects with only the columns the register shows; the caller narrows the states. */
+function publicProjects(db: DbOrTrx) {
+  return db
     .selectFrom('cases as c')
     .innerJoin('organizations as o', 'o.id', 'c.organization_id')
     .select([
@@ -63,8 +59,16 @@ export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
       sql<string | null>`c.record->'approval'->>'approved_at'`.as('approved_at'),
       sql<string | null>`c.record->'completion'->>'completed_at'`.as('completed_at'),
     ])
-    .where('c.kind', '=', 'genai-projects')
-    .where('c.state', 'in', q.state ? [q.state] : [...PUBLIC_GENAI_STATES]);
+    .where('c.kind', '=', 'genai-projects');
+}
+
+/**
+ * The public register of GenAI joint-laboratory projects (SPEC §4b): active and completed projects,
+ * oldest first in keyset pages; `q` matches the number, title, lead organization or a partner's name.
+ */
+export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
+  const after = decodeCursor(q.cursor);
+  let query = publicProjects(db).where('c.state', 'in', q.state ? [q.state] : [...PUBLIC_GENAI_STATES]);
   if (q.q) {
     const like = `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     query = query.where((eb) =>
@@ -79,4 +83,18 @@ export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
   if (after) query = query.where((eb) => eb.or([eb('c.created_at', '>', new Date(after.at)), eb.and([eb('c.created_at', '=', new Date(after.at)), eb('c.id', '>', after.id)])]));
   const rows = (await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute()) as Row[];
   return toPage(rows, q.limit, genaiRegisterEntry);
+}
+
+export type GenaiProjectPage = GenaiRegisterEntry & { evaluating_lab: { name: string } | null };
+
+/** One project of the public register by its number, with the lab that evaluates it (SPEC §4b names the lab public), or null. */
+export async function findGenaiProject(db: DbOrTrx, number: string): Promise<GenaiProjectPage | null> {
+  const row = await publicProjects(db)
+    .select(sql<string | null>`c.record->'approval'->'evaluating_lab'->>'name'`.as('lab_name'))
+    .where('c.number', '=', number.trim().toUpperCase())
+    .where('c.state', 'in', [...PUBLIC_GENAI_STATES])
+    .executeTakeFirst();
+  if (!row) return null;
+  const { lab_name, ...r } = row as Row & { lab_name: string | null };
+  return { ...genaiRegisterEntry(r), evaluating_lab: lab_name ? { name: lab_name } : null };
 }

@@ -3,10 +3,17 @@ import { decodeCursor, toPage } from './paging.js';
 
 export const PUBLIC_SANDBOX_STATES = ['admitted', 'testing', 'suspended', 'exit_review', 'exited'] as const;
 
-/** The public sandbox register (SPEC §4b): only numbers, names, state and the testing period. */
-export async function sandboxRegister(db: DbOrTrx, q: { q?: string; state?: string; limit: number; cursor?: string }) {
-  const after = decodeCursor(q.cursor);
-  let query = db
+export type SandboxRegisterEntry = {
+  number: string;
+  organization: { name: string };
+  product: { name: string | null };
+  state: string;
+  testing_period: { start: string; end: string } | null;
+};
+
+/** Sandbox cases the public may see, with only the columns the register shows. */
+function publicSandboxCases(db: DbOrTrx) {
+  return db
     .selectFrom('cases as c')
     .innerJoin('organizations as o', 'o.id', 'c.organization_id')
     .leftJoin('products as p', 'p.id', 'c.product_id')
@@ -19,19 +26,37 @@ export async function sandboxRegister(db: DbOrTrx, q: { q?: string; state?: stri
       'p.name as product_name',
       eb.ref('c.record', '->').key('testing_period').as('testing_period'),
     ])
-    .where('c.kind', '=', 'sandbox-cases')
-    .where('c.state', 'in', q.state ? [q.state] : [...PUBLIC_SANDBOX_STATES]);
+    .where('c.kind', '=', 'sandbox-cases');
+}
+
+type Row = { number: string; organization_name: string; product_name: string | null; state: string; testing_period: unknown };
+
+const sandboxView = (r: Row): SandboxRegisterEntry => ({
+  number: r.number,
+  organization: { name: r.organization_name },
+  product: { name: r.product_name },
+  state: r.state,
+  testing_period: (r.testing_period as { start: string; end: string } | null) ?? null,
+});
+
+/** The public sandbox register (SPEC §4b): only numbers, names, state and the testing period. */
+export async function sandboxRegister(db: DbOrTrx, q: { q?: string; state?: string; limit: number; cursor?: string }) {
+  const after = decodeCursor(q.cursor);
+  let query = publicSandboxCases(db).where('c.state', 'in', q.state ? [q.state] : [...PUBLIC_SANDBOX_STATES]);
   if (q.q) {
     const like = `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     query = query.where((eb) => eb.or([eb('c.number', 'ilike', like), eb('o.name', 'ilike', like), eb('p.name', 'ilike', like)]));
   }
   if (after) query = query.where((eb) => eb.or([eb('c.created_at', '>', new Date(after.at)), eb.and([eb('c.created_at', '=', new Date(after.at)), eb('c.id', '>', after.id)])]));
   const rows = await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute();
-  return toPage(rows as Array<(typeof rows)[number] & { created_at: Date }>, q.limit, (r) => ({
-    number: r.number,
-    organization: { name: r.organization_name },
-    product: { name: r.product_name },
-    state: r.state,
-    testing_period: (r.testing_period as { start: string; end: string } | null) ?? null,
-  }));
+  return toPage(rows as Array<(typeof rows)[number] & { created_at: Date }>, q.limit, sandboxView);
+}
+
+/** One participant by its number (case-insensitive), or null when no case of that number is in the register. */
+export async function findSandboxParticipant(db: DbOrTrx, number: string): Promise<SandboxRegisterEntry | null> {
+  const row = await publicSandboxCases(db)
+    .where('c.number', '=', number.trim().toUpperCase())
+    .where('c.state', 'in', [...PUBLIC_SANDBOX_STATES])
+    .executeTakeFirst();
+  return row ? sandboxView(row) : null;
 }
