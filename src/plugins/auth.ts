@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import { principalForToken, type Principal, type Role } from '../services/principals.js';
+import { authenticate, type Principal, type Role } from '../services/principals.js';
 import type { Caller } from '../services/engine.js';
 
 declare module 'fastify' {
@@ -14,7 +14,10 @@ declare module 'fastify' {
   }
 }
 
-/** Resolves `Authorization: Bearer <token>` to a principal; an unknown or revoked token is a 401 at once. */
+/**
+ * Resolves `Authorization: Bearer <token>` to a principal; an unknown or revoked token is a 401 at
+ * once (revocation through this instance clears its principal cache; see services/principals.ts).
+ */
 export default fp(
   async (app) => {
     app.decorateRequest('principal', null);
@@ -23,7 +26,7 @@ export default fp(
       if (header === undefined) return;
       const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/.exec(header);
       if (!m) throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
-      const principal = await principalForToken(app.db, m[1]!);
+      const principal = await authenticate(app.db, m[1]!);
       if (!principal) throw new AppError('unauthenticated', 'the token is unknown or revoked');
       request.principal = principal;
     });

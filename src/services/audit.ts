@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
+import * as crypto from 'node:crypto';
 import type { DbOrTrx, Trx } from '../db/types.js';
-
-const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const REGISTRY_CHAIN = 'registry';
@@ -23,12 +20,49 @@ export type AuditEventBody = {
   at: string;
 };
 
+/**
+ * Canonical JSON (RFC 8785 JCS), byte for byte what the `canonicalize` package writes: object keys
+ * sorted by UTF-16 code units, undefined members left out, numbers and strings as JSON.stringify
+ * writes them, toJSON() honoured. A loop instead of the package's reduce over template strings:
+ * it is the inner loop of audit verification.
+ */
+export function canonicalJson(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(Number.isNaN(v) ? 'NaN is not allowed' : 'Infinity is not allowed');
+    return JSON.stringify(v);
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((v as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (i > 0) out += ',';
+      out += x === undefined || typeof x === 'symbol' ? 'null' : canonicalJson(x);
+    }
+    return `${out}]`;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const x = o[k];
+    if (x === undefined || typeof x === 'symbol') continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(k)}:${canonicalJson(x)}`;
+  }
+  return `${out}}`;
+}
+
+// One-shot hashing (Node ≥ 20.12) skips a Hash object per event; prev_hash is ASCII hex, so hashing
+// the concatenation is hashing one after the other.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const sha256Hex = (data: string): string => (oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex'));
+
 /** hash = sha256(prev_hash ‖ canonical JSON of the event) (SPEC §4). */
 export function chainHash(prevHash: string, event: AuditEventBody): string {
-  return createHash('sha256')
-    .update(prevHash)
-    .update(canonicalize(event) ?? '')
-    .digest('hex');
+  return sha256Hex(prevHash + (canonicalJson(event) ?? ''));
 }
 
 export function auditRow(event: AuditEventBody, prevHash: string) {
@@ -120,14 +154,29 @@ export async function appendRegistryEvent(
 
 export type ChainFailure = { case_id: string | null; chain_id: string; seq: number; reason: string };
 
-/** Recomputes one chain's hashes in order; returns the first break, if any. */
-export function verifyChain(rows: StoredAuditRow[] & { prev_hash: string; hash: string }[]): ChainFailure | null {
+/**
+ * canonicalJson(bodyOfRow(r)), written straight from the stored row: its eleven members are always
+ * present, so their sorted order is fixed and only payload and facts need the general walk.
+ */
+export function canonicalOfRow(r: StoredAuditRow, at = r.at.toISOString()): string {
+  const s = JSON.stringify;
+  return (
+    `{"actor":{"principal_id":${s(r.actor_principal_id)},"role":${s(r.actor_role)}},"at":"${at}",` +
+    `"case_id":${s(r.case_id)},"chain_id":${s(r.chain_id)},"facts":${canonicalJson(r.facts ?? null)},"from_state":${s(r.from_state)},` +
+    `"kind":${s(r.kind)},"payload":${canonicalJson(r.payload)},"seq":${canonicalJson(r.seq)},"to_state":${s(r.to_state)},"type":${s(r.type)}}`
+  );
+}
+
+/** Recomputes one chain's hashes in order; returns the first break, if any. `ats` receives each event's time as written in it. */
+export function verifyChain(rows: StoredAuditRow[] & { prev_hash: string; hash: string }[], ats?: string[]): ChainFailure | null {
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
   for (const r of rows as Array<StoredAuditRow & { prev_hash: string; hash: string }>) {
     if (r.seq !== expectedSeq) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: `sequence gap: expected ${expectedSeq}` };
     if (r.prev_hash !== prev) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: 'prev_hash does not match the previous event' };
-    const h = chainHash(prev, bodyOfRow(r));
+    const at = r.at.toISOString();
+    ats?.push(at);
+    const h = sha256Hex(prev + canonicalOfRow(r, at));
     if (h !== r.hash) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: 'hash does not match the event content' };
     prev = r.hash;
     expectedSeq++;

@@ -1,6 +1,6 @@
 // The transition engine: every case of every kind moves through here, one event per transaction.
 import { randomUUID } from 'node:crypto';
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { sql } from 'kysely';
 import type { Db, DbOrTrx, Trx } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
@@ -110,28 +110,47 @@ export function deadlinesOf(wf: Workflow, state: string, context: CaseContext): 
   return spec ? spec(context) : [];
 }
 
+// Key order aside: the stored map comes back from jsonb, which orders keys its own way.
+const sameDeadlines = (a: Record<string, string>, b: Record<string, string>) => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b ?? {}).length && keys.every((k) => a[k] === b[k]);
+};
+
 const deadlineMap = (ds: Deadline[]) => Object.fromEntries(ds.map((d) => [d.name, new Date(d.at).toISOString()]));
+
+// xstate's pure transition() and initialTransition() build a throw-away actor (running the
+// machine's initial step) on every call; that was most of the cost of a replay. Our machines have
+// only assign actions, no invoked or spawned actors and no delays, so one inert scope per machine
+// serves every call: the same inert scope those functions build, made once.
+const inertScopes = new WeakMap<AnyStateMachine, AnyActorScope>();
+function inertScope(machine: AnyStateMachine): AnyActorScope {
+  let scope = inertScopes.get(machine);
+  if (!scope) {
+    const self = createActor(machine);
+    scope = { self, defer: () => {}, id: '', logger: () => {}, sessionId: '', stopChild: () => {}, system: self.system, emit: () => {}, actionExecutor: () => {} } as unknown as AnyActorScope;
+    inertScopes.set(machine, scope);
+  }
+  return scope;
+}
 
 /** Runs one event through the machine: the pure step shared by the engine and the audit replay. */
 export function step(wf: Workflow, snapshot: AnyMachineSnapshot, event: CaseEvent): AnyMachineSnapshot | { violation: { rule: string; message: string } } {
-  const enabled = wf.machine.getTransitionData(snapshot as never, event as never);
-  if (enabled.length === 0) {
-    for (const t of stateNode(wf.machine, String(snapshot.value))?.transitions.get(event.type) ?? []) {
-      const g = t.guard as unknown;
-      const name = typeof g === 'string' ? g : (g as { type?: string } | undefined)?.type;
-      const rule = name ? wf.rules[name] : undefined;
-      const message = rule?.({ context: snapshot.context, event });
-      if (name && message) return { violation: { rule: name, message } };
-    }
-    return { violation: { rule: 'unknown', message: `${event.type} is not possible now` } };
+  // xstate answers the very snapshot it was given when no transition is enabled (a refused guard,
+  // an event the state ignores); only then are the transitions asked which rule refused.
+  const next = wf.machine.transition(snapshot as never, event as never, inertScope(wf.machine)) as AnyMachineSnapshot;
+  if (next !== snapshot || wf.machine.getTransitionData(snapshot as never, event as never).length > 0) return next;
+  for (const t of stateNode(wf.machine, String(snapshot.value))?.transitions.get(event.type) ?? []) {
+    const g = t.guard as unknown;
+    const name = typeof g === 'string' ? g : (g as { type?: string } | undefined)?.type;
+    const rule = name ? wf.rules[name] : undefined;
+    const message = rule?.({ context: snapshot.context, event });
+    if (name && message) return { violation: { rule: name, message } };
   }
-  const [next] = transition(wf.machine, snapshot, event as never);
-  return next;
+  return { violation: { rule: 'unknown', message: `${event.type} is not possible now` } };
 }
 
 export function initialSnapshot(wf: Workflow, context: CaseContext): AnyMachineSnapshot {
-  const [snap] = initialTransition(wf.machine, context);
-  return snap;
+  return wf.machine.getInitialSnapshot(inertScope(wf.machine), context);
 }
 
 export function resolveSnapshot(wf: Workflow, state: string, context: CaseContext): AnyMachineSnapshot {
@@ -331,7 +350,7 @@ function prepare(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | 
     audit: auditRow(body, row.audit_hash),
     deadlines,
     deadlineMap: map,
-    deadlinesChanged: JSON.stringify(map) !== JSON.stringify(row.deadlines),
+    deadlinesChanged: !sameDeadlines(map, row.deadlines),
     now,
     payload,
     wf,
@@ -342,9 +361,22 @@ function prepare(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | 
  * One statement: update the case if its version is unchanged, append the audit event and (when
  * they changed) rewrite the deadline rows, all conditioned on that update. Answers null when the
  * case moved on since it was read.
+ *
+ * Only the columns the event changed are set, and only the new version comes back: PostgreSQL
+ * then neither re-parses nor re-compresses an unchanged application or record, and the answer is
+ * built from what was written (the row read plus the changes) instead of being read back.
  */
 async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> {
   const { row, audit, wf, ctx } = p;
+  const productId = wf.productOf(ctx.application);
+  const labId = wf.labOf(ctx);
+  const sets = [sql`state = ${p.state}`, sql`version = version + 1`, sql`audit_seq = ${audit.seq}`, sql`audit_hash = ${audit.hash}`, sql`updated_at = ${p.now}`];
+  // The machine's actions replace what they change and keep the rest by reference.
+  if (ctx.record !== row.record) sets.push(sql`record = ${JSON.stringify(ctx.record)}::jsonb`);
+  if (ctx.application !== row.application) sets.push(sql`application = ${JSON.stringify(ctx.application)}::jsonb`);
+  if (productId !== row.product_id) sets.push(sql`product_id = ${productId}`);
+  if (labId !== row.lab_id) sets.push(sql`lab_id = ${labId}`);
+  if (p.deadlinesChanged) sets.push(sql`deadlines = ${JSON.stringify(p.deadlineMap)}::jsonb`);
   const due = p.deadlines.filter((d) => d.event).map((d) => ({ name: d.name, event_type: d.event!, due_at: new Date(d.at).toISOString() }));
   const deadlineCtes = p.deadlinesChanged
     ? sql`,
@@ -362,21 +394,11 @@ async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> 
           where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
       )`
     : sql``;
-  const result = await sql<CaseRow>`
+  const result = await sql<{ id: string }>`
     with u as (
-      update cases set
-        state = ${p.state},
-        version = version + 1,
-        application = ${JSON.stringify(ctx.application)}::jsonb,
-        record = ${JSON.stringify(ctx.record)}::jsonb,
-        product_id = ${wf.productOf(ctx.application)},
-        lab_id = ${wf.labOf(ctx)},
-        deadlines = ${JSON.stringify(p.deadlineMap)}::jsonb,
-        audit_seq = ${audit.seq},
-        audit_hash = ${audit.hash},
-        updated_at = ${p.now}
+      update cases set ${sql.join(sets)}
       where id = ${row.id} and version = ${row.version}
-      returning *
+      returning id
     ),
     a as (
       insert into audit_events (chain_id, seq, case_id, kind, type, actor_principal_id, actor_role, from_state, to_state, payload, facts, at, prev_hash, hash)
@@ -384,10 +406,118 @@ async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> 
              ${audit.from_state}, ${audit.to_state}, ${audit.payload}::jsonb, ${audit.facts}::jsonb, ${audit.at}::timestamptz, ${audit.prev_hash}, ${audit.hash}
       from u
     )${deadlineCtes}
-    select * from u`.execute(db);
-  const updated = result.rows[0];
-  if (!updated) return null;
+    select id from u`.execute(db);
+  if (result.rows.length === 0) return null;
+  const updated: CaseRow = {
+    ...row,
+    state: p.state,
+    version: row.version + 1,
+    application: ctx.application,
+    record: ctx.record,
+    product_id: productId,
+    lab_id: labId,
+    deadlines: p.deadlinesChanged ? p.deadlineMap : row.deadlines,
+    audit_seq: audit.seq,
+    audit_hash: audit.hash,
+    updated_at: p.now,
+  };
   return { case: caseView(updated), event: auditEventView({ ...audit, at: p.now, payload: p.payload }) };
+}
+
+// ---- many events at once (the scheduler) -------------------------------------------------------
+
+export type LockedCase = CaseRow;
+export type PreparedEvent = Prepared;
+/** A deadline the scheduler fired: removed with the event unless the event set it again to another time. */
+export type FiredDeadline = { name: string; event_type: string; due_at: Date };
+
+/**
+ * Judges one event against a case row the caller has locked (FOR UPDATE in its transaction) and
+ * computes its write; throws the refusal like fireEvent. Needs no facts (the caller checks).
+ */
+export function prepareLocked(deps: EngineDeps, wf: Workflow, caller: Caller, row: LockedCase, input: FireInput, now: Date): PreparedEvent {
+  checkEventType(wf, input, {});
+  return prepare(deps, wf, caller, row, input, {}, null, now);
+}
+
+/**
+ * Writes events prepared against locked cases (one per case) in ONE statement: every case
+ * update, every audit event, and the deadline rows (the fired one removed, changed ones
+ * rewritten). Throws if any case was not at the version read, so the caller can roll back.
+ */
+export async function writeLockedEvents(trx: Trx, items: Array<{ prepared: PreparedEvent; fired?: FiredDeadline }>): Promise<void> {
+  if (items.length === 0) return;
+  const cases: unknown[] = [];
+  const audits: unknown[] = [];
+  const keep: unknown[] = [];
+  const upsert: unknown[] = [];
+  for (const { prepared: p, fired } of items) {
+    const { row, ctx, audit, wf } = p;
+    cases.push({
+      id: row.id,
+      version: row.version,
+      state: p.state,
+      record: ctx.record !== row.record ? ctx.record : null,
+      application: ctx.application !== row.application ? ctx.application : null,
+      product_id: wf.productOf(ctx.application),
+      lab_id: wf.labOf(ctx),
+      deadlines: p.deadlinesChanged ? p.deadlineMap : null,
+      audit_seq: audit.seq,
+      audit_hash: audit.hash,
+      updated_at: p.now.toISOString(),
+    });
+    audits.push({ ...audit, payload: p.payload, facts: audit.facts === null ? null : JSON.parse(audit.facts) });
+    if (!p.deadlinesChanged && !fired) continue;
+    let due = p.deadlines.filter((d) => d.event).map((d) => ({ case_id: row.id, name: d.name, event_type: d.event!, due_at: new Date(d.at).toISOString() }));
+    // The fired deadline goes, unless the event set it again to another time or event.
+    if (fired) due = due.filter((d) => !(d.name === fired.name && d.event_type === fired.event_type && new Date(d.due_at).getTime() === fired.due_at.getTime()));
+    keep.push({ case_id: row.id, names: due.map((d) => d.name) });
+    if (p.deadlinesChanged) upsert.push(...due);
+  }
+  const r = await sql<{ n: number }>`
+    with x as (
+      select * from jsonb_to_recordset(${JSON.stringify(cases)}::jsonb) as x(id uuid, version integer, state text, record jsonb, application jsonb,
+        product_id uuid, lab_id uuid, deadlines jsonb, audit_seq integer, audit_hash text, updated_at timestamptz)
+    ),
+    u as (
+      update cases c set
+        state = x.state,
+        version = c.version + 1,
+        record = coalesce(x.record, c.record),
+        application = coalesce(x.application, c.application),
+        product_id = x.product_id,
+        lab_id = x.lab_id,
+        deadlines = coalesce(x.deadlines, c.deadlines),
+        audit_seq = x.audit_seq,
+        audit_hash = x.audit_hash,
+        updated_at = x.updated_at
+      from x
+      where c.id = x.id and c.version = x.version
+      returning c.id
+    ),
+    a as (
+      insert into audit_events (chain_id, seq, case_id, kind, type, actor_principal_id, actor_role, from_state, to_state, payload, facts, at, prev_hash, hash)
+      select e.chain_id, e.seq, e.case_id, e.kind, e.type, e.actor_principal_id, e.actor_role, e.from_state, e.to_state, e.payload, e.facts, e.at, e.prev_hash, e.hash
+      from jsonb_to_recordset(${JSON.stringify(audits)}::jsonb) as e(chain_id text, seq integer, case_id uuid, kind text, type text, actor_principal_id uuid,
+        actor_role text, from_state text, to_state text, payload jsonb, facts jsonb, at timestamptz, prev_hash text, hash text)
+      where e.case_id in (select id from u)
+    ),
+    dd as (
+      delete from deadlines d
+      using jsonb_to_recordset(${JSON.stringify(keep)}::jsonb) as k(case_id uuid, names jsonb)
+      where d.case_id = k.case_id and not (k.names ? d.name) and k.case_id in (select id from u)
+    ),
+    di as (
+      insert into deadlines (case_id, name, event_type, due_at)
+      select n.case_id, n.name, n.event_type, n.due_at
+      from jsonb_to_recordset(${JSON.stringify(upsert)}::jsonb) as n(case_id uuid, name text, event_type text, due_at timestamptz)
+      where n.case_id in (select id from u)
+      on conflict (case_id, name) do update
+        set event_type = excluded.event_type, due_at = excluded.due_at, attempts = 0, last_error = null, next_attempt_at = null
+        where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
+    )
+    select count(*)::integer as n from u`.execute(trx);
+  if (r.rows[0]!.n !== items.length) throw new Error(`${items.length - r.rows[0]!.n} locked case(s) changed under their lock`);
 }
 
 async function writeDeadlines(trx: Trx, caseId: string, deadlines: Deadline[]): Promise<void> {

@@ -30,6 +30,45 @@ export async function principalForToken(db: DbOrTrx, token: string): Promise<Pri
   return { id: row.id, role: row.role as Role, organization_id: row.organization_id, name: row.name };
 }
 
+// Principals recently authenticated, per database handle (an instance): a busy client then costs
+// one look-up per TTL instead of one per request. Revoking or re-bootstrapping through a handle
+// clears its cache after commit, so on that instance revocation is immediate; another instance
+// (another handle) sees it when its entry expires, within PRINCIPAL_CACHE_TTL_MS.
+export const PRINCIPAL_CACHE_TTL_MS = 1000;
+const PRINCIPAL_CACHE_MAX = 10_000;
+type PrincipalCache = { generation: number; entries: Map<string, { principal: Principal; until: number }> };
+const caches = new WeakMap<object, PrincipalCache>();
+const cacheOf = (db: object): PrincipalCache => {
+  let c = caches.get(db);
+  if (!c) caches.set(db, (c = { generation: 0, entries: new Map() }));
+  return c;
+};
+
+/** Forgets every cached principal of this handle (after a revocation or a role change commits). */
+export function forgetPrincipals(db: object): void {
+  const c = cacheOf(db);
+  c.generation++;
+  c.entries.clear();
+}
+
+/** principalForToken behind the per-handle cache; unknown and revoked tokens are never cached. */
+export async function authenticate(db: Db, token: string): Promise<Principal | null> {
+  const c = cacheOf(db);
+  const key = hashToken(token);
+  const hit = c.entries.get(key);
+  const now = Date.now();
+  if (hit && hit.until > now) return hit.principal;
+  if (hit) c.entries.delete(key);
+  const generation = c.generation;
+  const principal = await principalForToken(db, token);
+  // A revocation that committed while we read must not be undone by caching what we read.
+  if (principal && c.generation === generation) {
+    if (c.entries.size >= PRINCIPAL_CACHE_MAX) c.entries.clear();
+    c.entries.set(key, { principal, until: now + PRINCIPAL_CACHE_TTL_MS });
+  }
+  return principal;
+}
+
 export const actorOf = (p: Principal): Actor => ({ principal_id: p.id, role: p.role });
 
 export async function createPrincipal(
@@ -79,6 +118,7 @@ export async function revokePrincipal(db: Db, id: string, actor: Actor): Promise
     await trx.updateTable('principals').set({ revoked_at: new Date() }).where('id', '=', id).execute();
     await appendRegistryEvent(trx, { kind: 'principal', type: 'PRINCIPAL_REVOKED', actor, payload: { principal_id: id } });
   });
+  forgetPrincipals(db);
 }
 
 /** ADMIN_TOKEN bootstrap (SPEC §1): that token is an admin's, created or updated. */
@@ -93,6 +133,7 @@ export async function ensureAdmin(db: Db, adminToken: string | null): Promise<{ 
         await trx.updateTable('principals').set({ role: 'admin', organization_id: null, revoked_at: null }).where('id', '=', existing.id).execute();
         await appendRegistryEvent(trx, { kind: 'principal', type: 'PRINCIPAL_BOOTSTRAPPED', actor: system, payload: { principal_id: existing.id } });
       });
+      forgetPrincipals(db);
       return null;
     }
     try {

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Trx } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { workflowByKind } from '../../workflows/index.js';
-import { SYSTEM_CALLER, fireEventIn, type EngineDeps } from './engine.js';
+import { SYSTEM_CALLER, fireEventIn, prepareLocked, writeLockedEvents, type EngineDeps, type LockedCase, type PreparedEvent } from './engine.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 export type SchedulerLog = { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
@@ -48,12 +48,13 @@ export const SWEEP_DEFAULTS = { batchSize: 50, maxBatches: 20, retryBaseMs: 30_0
 const MOVED_ON = new Set(['invalid_transition', 'rule_violation', 'not_found']);
 const IDEMPOTENCY_WINDOW_HOURS = 24;
 
-type Claimed = { case_id: string; name: string; event_type: string; due_at: Date; attempts: number; kind: string };
+type Claimed = { case_id: string; name: string; event_type: string; due_at: Date; attempts: number; kind: string; row: LockedCase };
 
 /**
  * Fires every due deadline once, in bounded batches. Each batch is one transaction that claims its
- * rows with FOR UPDATE SKIP LOCKED (so concurrent sweeps never share one) and fires each through the
- * engine inside a savepoint, so one failing case is recorded and retried later without undoing the others.
+ * rows with FOR UPDATE SKIP LOCKED (so concurrent sweeps never share one), judges each event in
+ * memory and writes them all in one statement; if that write fails, each is fired on its own in a
+ * savepoint, so one failing case is recorded and retried later without undoing the others.
  */
 export async function sweepOnce(deps: EngineDeps, opts: SweepOptions = {}): Promise<SweepResult> {
   const o = { ...SWEEP_DEFAULTS, ...opts };
@@ -61,18 +62,29 @@ export async function sweepOnce(deps: EngineDeps, opts: SweepOptions = {}): Prom
   const started = Date.now();
   const total: SweepResult = { fired: 0, skipped: 0, failed: 0, failing: 0, batches: 0, more: false, purged_idempotency_keys: 0, duration_ms: 0 };
 
+  let after: ClaimKey | null = null;
   for (;;) {
     if (total.batches >= o.maxBatches || opts.shouldStop?.()) {
       total.more = true;
       break;
     }
-    const batch = await deps.db.transaction().execute((trx) => sweepBatch(trx, deps, o, log));
+    const keyed = after !== null;
+    const batch = await deps.db.transaction().execute((trx) => sweepBatch(trx, deps, o, log, after));
     total.batches++;
     total.fired += batch.fired;
     total.skipped += batch.skipped;
     total.failed += batch.failed;
     // Rows deferred to the next batch (another deadline of a case fired in this one) keep it going.
-    if (batch.claimed < o.batchSize && !batch.deferred) break;
+    if (batch.claimed < o.batchSize && !batch.deferred) {
+      if (!keyed) break;
+      // The end of the line: once more from the start, for deadlines that fell due behind us
+      // (set by events of this sweep) or that another sweep held locked.
+      after = null;
+      continue;
+    }
+    // The next batch starts after this one's last row, so it does not walk again over the index
+    // entries of the deadlines just fired (dead until vacuumed); after a deferral, from the start.
+    after = batch.deferred ? null : batch.last;
   }
   if (total.more) total.more = await anyDue(deps);
 
@@ -87,17 +99,23 @@ export async function sweepOnce(deps: EngineDeps, opts: SweepOptions = {}): Prom
   return total;
 }
 
-async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, log: SchedulerLog) {
+type ClaimKey = { due_at: Date; case_id: string; name: string };
+
+async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, log: SchedulerLog, after: ClaimKey | null) {
   const now = deps.now();
   // A sweep must never hang on a lock: a lock wait becomes an ordinary failure, retried later.
   await sql`set local lock_timeout = '5s'`.execute(trx);
   // The case row is locked with the deadline: two instances then never hold deadlines of one case,
-  // and a case busy in a request is simply left for the next sweep.
-  const rows = (await trx
+  // and a case busy in a request is simply left for the next sweep. The case's columns come with
+  // it, so firing needs no second read.
+  let claim = trx
     .selectFrom('deadlines as d')
     .innerJoin('cases as c', 'c.id', 'd.case_id')
-    .select(['d.case_id', 'd.name', 'd.event_type', 'd.due_at', 'd.attempts', 'c.kind'])
-    .where('d.due_at', '<=', now)
+    .select(['d.case_id', 'd.name', 'd.event_type', 'd.due_at', 'd.attempts'])
+    .selectAll('c')
+    .where('d.due_at', '<=', now);
+  if (after) claim = claim.where((eb) => eb(eb.refTuple('d.due_at', 'd.case_id', 'd.name'), '>', eb.tuple(after.due_at, after.case_id, after.name)));
+  const claimed = (await claim
     .where((eb) => eb.or([eb('d.next_attempt_at', 'is', null), eb('d.next_attempt_at', '<=', now)]))
     .orderBy('d.due_at')
     .orderBy('d.case_id')
@@ -105,61 +123,118 @@ async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, 
     .limit(o.batchSize)
     .forUpdate(['d', 'c'])
     .skipLocked()
-    .execute()) as Claimed[];
+    .execute()) as Array<LockedCase & { case_id: string; name: string; event_type: string; due_at: Date; attempts: number }>;
+  const rows: Claimed[] = claimed.map(({ case_id, name, event_type, due_at, attempts, ...c }) => ({
+    case_id,
+    name,
+    event_type,
+    due_at,
+    attempts,
+    kind: c.kind,
+    row: { ...c, id: case_id } as LockedCase,
+  }));
 
-  const out = { claimed: rows.length, fired: 0, skipped: 0, failed: 0, deferred: false };
-  const firedCases = new Set<string>();
+  const last = rows.at(-1);
+  const out = { claimed: rows.length, fired: 0, skipped: 0, failed: 0, deferred: false, last: last ? { due_at: last.due_at, case_id: last.case_id, name: last.name } : null };
+  // Events are judged in memory against the locked rows, then written together in one statement;
+  // an event that needs registry facts, or a batch whose write fails, goes one by one instead.
+  const batch: Array<{ claim: Claimed; prepared: PreparedEvent }> = [];
+  const oneByOne: Claimed[] = [];
+  const dropped: Claimed[] = [];
+  const handled = new Set<string>();
   for (const row of rows) {
     // A case fires once per batch: its first event may have replaced its other deadlines.
-    if (firedCases.has(row.case_id)) {
+    if (handled.has(row.case_id)) {
       out.deferred = true;
       continue;
     }
-    await sql`savepoint deadline`.execute(trx);
+    const wf = workflowByKind.get(row.kind);
+    if (!wf || wf.facts?.[row.event_type]) {
+      handled.add(row.case_id);
+      oneByOne.push(row);
+      continue;
+    }
     try {
-      const wf = workflowByKind.get(row.kind);
-      if (!wf) throw new Error(`no workflow for case kind ${row.kind}`);
-      const { event } = await fireEventIn(trx, deps, wf, SYSTEM_CALLER, row.case_id, { type: row.event_type });
-      // The engine rewrites deadlines only when they change; a fired one must go either way.
-      await deleteDeadline(trx, row);
-      await sql`release savepoint deadline`.execute(trx);
-      firedCases.add(row.case_id);
-      out.fired++;
-      log.debug({ case_id: row.case_id, deadline: row.name, event: row.event_type, seq: event.seq }, 'deadline fired');
+      batch.push({ claim: row, prepared: prepareLocked(deps, wf, SYSTEM_CALLER, row.row, { type: row.event_type }, now) });
+      handled.add(row.case_id);
     } catch (err) {
-      await sql`rollback to savepoint deadline`.execute(trx);
       if (err instanceof AppError && MOVED_ON.has(err.code)) {
-        await deleteDeadline(trx, row);
+        dropped.push(row);
         out.skipped++;
         log.info({ case_id: row.case_id, deadline: row.name, event: row.event_type, reason: err.detail }, 'deadline dropped: the case has moved on');
       } else {
-        const attempts = row.attempts + 1;
-        const delay = Math.min(o.retryBaseMs * 2 ** (attempts - 1), o.retryMaxMs);
-        const message = (err instanceof AppError ? `${err.code}: ${err.detail}` : err instanceof Error ? err.message : String(err)).slice(0, 1000);
-        await trx
-          .updateTable('deadlines')
-          .set({ attempts, last_error: message, next_attempt_at: new Date(now.getTime() + delay) })
-          .where('case_id', '=', row.case_id)
-          .where('name', '=', row.name)
-          .execute();
+        await recordFailure(trx, row, err, now, o, log);
         out.failed++;
-        log.error({ err, case_id: row.case_id, deadline: row.name, event: row.event_type, attempts, retry_in_ms: delay }, 'deadline failed; will retry');
       }
-      await sql`release savepoint deadline`.execute(trx);
     }
   }
+  if (batch.length > 0) {
+    await sql`savepoint deadlines`.execute(trx);
+    try {
+      await writeLockedEvents(trx, batch.map((b) => ({ prepared: b.prepared, fired: { name: b.claim.name, event_type: b.claim.event_type, due_at: b.claim.due_at } })));
+      await sql`release savepoint deadlines`.execute(trx);
+      out.fired += batch.length;
+      for (const { claim, prepared } of batch) log.debug({ case_id: claim.case_id, deadline: claim.name, event: claim.event_type, seq: prepared.audit.seq }, 'deadline fired');
+    } catch (err) {
+      await sql`rollback to savepoint deadlines`.execute(trx);
+      log.warn({ err, deadlines: batch.length }, 'batched firing failed; firing those deadlines one by one');
+      oneByOne.push(...batch.map((b) => b.claim));
+    }
+  }
+  for (const row of oneByOne) {
+    const r = await fireOne(trx, deps, row, now, o, log);
+    out[r]++;
+  }
+  if (dropped.length > 0) await deleteDeadlines(trx, dropped);
   return out;
 }
 
-// Exactly the claimed deadline: if the engine replaced it with another time, that one stays.
-async function deleteDeadline(trx: Trx, row: Claimed) {
+/** One deadline in its own savepoint, so a failing case is recorded and retried without undoing the others. */
+async function fireOne(trx: Trx, deps: EngineDeps, row: Claimed, now: Date, o: typeof SWEEP_DEFAULTS, log: SchedulerLog): Promise<'fired' | 'skipped' | 'failed'> {
+  await sql`savepoint deadline`.execute(trx);
+  try {
+    const wf = workflowByKind.get(row.kind);
+    if (!wf) throw new Error(`no workflow for case kind ${row.kind}`);
+    const { event } = await fireEventIn(trx, deps, wf, SYSTEM_CALLER, row.case_id, { type: row.event_type });
+    // The engine rewrites deadlines only when they change; a fired one must go either way.
+    await deleteDeadlines(trx, [row]);
+    await sql`release savepoint deadline`.execute(trx);
+    log.debug({ case_id: row.case_id, deadline: row.name, event: row.event_type, seq: event.seq }, 'deadline fired');
+    return 'fired';
+  } catch (err) {
+    await sql`rollback to savepoint deadline`.execute(trx);
+    if (err instanceof AppError && MOVED_ON.has(err.code)) {
+      await deleteDeadlines(trx, [row]);
+      await sql`release savepoint deadline`.execute(trx);
+      log.info({ case_id: row.case_id, deadline: row.name, event: row.event_type, reason: err.detail }, 'deadline dropped: the case has moved on');
+      return 'skipped';
+    }
+    await sql`release savepoint deadline`.execute(trx);
+    await recordFailure(trx, row, err, now, o, log);
+    return 'failed';
+  }
+}
+
+async function recordFailure(trx: Trx, row: Claimed, err: unknown, now: Date, o: typeof SWEEP_DEFAULTS, log: SchedulerLog) {
+  const attempts = row.attempts + 1;
+  const delay = Math.min(o.retryBaseMs * 2 ** (attempts - 1), o.retryMaxMs);
+  const message = (err instanceof AppError ? `${err.code}: ${err.detail}` : err instanceof Error ? err.message : String(err)).slice(0, 1000);
   await trx
-    .deleteFrom('deadlines')
+    .updateTable('deadlines')
+    .set({ attempts, last_error: message, next_attempt_at: new Date(now.getTime() + delay) })
     .where('case_id', '=', row.case_id)
     .where('name', '=', row.name)
-    .where('event_type', '=', row.event_type)
-    .where('due_at', '=', row.due_at)
     .execute();
+  log.error({ err, case_id: row.case_id, deadline: row.name, event: row.event_type, attempts, retry_in_ms: delay }, 'deadline failed; will retry');
+}
+
+// Exactly the claimed deadlines: one the engine replaced with another time stays.
+async function deleteDeadlines(trx: Trx, rows: Claimed[]) {
+  await sql`
+    delete from deadlines d
+    using jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ case_id: r.case_id, name: r.name, event_type: r.event_type, due_at: r.due_at })))}::jsonb)
+      as x(case_id uuid, name text, event_type text, due_at timestamptz)
+    where d.case_id = x.case_id and d.name = x.name and d.event_type = x.event_type and d.due_at = x.due_at`.execute(trx);
 }
 
 async function anyDue(deps: EngineDeps): Promise<boolean> {

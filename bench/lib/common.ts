@@ -1,0 +1,278 @@
+// Shared pieces of the benchmarks: databases of their own, the service as a child process, an
+// HTTP load generator, percentiles and the machine description.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Pool } from 'undici';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const workDir = path.join(root, 'bench', '.work');
+
+export const baseUrl = () => process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function log(msg: string) {
+  process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export function urlFor(name: string): string {
+  const u = new URL(baseUrl());
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** A new empty database on the benchmark server; drop() removes it (also on exit). */
+export async function createDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const drop = async () => {
+    const c = new pg.Client({ connectionString: baseUrl() });
+    await c.connect();
+    await c.query(`drop database if exists ${name} with (force)`);
+    await c.end();
+    cleanups.delete(drop);
+  };
+  cleanups.add(drop);
+  return { name, url: urlFor(name), drop };
+}
+
+export const cleanups = new Set<() => Promise<void>>();
+
+export async function runCleanups() {
+  for (const c of [...cleanups].reverse()) {
+    try {
+      await c();
+    } catch (err) {
+      log(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export type Service = {
+  url: string;
+  pid: number;
+  /** Milliseconds from spawn to the first 200 of /health/ready. */
+  readyMs: number;
+  stop(): Promise<void>;
+  logFile: string;
+};
+
+/**
+ * Starts the service the way production does: `npm start` (tsx src/main.ts), or tsx directly
+ * (`how: 'tsx'`, the same command without npm's wrapper), or with extra node flags (profiling).
+ */
+export async function startService(
+  env: Record<string, string>,
+  opts: { how?: 'npm' | 'tsx' | 'node'; nodeArgs?: string[]; timeoutMs?: number; label?: string } = {},
+): Promise<Service> {
+  const port = await freePort();
+  fs.mkdirSync(workDir, { recursive: true });
+  const logFile = path.join(workDir, `${opts.label ?? 'service'}-${port}.log`);
+  const out = fs.openSync(logFile, 'w');
+  const how = opts.how ?? 'tsx';
+  const [cmd, args] =
+    how === 'npm'
+      ? ['npm', ['start', '--silent']]
+      : how === 'tsx'
+        ? [path.join(root, 'node_modules/.bin/tsx'), ['src/main.ts']]
+        : [process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts']];
+  const began = performance.now();
+  const child: ChildProcess = spawn(cmd as string, args as string[], {
+    cwd: root,
+    env: {
+      ...process.env,
+      // Production's level: every request is logged (BENCH_LOG_LEVEL=warn measures without that).
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+      SCHEDULER_INTERVAL_MS: '0',
+      RATE_LIMIT_MAX: '10000000',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
+  fs.closeSync(out);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let readyMs = 0;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+    try {
+      const r = await fetch(`${url}/health/ready`);
+      if (r.status === 200) {
+        readyMs = performance.now() - began;
+        break;
+      }
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      killGroup(child);
+      throw new Error(`service not ready in time: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
+    await sleep(20);
+  }
+  const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+  const stop = async () => {
+    killGroup(child, 'SIGTERM');
+    const t = setTimeout(() => killGroup(child, 'SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+    cleanups.delete(stop);
+  };
+  cleanups.add(stop);
+  return { url, pid: child.pid!, readyMs, stop, logFile };
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') {
+  try {
+    // The whole group we spawned (npm → sh → tsx → node), by its id.
+    process.kill(-child.pid!, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+// ---- HTTP --------------------------------------------------------------------------------------
+
+export type LoadResult = { requests: number; errors: number; seconds: number; rps: number; latencies: Float64Array; statuses: Record<string, number> };
+
+/**
+ * Closed-loop load: `clients` workers over one keep-alive pool, each sending its next request
+ * as soon as the previous answered, for `seconds`. `next()` gives each request.
+ */
+export async function httpLoad(
+  url: string,
+  clients: number,
+  seconds: number,
+  next: () => { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string },
+  opts: { warmupSeconds?: number; expect?: number } = {},
+): Promise<LoadResult> {
+  const pool = new Pool(url, { connections: clients, pipelining: 1, keepAliveTimeout: 60_000 });
+  const expect = opts.expect ?? 200;
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let errors = 0;
+  let firstError: string | null = null;
+  const warmupEnd = performance.now() + (opts.warmupSeconds ?? 0) * 1000;
+  let measureStart = 0;
+  let stopAt = Infinity;
+  let measuring = false;
+  const worker = async () => {
+    for (;;) {
+      const now = performance.now();
+      if (now >= stopAt) return;
+      if (!measuring && now >= warmupEnd) {
+        measuring = true;
+        measureStart = now;
+        stopAt = now + seconds * 1000;
+      }
+      const r = next();
+      const t0 = performance.now();
+      let status = 0;
+      try {
+        const res = await pool.request({ origin: url, method: r.method, path: r.path, headers: r.headers, body: r.body });
+        status = res.statusCode;
+        const text = await res.body.text();
+        if (status !== expect && firstError === null) firstError = `${status} ${text.slice(0, 300)}`;
+      } catch (err) {
+        if (firstError === null) firstError = String(err);
+      }
+      const t1 = performance.now();
+      if (measuring && t0 >= measureStart && t1 <= stopAt) {
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === expect) latencies.push(t1 - t0);
+        else errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
+  await pool.close();
+  if (firstError) log(`  first unexpected answer: ${firstError}`);
+  const lat = Float64Array.from(latencies).sort();
+  return { requests: lat.length, errors, seconds, rps: lat.length / seconds, latencies: lat, statuses };
+}
+
+export async function http(url: string, method: string, p: string, body?: unknown, token?: string): Promise<any> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const r = await fetch(`${url}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// ---- numbers -----------------------------------------------------------------------------------
+
+export function pct(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function sortedOf(xs: number[]): Float64Array {
+  return Float64Array.from(xs).sort();
+}
+
+export const round = (x: number, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
+export function median(xs: number[]): number {
+  const s = sortedOf(xs);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ---- the machine -------------------------------------------------------------------------------
+
+export async function machine(): Promise<Record<string, string>> {
+  const cpus = os.cpus();
+  let pgVersion = 'unknown';
+  try {
+    const c = new pg.Client({ connectionString: baseUrl() });
+    await c.connect();
+    pgVersion = (await c.query('show server_version')).rows[0].server_version;
+    const s = await c.query(`select name, current_setting(name) as value from pg_settings where name in ('shared_buffers', 'synchronous_commit', 'fsync', 'max_connections') order by name`);
+    pgVersion += ` (${s.rows.map((r) => `${r.name}=${r.value}`).join(', ')})`;
+    await c.end();
+  } catch {
+    /* reported as unknown */
+  }
+  let pgbench = 'unknown';
+  try {
+    pgbench = execFileSync('pgbench', ['--version']).toString().trim();
+  } catch {
+    /* reported as unknown */
+  }
+  return {
+    date: new Date().toISOString(),
+    cpu: `${cpus[0]?.model ?? 'unknown'}`,
+    cores: String(cpus.length),
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    load: os.loadavg().map((x) => x.toFixed(2)).join(' / ') + ' (1/5/15 min load average at start)',
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    postgresql: pgVersion,
+    pgbench,
+  };
+}

@@ -1,0 +1,54 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by package/file, the
+// way the profiles quoted in bench/README.md were read.
+//   npx tsx bench/profile-summary.ts bench/.work/prof/CPU.*.cpuprofile [top]
+import fs from 'node:fs';
+
+type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] };
+type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+
+const [file, topArg] = process.argv.slice(2);
+if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
+const top = Number(topArg ?? 40);
+const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const self = new Map<number, number>();
+p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+
+const where = (url: string) => {
+  if (!url) return '(native/vm)';
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1]!;
+  if (url.startsWith('node:')) return url;
+  return url.replace(/^file:\/\/.*?\/(src|workflows|migrations)\//, '$1/');
+};
+const fn = new Map<string, number>();
+const pkg = new Map<string, number>();
+for (const [id, us] of self) {
+  const n = byId.get(id)!;
+  const k = `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+  fn.set(k, (fn.get(k) ?? 0) + us);
+  const g = n.callFrame.url ? where(n.callFrame.url) : n.callFrame.functionName;
+  pkg.set(g, (pkg.get(g) ?? 0) + us);
+}
+const show = (m: Map<string, number>, title: string) => {
+  process.stdout.write(`\n${title} (total ${(total / 1e6).toFixed(2)} s sampled)\n`);
+  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}\n`);
+};
+show(pkg, 'self time by package or file');
+show(fn, 'self time by function');
+
+// Inclusive ("total") time by package: a sample counts once for every package on its stack.
+const parent = new Map<number, number>();
+for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const incl = new Map<string, number>();
+for (const [id, us] of self) {
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const n = byId.get(cur)!;
+    const g = n.callFrame.url ? where(n.callFrame.url) : n.callFrame.functionName;
+    const f = `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}`;
+    for (const k of [`[pkg] ${g}`, f]) if (!seen.has(k)) (seen.add(k), incl.set(k, (incl.get(k) ?? 0) + us));
+  }
+}
+show(incl, 'inclusive time (package, or function) ');

@@ -1,0 +1,183 @@
+// `npm run bench`: the five benchmarks of issue 9, each as a ratio to a baseline measured in the
+// same run, written to bench/RESULTS.md. Needs PostgreSQL at BENCH_DATABASE_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres) and pgbench; makes and drops its own databases.
+//
+//   npm run bench                      full size (1,000,000 audit events and certificates, 100,000 due deadlines)
+//   npm run bench -- --quick           a tenth of the data, shorter rounds
+//   BENCH_SCALE=0.3 npm run bench      any other fraction
+//   npm run bench -- --only=transitions,scheduler
+//   BENCH_PROFILE=1 npm run bench -- --only=transitions   the service runs under node --cpu-prof
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createDatabase, log, machine, root, round, runCleanups, startService, workDir } from './lib/common.js';
+import { adminToken, createCast } from './lib/cast.js';
+import { loadCertificates, loadSandboxCases } from './lib/load.js';
+import { benchTransitions, pgbenchCaseId, type TransitionsResult } from './transitions.js';
+import { benchVerify, type VerifyResult } from './verify.js';
+import { benchScheduler, type SchedulerResult } from './scheduler.js';
+import { benchSearch, type SearchResult } from './search.js';
+import { benchEmbedded, type EmbeddedResult } from './embedded.js';
+import { writeResults } from './report.js';
+
+const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded'] as const;
+type Name = (typeof ALL)[number];
+
+export type Results = {
+  machine: Record<string, string>;
+  scale: number;
+  startedAt: string;
+  minutes: number;
+  transitions?: TransitionsResult;
+  verify?: VerifyResult;
+  scheduler?: SchedulerResult & { transitionRate: number; ratio: number };
+  search?: SearchResult & { certificates: number };
+  embedded?: EmbeddedResult & { postgresHttpRate: number | null; ratio: number | null };
+};
+
+async function main() {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' } }, allowPositionals: false });
+  const scale = values.quick ? 0.1 : Number(process.env.BENCH_SCALE ?? '1');
+  if (!(scale > 0 && scale <= 1)) throw new Error('BENCH_SCALE must be in (0, 1]');
+  const only = new Set<Name>((values.only?.split(',') as Name[] | undefined) ?? ALL);
+  for (const n of only) if (!ALL.includes(n)) throw new Error(`--only takes ${ALL.join(', ')}`);
+  const profile = process.env.BENCH_PROFILE === '1';
+  const quick = scale < 0.5;
+  const n = (full: number, min: number) => Math.max(min, Math.round(full * scale));
+  const sizes = {
+    auditEvents: n(1_000_000, 20_000),
+    txCases: n(20_000, 10_000),
+    certificates: n(1_000_000, 20_000),
+    due: n(100_000, 5_000),
+    clients: 32,
+    txSeconds: quick ? 8 : 15,
+    txRounds: quick ? 2 : 3,
+    verifyRounds: quick ? 1 : 3,
+    searchRounds: quick ? 15 : 60,
+    embeddedCases: quick ? 100 : 300,
+    embeddedSeconds: quick ? 8 : 15,
+  };
+  const began = Date.now();
+  const results: Results = { machine: await machine(), scale, startedAt: new Date().toISOString(), minutes: 0 };
+  log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memory}; node ${results.machine.node}; PostgreSQL ${results.machine.postgresql}`);
+  log(`scale ${scale}: ${JSON.stringify(sizes)}`);
+  fs.mkdirSync(workDir, { recursive: true });
+
+  if (only.has('verify') || only.has('transitions') || only.has('scheduler')) {
+    const main = await createDatabase('bench_main');
+    const admin = adminToken();
+    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'prof')}`] : [];
+    const svc = await startService({ DATABASE_URL: main.url, ADMIN_TOKEN: admin }, { how: profile ? 'node' : 'tsx', nodeArgs, label: 'postgres' });
+    const cast = await createCast(svc.url, admin);
+    const client = new pg.Client({ connectionString: main.url });
+    client.on('error', () => {});
+    await client.connect();
+    // 5 audit events per case in `testing`: the first txCases are pgbench's (ids it can compute),
+    // the next txCases the HTTP clients', the rest make up the audit benchmark's volume.
+    const casesInTesting = Math.max(2 * sizes.txCases, Math.round(sizes.auditEvents / 5));
+    const now = Date.now();
+    const window = { startAt: new Date(now - 5 * 86_400_000), endAt: new Date(now + 300 * 86_400_000), createdAt: new Date(now - 10 * 86_400_000) };
+    let t0 = Date.now();
+    await loadSandboxCases(client, cast, { count: sizes.txCases, state: 'testing', firstNumber: 1, ...window, id: (i) => pgbenchCaseId(i + 1) });
+    const httpCases = await loadSandboxCases(client, cast, { count: sizes.txCases, state: 'testing', firstNumber: sizes.txCases + 1, ...window });
+    await loadSandboxCases(client, cast, { count: casesInTesting - 2 * sizes.txCases, state: 'testing', firstNumber: 2 * sizes.txCases + 1, ...window });
+    await client.query('vacuum analyze');
+    log(`loaded ${casesInTesting} sandbox cases in testing (${casesInTesting * 5} audit events) in ${round((Date.now() - t0) / 1000, 1)} s`);
+
+    if (only.has('verify')) {
+      log('benchmark 3: audit verification');
+      results.verify = await benchVerify(main.url, sizes.verifyRounds);
+    }
+    if (only.has('transitions') || only.has('scheduler')) {
+      log(`benchmark 1: transitions, ${sizes.clients} clients, ${sizes.txRounds} rounds of ${sizes.txSeconds} s each`);
+      results.transitions = await benchTransitions({
+        dbUrl: main.url,
+        dbName: main.name,
+        servicePid: svc.pid,
+        serviceUrl: svc.url,
+        token: cast.applicantToken,
+        principalId: cast.applicantId,
+        httpCases,
+        pgbenchCases: sizes.txCases,
+        clients: sizes.clients,
+        seconds: sizes.txSeconds,
+        rounds: sizes.txRounds,
+      });
+    }
+    await svc.stop();
+    if (only.has('scheduler')) {
+      t0 = Date.now();
+      const due = { startAt: new Date(Date.now() - 3_600_000), endAt: new Date(Date.now() + 300 * 86_400_000), createdAt: new Date(Date.now() - 2 * 86_400_000) };
+      await loadSandboxCases(client, cast, { count: sizes.due, state: 'admitted', firstNumber: casesInTesting + 1, ...due });
+      await client.query('vacuum analyze');
+      log(`loaded ${sizes.due} admitted cases with START_TESTING due in ${round((Date.now() - t0) / 1000, 1)} s`);
+      log('benchmark 4: scheduler');
+      const s = await benchScheduler(main.url, sizes.due);
+      const transitionRate = results.transitions!.http.rate;
+      results.scheduler = { ...s, transitionRate, ratio: s.rate / transitionRate };
+      log(`  ${s.fired} fired in ${round(s.seconds, 1)} s: ${round(s.rate, 0)}/s = ${round(results.scheduler.ratio)} × the transition rate`);
+      const left = await client.query(`select count(*)::int as n from deadlines where event_type = 'START_TESTING'`);
+      if (left.rows[0].n !== 0) log(`  warning: ${left.rows[0].n} START_TESTING deadlines left`);
+    }
+    await client.end();
+    await main.drop();
+  }
+
+  if (only.has('search')) {
+    const db = await createDatabase('bench_search');
+    const admin = adminToken();
+    const svc = await startService({ DATABASE_URL: db.url, ADMIN_TOKEN: admin }, { how: 'tsx', label: 'search' });
+    const client = new pg.Client({ connectionString: db.url });
+    client.on('error', () => {});
+    await client.connect();
+    const t0 = Date.now();
+    await loadCertificates(client, sizes.certificates);
+    await client.end();
+    log(`loaded ${sizes.certificates} certificates in ${round((Date.now() - t0) / 1000, 1)} s`);
+    log(`benchmark 2: register search, ${sizes.searchRounds} rounds`);
+    results.search = { ...(await benchSearch(db.url, svc.url, sizes.searchRounds)), certificates: sizes.certificates };
+    log(`  HTTP p50 ${round(results.search.http.p50)} ms p95 ${round(results.search.http.p95)} ms; SQL p50 ${round(results.search.direct.p50)} ms p95 ${round(results.search.direct.p95)} ms`);
+    await svc.stop();
+    await db.drop();
+  }
+
+  if (only.has('embedded')) {
+    log('benchmark 5: embedded database');
+    const e = await benchEmbedded({ cases: sizes.embeddedCases, clients: sizes.clients, seconds: sizes.embeddedSeconds });
+    const pgRate = results.transitions?.http.rate ?? null;
+    results.embedded = { ...e, postgresHttpRate: pgRate, ratio: pgRate ? e.rate / pgRate : null };
+  }
+
+  results.minutes = (Date.now() - began) / 60_000;
+  const out = values.out ?? path.join(root, 'bench', 'RESULTS.md');
+  fs.writeFileSync(out, writeResults(results));
+  fs.writeFileSync(path.join(workDir, 'results.json'), JSON.stringify(results, (_k, v) => (v instanceof Float64Array ? undefined : v), 2));
+  log(`wrote ${path.relative(process.cwd(), out)} (${round(results.minutes, 1)} min)`);
+  process.stdout.write(`\n${summary(results)}\n`);
+}
+
+function summary(r: Results): string {
+  const lines: string[] = [];
+  if (r.transitions) lines.push(`transitions: ${round(r.transitions.ratio)} × pgbench (${round(r.transitions.http.rate, 0)} vs ${round(r.transitions.pgbench.rate, 0)} /s), p50 ${round(r.transitions.http.p50)} ms, p99 ${round(r.transitions.http.p99)} ms`);
+  if (r.search) lines.push(`register search: p50 ${round(r.search.http.p50)} ms, p95 ${round(r.search.http.p95)} ms = ${round(r.search.ratioP95)} × the SQL's p95 (${round(r.search.direct.p95)} ms)`);
+  if (r.verify) lines.push(`audit verification: ${round(r.verify.ratio)} × the raw read rate (${round(r.verify.verifyRate, 0)} vs ${round(r.verify.readRate, 0)} events/s)`);
+  if (r.scheduler) lines.push(`scheduler: ${round(r.scheduler.ratio)} × the transition rate (${round(r.scheduler.rate, 0)} vs ${round(r.scheduler.transitionRate, 0)} /s)`);
+  if (r.embedded) lines.push(`embedded: ready ${round(r.embedded.freshStartMs / 1000)} s (new DATA_DIR) / ${round(r.embedded.secondStartMs / 1000)} s (existing) / ${round(r.embedded.coldStartMs / 1000)} s (first start after install); ${round(r.embedded.rate, 0)} events/s${r.embedded.ratio ? ` = ${round(r.embedded.ratio)} × PostgreSQL's HTTP rate` : ''}`);
+  return lines.join('\n');
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await runCleanups();
+  });
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void runCleanups().finally(() => process.exit(130));
+  });
+}

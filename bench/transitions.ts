@@ -1,0 +1,149 @@
+// Benchmark 1: audited events per second through HTTP against pgbench doing the SQL one event
+// needs (lock the case, update state and version, append one audit row with a ~300-byte payload),
+// same database, same concurrency, rounds interleaved.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { httpLoad, log, median, pct, round, sortedOf, workDir, type LoadResult } from './lib/common.js';
+import { reportPayload } from './lib/cast.js';
+import { cpuSampler, type CpuSplit } from './lib/cpu.js';
+
+const run = promisify(execFile);
+
+/** Deterministic ids for pgbench's own cases, so its script computes the id from a random n. */
+export const pgbenchCaseId = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+
+export type Figure = { rate: number; p50: number; p99: number; n: number; cpuMsPerEvent: { service: number; postgres: number; client: number; total: number } };
+
+/** CPU milliseconds per event on each side, summed over the rounds. */
+function perEvent(cpus: CpuSplit[], events: number) {
+  const f = (k: keyof CpuSplit) => round((1000 * cpus.reduce((n, c) => n + c[k], 0)) / events, 3);
+  return { service: f('service'), postgres: f('postgres'), client: f('client'), total: round(f('service') + f('postgres') + f('client'), 3) };
+}
+export type TransitionsResult = {
+  clients: number;
+  seconds: number;
+  rounds: number;
+  pgbench: Figure & { rounds: number[] };
+  http: Figure & { rounds: number[]; errors: number };
+  ratio: number;
+};
+
+function pgbenchScript(ncases: number, principalId: string): string {
+  const payload = JSON.stringify(reportPayload(12345)).replace(/'/g, "''");
+  const id = `('00000000-0000-4000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid`;
+  return `\\set n random(1, ${ncases})
+BEGIN;
+SELECT id, state, version, audit_seq, audit_hash, record FROM cases WHERE id = ${id} FOR UPDATE;
+UPDATE cases SET state = 'testing', version = version + 1, audit_seq = audit_seq + 1, audit_hash = md5(audit_hash) || md5(audit_hash || 'x'), updated_at = now() WHERE id = ${id};
+INSERT INTO audit_events (chain_id, seq, case_id, kind, type, actor_principal_id, actor_role, from_state, to_state, payload, at, prev_hash, hash) SELECT c.id::text, c.audit_seq, c.id, 'sandbox-cases', 'SUBMIT_REPORT', '${principalId}', 'applicant', 'testing', 'testing', '${payload}'::jsonb, now(), md5(c.audit_hash), c.audit_hash FROM cases c WHERE c.id = ${id};
+END;
+`;
+}
+
+async function pgbench(dbUrl: string, script: string, clients: number, seconds: number, tag: string): Promise<{ tps: number; latencies: number[] }> {
+  const dir = path.join(workDir, `pgbench-${tag}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'event.sql');
+  fs.writeFileSync(file, script);
+  const u = new URL(dbUrl);
+  const env = { ...process.env, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: u.pathname.slice(1) };
+  const { stdout } = await run('pgbench', ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', file, '-l', '--log-prefix', path.join(dir, 'log')], { env, cwd: dir, maxBuffer: 1 << 24 });
+  const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
+  if (!m) throw new Error(`pgbench printed no tps:\n${stdout}`);
+  const latencies: number[] = [];
+  for (const f of fs.readdirSync(dir).filter((f) => f.startsWith('log'))) {
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      const cols = line.split(' ');
+      if (cols.length >= 3 && cols[3] === '0') latencies.push(Number(cols[2]) / 1000);
+    }
+  }
+  return { tps: Number(m[1]), latencies };
+}
+
+export async function benchTransitions(opts: {
+  dbUrl: string;
+  dbName: string;
+  servicePid: number;
+  serviceUrl: string;
+  token: string;
+  principalId: string;
+  httpCases: string[];
+  pgbenchCases: number;
+  clients: number;
+  seconds: number;
+  rounds: number;
+}): Promise<TransitionsResult> {
+  const script = pgbenchScript(opts.pgbenchCases, opts.principalId);
+  let i = 0;
+  const next = () => {
+    const id = opts.httpCases[Math.floor(Math.random() * opts.httpCases.length)]!;
+    return {
+      method: 'POST' as const,
+      path: `/v1/sandbox-cases/${id}/events`,
+      headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'SUBMIT_REPORT', payload: reportPayload(i++) }),
+    };
+  };
+  // Warm both paths (connections, JIT, caches) before anything is counted.
+  log('  warm-up: pgbench 3 s, HTTP 5 s');
+  await pgbench(opts.dbUrl, script, opts.clients, 3, 'warmup');
+  await httpLoad(opts.serviceUrl, opts.clients, 5, next);
+
+  const pgRounds: Array<{ tps: number; latencies: number[] }> = [];
+  const httpRounds: LoadResult[] = [];
+  const pgCpu: CpuSplit[] = [];
+  const httpCpu: CpuSplit[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    // Alternate which goes first, so a drift in the machine's load favours neither.
+    const order = r % 2 === 0 ? ['pg', 'http'] : ['http', 'pg'];
+    for (const which of order) {
+      if (which === 'pg') {
+        const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, childComm: 'pgbench' });
+        const p = await pgbench(opts.dbUrl, script, opts.clients, opts.seconds, `r${r}`);
+        pgCpu.push(await cpu.stop());
+        pgRounds.push(p);
+        log(`  round ${r + 1} pgbench: ${round(p.tps, 0)} tps (CPU ms/event: ${JSON.stringify(perEvent([pgCpu.at(-1)!], p.latencies.length))})`);
+      } else {
+        const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, servicePgrp: opts.servicePid });
+        const h = await httpLoad(opts.serviceUrl, opts.clients, opts.seconds, next);
+        httpCpu.push(await cpu.stop());
+        httpRounds.push(h);
+        log(`  round ${r + 1} HTTP:    ${round(h.rps, 0)} events/s (p50 ${round(pct(h.latencies, 50))} ms, p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors}; CPU ms/event: ${JSON.stringify(perEvent([httpCpu.at(-1)!], h.requests + h.errors))}; service busy ${round((100 * httpCpu.at(-1)!.service) / httpCpu.at(-1)!.seconds, 0)}% of a core, waiting for a CPU ${round((100 * httpCpu.at(-1)!.serviceRunQueueMs) / 1000 / httpCpu.at(-1)!.seconds, 0)}% of the time)`);
+      }
+    }
+  }
+  const pgLat = sortedOf(pgRounds.flatMap((p) => p.latencies));
+  const httpLat = sortedOf(httpRounds.flatMap((h) => [...h.latencies]));
+  const pgRate = median(pgRounds.map((p) => p.tps));
+  const httpRate = median(httpRounds.map((h) => h.rps));
+  // The ratio of each round to its neighbour, then the median: robust to the machine's load drifting.
+  const ratios = httpRounds.map((h, k) => h.rps / pgRounds[k]!.tps);
+  return {
+    clients: opts.clients,
+    seconds: opts.seconds,
+    rounds: opts.rounds,
+    pgbench: {
+      rate: pgRate,
+      p50: pct(pgLat, 50),
+      p99: pct(pgLat, 99),
+      n: pgLat.length,
+      rounds: pgRounds.map((p) => round(p.tps, 0)),
+      // pgbench's rounds run -T seconds; its transactions are counted from its log.
+      cpuMsPerEvent: perEvent(pgCpu, pgLat.length),
+    },
+    http: {
+      rate: httpRate,
+      p50: pct(httpLat, 50),
+      p99: pct(httpLat, 99),
+      n: httpLat.length,
+      rounds: httpRounds.map((h) => round(h.rps, 0)),
+      errors: httpRounds.reduce((n, h) => n + h.errors, 0),
+      // Requests of the whole window (the load generator counts only those inside it).
+      cpuMsPerEvent: perEvent(httpCpu, httpRounds.reduce((n, h) => n + h.requests + h.errors, 0)),
+    },
+    ratio: median(ratios),
+  };
+}
