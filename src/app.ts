@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type Database } from './db/index.js';
 import type { Db } from './db/types.js';
-import { AppError } from './errors.js';
 import { Schemas } from './schemas.js';
+import { resolveComponentRefs } from './openapi-refs.js';
 import authPlugin from './plugins/auth.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import idempotencyPlugin from './plugins/idempotency.js';
-import { hashToken, ensureAdmin } from './services/principals.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import { ensureAdmin } from './services/principals.js';
 import type { EngineDeps } from './services/engine.js';
 import healthRoutes from './routes/health.js';
 import registryRoutes from './routes/registry.js';
@@ -70,6 +70,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: {} },
     routerOptions: { maxParamLength: 200 },
+    // A malformed URL is refused before routing: as a problem, like every other error.
+    frameworkErrors,
   });
   app.decorate('db', database.db);
   app.decorate('database', database);
@@ -104,17 +106,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     },
   });
+  // Before auth: a request with a bad token or none is limited (per IP) like any other.
+  await app.register(rateLimitPlugin, { max: config.rateLimitMax, timeWindow: config.rateLimitWindowMs });
   await app.register(authPlugin);
-  await app.register(rateLimit, {
-    max: config.rateLimitMax,
-    timeWindow: config.rateLimitWindowMs,
-    // Per token when one is given (so many clients behind one gateway are not lumped together), else per IP.
-    keyGenerator: (req) => {
-      const auth = req.headers.authorization;
-      return auth ? `t:${hashToken(auth).slice(0, 32)}` : `ip:${req.ip}`;
-    },
-    errorResponseBuilder: (_req, ctx) => new AppError('rate_limited', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry later`),
-  });
   await app.register(idempotencyPlugin);
   await app.register(swagger, {
     openapi: {
@@ -127,6 +121,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String((json as { title?: string }).title ?? `def-${i}`) },
+    transformObject: (doc) => resolveComponentRefs((doc as { openapiObject: never }).openapiObject, schemas.files) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/documentation' });
 

@@ -44,3 +44,10 @@ export function problemBody(code: ErrorCode, detail: string, extra: Record<strin
   const { status, title } = ERRORS[code];
   return { type: `https://registry.gd-ai-sandbox.example/problems/${code.replace(/_/g, '-')}`, title, status, detail, code, ...extra };
 }
+
+/**
+ * SQLSTATE class 22 (data exception): a value the schemas let through that PostgreSQL cannot hold
+ * (a NUL, an unpaired surrogate, a date out of range). Bad input, not a fault of the service.
+ */
+export const isDataException = (err: unknown): boolean =>
+  typeof (err as { code?: unknown } | null)?.code === 'string' && /^22[0-9A-Z]{3}$/.test((err as { code: string }).code);

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, problemBody, type ErrorCode } from '../errors.js';
+import { AppError, isDataException, problemBody, type ErrorCode } from '../errors.js';
 import { fieldErrors } from '../schemas.js';
 
 const PART: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
@@ -10,12 +10,38 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
+/**
+ * Fastify's own refusals before any route or hook runs (Fastify's `frameworkErrors` option): a URL
+ * with a malformed percent-encoding, a path parameter over the router's length limit. Problems too.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff');
+  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'has a segment longer than the router accepts' : 'is not a valid URL (malformed percent-encoding)';
+  return sendProblem(reply, 'validation_failed', `the request path ${message}`, { errors: [{ path: 'path', message }] });
+}
+
 /** The root handler: our AppErrors, ajv's validation errors and Fastify's own become problem+json. */
 export default fp(
   async (app) => {
     // JSON is the only request body (SPEC §2): without Fastify's default text/plain parser a text
     // body is a 415, instead of a string that reaches the schema and comes back as a 400.
     app.removeContentTypeParser('text/plain');
+    // JSON is UTF-8 (RFC 8259 §8.1): bytes that are not are refused, not silently turned into U+FFFD
+    // and stored; a body declared in another charset is a 415.
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(request.headers['content-type']))?.[1];
+      if (charset && !/^utf-?8$/i.test(charset)) return done(new AppError('unsupported_media_type', `send JSON as UTF-8, not ${charset}`), undefined);
+      let text: string;
+      try {
+        text = utf8.decode(body as Buffer);
+      } catch {
+        return done(new AppError('validation_failed', 'the body is not valid UTF-8', { errors: [{ path: 'body', message: 'is not valid UTF-8' }] }), undefined);
+      }
+      parseJson(request, text, done);
+    });
     app.setErrorHandler((err: FastifyError & { validationContext?: string }, request: FastifyRequest, reply: FastifyReply) => {
       if (err instanceof AppError) return sendProblem(reply, err.code, err.detail, err.extra);
       if (err.validation) {
@@ -32,9 +58,7 @@ export default fp(
         case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
           return sendProblem(reply, 'validation_failed', 'Content-Length does not match the body', { errors: [{ path: 'header/content-length', message: 'does not match the body' }] });
       }
-      // SQLSTATE class 22 (data exception): a value the schemas let through that PostgreSQL cannot
-      // hold (a NUL, an unpaired surrogate, a date out of range, a forged cursor). Bad input, not a fault.
-      if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) {
+      if (isDataException(err)) {
         request.log.warn({ err }, 'the database refused a value from the request');
         return sendProblem(reply, 'validation_failed', 'a value in the request cannot be stored', { errors: [{ path: 'request', message: 'holds a value that cannot be stored' }] });
       }

@@ -1,14 +1,49 @@
 import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
-import canonicalizeModule from 'canonicalize';
 import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 
-const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 const WINDOW_HOURS = 24;
 // A claim left by a crashed request stops blocking its key after this long.
 const STALE_PENDING_MS = 60_000;
 const PENDING = 0;
+
+/**
+ * Canonical JSON (keys sorted, no whitespace; the same text as the `canonicalize` package gives for
+ * JSON values), built with an explicit stack: a body nested 100 000 deep, which a route whose
+ * payload is checked later lets through, cannot overflow the call stack here.
+ */
+export function canonicalJson(root: unknown): string {
+  let out = '';
+  const tasks: Array<{ text: string } | { value: unknown }> = [{ value: root }];
+  while (tasks.length) {
+    const task = tasks.pop()!;
+    if ('text' in task) {
+      out += task.text;
+      continue;
+    }
+    const v = task.value;
+    if (v === null || typeof v !== 'object') {
+      out += JSON.stringify(v) ?? 'null';
+    } else if (Array.isArray(v)) {
+      tasks.push({ text: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        tasks.push({ value: v[i] });
+        if (i > 0) tasks.push({ text: ',' });
+      }
+      tasks.push({ text: '[' });
+    } else {
+      const keys = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
+      tasks.push({ text: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        tasks.push({ value: (v as Record<string, unknown>)[keys[i]!] });
+        tasks.push({ text: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
+      }
+      tasks.push({ text: '{' });
+    }
+  }
+  return out;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,7 +71,7 @@ export default fp(
       }
       const principalId = request.principal.id;
       const path = request.url;
-      const hash = createHash('sha256').update(`${request.method} ${path}\n${canonicalize(request.body ?? null) ?? ''}`).digest('hex');
+      const hash = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(request.body ?? null)}`).digest('hex');
       const db = app.db;
       await db
         .deleteFrom('idempotency_keys')

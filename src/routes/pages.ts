@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, isDataException } from '../errors.js';
 import { CERTIFICATE_STATUSES, certificateRegister, certificateStatusHistory, findCertificate, type CertificateStatus } from '../services/register-certificates.js';
 import { PUBLIC_SANDBOX_STATES, findSandboxParticipant, sandboxRegister } from '../services/register.js';
 import { PUBLIC_GENAI_STATES, findGenaiProject, genaiRegister } from '../services/register-genai.js';
@@ -60,7 +60,7 @@ function htmlErrors(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     const ctx = pageContext(request);
     const s = STRINGS[ctx.lang];
-    const status = err instanceof AppError ? err.status : (err.statusCode ?? 500);
+    const status = err instanceof AppError ? err.status : isDataException(err) ? 400 : (err.statusCode ?? 500);
     if (status === 400) return sendPage(reply, ctx, errorPage(ctx, { title: s.badRequestTitle, message: s.badRequest }), 400);
     if (status === 404) return sendPage(reply, ctx, errorPage(ctx, { title: s.notFoundTitle, message: s.notFoundPage }), 404);
     if (status < 500) return sendPage(reply, ctx, errorPage(ctx, { title: s.errorTitle, message: err instanceof AppError ? err.detail : err.message }), status);
@@ -134,7 +134,8 @@ async function registerPages(app: FastifyInstance) {
     const ctx = pageContext(request);
     const { number } = request.params as { number: string };
     const now = app.engine.now();
-    const cert = await findCertificate(app.db, number, now);
+    // Only a well-formed number reaches the database (a NUL byte or a stray character would not).
+    const cert = NUMBER.certificates.test(number.trim()) ? await findCertificate(app.db, number, now) : null;
     if (!cert) {
       const s = STRINGS[ctx.lang];
       return sendPage(reply, ctx, errorPage(ctx, { title: s.notFoundTitle, message: s.notFoundCertificate(number.trim()) }), 404);
@@ -146,7 +147,7 @@ async function registerPages(app: FastifyInstance) {
   app.get('/sandbox/:number', hide, async (request, reply) => {
     const ctx = pageContext(request);
     const { number } = request.params as { number: string };
-    const participant = await findSandboxParticipant(app.db, number);
+    const participant = NUMBER.sandbox.test(number.trim()) ? await findSandboxParticipant(app.db, number) : null;
     const s = STRINGS[ctx.lang];
     if (!participant) return sendPage(reply, ctx, errorPage(ctx, { title: s.notFoundTitle, message: s.notFoundSandbox(number.trim()) }), 404);
     return sendPage(reply, ctx, sandboxPage(ctx, participant));
@@ -155,7 +156,7 @@ async function registerPages(app: FastifyInstance) {
   app.get('/genai-projects/:number', hide, async (request, reply) => {
     const ctx = pageContext(request);
     const { number } = request.params as { number: string };
-    const project = await findGenaiProject(app.db, number);
+    const project = NUMBER.genai.test(number.trim()) ? await findGenaiProject(app.db, number) : null;
     const s = STRINGS[ctx.lang];
     if (!project) return sendPage(reply, ctx, errorPage(ctx, { title: s.notFoundTitle, message: s.notFoundGenai(number.trim()) }), 404);
     return sendPage(reply, ctx, genaiPage(ctx, project));

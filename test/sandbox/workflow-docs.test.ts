@@ -53,4 +53,17 @@ t.test('workflows and the OpenAPI document are derived from the machine', async 
     t.ok(target.properties.testing_period, 'the ADMIT payload schema is the one in schemas/sandbox/events/ADMIT.json');
     t.ok(d.paths['/v1/sandbox-cases'].post.requestBody.content['application/json'].schema);
   });
+
+  t.test('every $ref in the OpenAPI document points at a component that exists', async (t) => {
+    const d = (await ta.req({ method: 'GET', url: '/documentation/json' })).json();
+    const refs = new Set<string>();
+    const walk = (o: unknown): void => {
+      if (Array.isArray(o)) return o.forEach(walk);
+      if (o && typeof o === 'object') for (const [k, v] of Object.entries(o)) k === '$ref' ? refs.add(String(v)) : walk(v);
+    };
+    walk(d);
+    t.ok(refs.size > 20);
+    const dangling = [...refs].filter((r) => !r.startsWith('#/components/schemas/') || !d.components.schemas[r.slice('#/components/schemas/'.length)]);
+    t.same(dangling, []);
+  });
 });
