@@ -109,7 +109,7 @@ export function writeResults(r: Results): string {
     out.push('`npm start` with no DATABASE_URL, timed from the spawn to the first 200 of `/health/ready`; then');
     out.push(`${e.cases} sandbox cases driven to \`testing\` through HTTP and ${e.clients} clients firing \`SUBMIT_REPORT\`.`);
     out.push('');
-    out.push('The first start after an install runs PGlite\'s initdb and keeps a copy of the result in node_modules/.cache; every later new DATA_DIR starts from that copy.');
+    out.push('The first start after an install (or after a new migration) runs PGlite\'s initdb and the migrations and keeps a copy of the result in node_modules/.cache; every later new DATA_DIR starts from that copy.');
     out.push('');
     out.push('| first start after install | new DATA_DIR | existing DATA_DIR | events/s | p50 | p99 | vs PostgreSQL service |');
     out.push('|---|---|---|---|---|---|---|');

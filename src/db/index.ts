@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Kysely, Migrator, PostgresDialect, sql, type Dialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import type { DB } from './types.js';
@@ -89,17 +90,18 @@ async function pgliteModules() {
 }
 
 /**
- * A new embedded data directory starts from a copy of a freshly initialised one (PGlite's initdb,
- * before any migration) kept in node_modules/.cache for this PGlite version: initdb is most of a
- * first start (about 2.5 s of 4 here), unpacking the copy about 1 s. The first new directory after
- * an install makes the copy; a copy that cannot be read or written is simply not used.
+ * A new embedded data directory starts from a copy of one that was initialised (PGlite's initdb)
+ * and migrated, kept in node_modules/.cache under the PGlite version and a digest of migrations/:
+ * initdb and the first migration are most of a first start (about 3 s of 4 on an idle machine
+ * here), unpacking the copy about 1 s. The first new directory after an install or a new
+ * migration makes the copy (see migrateToLatest); a copy that cannot be read or written is not used.
  */
-async function openPglite(dataDir: string): Promise<PGlite> {
+async function openPglite(dataDir: string): Promise<{ pglite: PGlite; makeTemplate: string | null }> {
   const { PGlite, options: pgliteOptions } = await pgliteModules();
   if (dataDir === 'memory://') {
     const pglite = new PGlite({ dataDir, ...pgliteOptions });
     await pglite.waitReady;
-    return pglite;
+    return { pglite, makeTemplate: null };
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
@@ -108,7 +110,7 @@ async function openPglite(dataDir: string): Promise<PGlite> {
     try {
       const pglite = new PGlite({ dataDir, ...pgliteOptions, loadDataDir: new Blob([fs.readFileSync(template)]) });
       await pglite.waitReady;
-      return pglite;
+      return { pglite, makeTemplate: null };
     } catch {
       // An unreadable copy: start over with initdb.
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -117,33 +119,41 @@ async function openPglite(dataDir: string): Promise<PGlite> {
   }
   const pglite = new PGlite({ dataDir, ...pgliteOptions });
   await pglite.waitReady;
-  if (fresh && template) {
-    try {
-      const dump = Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
-      fs.mkdirSync(path.dirname(template), { recursive: true });
-      const tmp = `${template}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, dump);
-      fs.renameSync(tmp, template);
-    } catch {
-      // No copy this time (read-only install, full disk): the next new directory runs initdb too.
-    }
-  }
-  return pglite;
+  return { pglite, makeTemplate: fresh ? template : null };
 }
 
-/** Where the copy of a freshly initialised embedded data directory is kept (null: cannot tell). */
+/** Where the copy of a new, migrated embedded data directory is kept (null: cannot tell). */
 export function templatePath(): string | null {
   try {
     const { version } = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
-    return path.join(root, 'node_modules/.cache/gd-ai-sandbox-registry', `pglite-${version}-initdb.tar.gz`);
+    const digest = createHash('sha256');
+    for (const f of migrationFiles()) digest.update(f).update(fs.readFileSync(path.join(migrationsDir, f)));
+    return path.join(root, 'node_modules/.cache/gd-ai-sandbox-registry', `pglite-${version}-${digest.digest('hex').slice(0, 16)}.tar.gz`);
   } catch {
     return null;
   }
 }
 
+// Embedded databases opened on a new directory with no copy to start from: the copy is made once
+// they are migrated.
+const templatesToMake = new WeakMap<object, { pglite: PGlite; path: string }>();
+
+async function makeTemplate(db: object): Promise<void> {
+  const pending = templatesToMake.get(db);
+  if (!pending) return;
+  templatesToMake.delete(db);
+  try {
+    const dump = Buffer.from(await (await pending.pglite.dumpDataDir('gzip')).arrayBuffer());
+    fs.mkdirSync(path.dirname(pending.path), { recursive: true });
+    const tmp = `${pending.path}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, dump);
+    fs.renameSync(tmp, pending.path);
+  } catch {
+    // No copy this time (read-only install, full disk): the next new directory migrates itself.
+  }
+}
+
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  let dialect: Dialect;
-  let embedded = false;
   if (opts.databaseUrl) {
     const { default: pg } = await import('pg');
     // bigint and numeric come back as strings, exactly as the pg driver returns them.
@@ -153,15 +163,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     pool.on('error', () => {});
     const statements = new StatementNames();
     pool.on('connect', (client) => preparing(client, statements));
-    dialect = new PostgresDialect({ pool });
-  } else {
-    embedded = true;
-    const pglite = await openPglite(opts.dataDir);
-    const { PGliteDialect } = await pgliteModules();
-    dialect = new PGliteDialect(pglite);
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { db, embedded: false, close: () => db.destroy() };
   }
-  const db = new Kysely<DB>({ dialect });
-  return { db, embedded, close: () => db.destroy() };
+  const { pglite, makeTemplate: template } = await openPglite(opts.dataDir);
+  const { PGliteDialect } = await pgliteModules();
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  if (template) templatesToMake.set(db, { pglite, path: template });
+  return { db, embedded: true, close: () => db.destroy() };
 }
 
 const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -192,5 +201,6 @@ export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
+  await makeTemplate(db);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
