@@ -52,3 +52,31 @@ for (const [id, us] of self) {
   }
 }
 show(incl, 'inclusive time (package, or function) ');
+
+// By area of the service: each sample goes to the first frame, from the leaf up, that belongs to a
+// known area (so Node's stream internals count for whoever called them); socket writes and idle
+// are kept apart, being time in the kernel or waiting for a CPU rather than JavaScript.
+const AREAS: Array<[string, RegExp]> = [
+  ['logging (pino)', /^(pino|sonic-boom|@pinojs\/redact|pino-std-serializers|src\/logger\.ts)/],
+  ['database driver (kysely, pg)', /^(pg|pg-protocol|pg-pool|pg-types|postgres-date|postgres-array|kysely|src\/db\/)/],
+  ['validation (ajv)', /^(ajv|ajv-formats|src\/schemas\.ts)|^validate\d*$/],
+  ['engine (machine, audit hash)', /^(xstate|src\/services\/(engine|audit)\.ts|workflows\/)/],
+  ['routes, auth, plugins (ours)', /^src\//],
+  ['HTTP (node:http, fastify)', /^(node:_http|node:net|fastify|@fastify|find-my-way|secure-json-parse|fast-json-stringify|light-my-request|helmet|avvio)/],
+];
+const area = new Map<string, number>();
+for (const [id, us] of self) {
+  let a: string | null = null;
+  const leaf = byId.get(id)!.callFrame.functionName;
+  if (leaf === '(idle)') a = '(idle)';
+  else if (leaf === 'writev' || leaf === 'writeBuffer' || leaf === 'writeUtf8String' || leaf === 'writeLatin1String') a = 'socket writes (kernel; includes waiting for a CPU)';
+  else if (leaf === '(garbage collector)') a = 'garbage collector';
+  for (let cur: number | undefined = id; a === null && cur !== undefined; cur = parent.get(cur)) {
+    const n = byId.get(cur)!;
+    const w = n.callFrame.url ? where(n.callFrame.url) : n.callFrame.functionName;
+    for (const [name, re] of AREAS) if (re.test(w)) { a = name; break; }
+  }
+  a ??= 'other (node internals, microtasks)';
+  area.set(a, (area.get(a) ?? 0) + us);
+}
+show(area, 'by area of the service');

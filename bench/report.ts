@@ -39,7 +39,7 @@ export function writeResults(r: Results): string {
   if (t) {
     out.push('## 1. Transitions');
     out.push('');
-    out.push(`\`SUBMIT_REPORT\` (a ~300-byte payload) on random sandbox cases in \`testing\`, ${t.clients} keep-alive clients (undici),`);
+    out.push(`\`SUBMIT_REPORT\` (a ~300-byte payload) on random sandbox cases in \`testing\`, ${t.clients} keep-alive clients (bench/lib/http-client.ts),`);
     out.push(`through HTTP to the service started as \`npm start\` runs it; against \`pgbench -M prepared -c ${t.clients}\` running`);
     out.push('BEGIN; SELECT … FOR UPDATE; UPDATE cases (state, version, chain head); INSERT audit_events (the same payload); COMMIT');
     out.push(`on its own cases in the same tables. ${t.rounds} rounds of ${t.seconds} s each, alternating which goes first; the ratio is the median of the rounds' ratios.`);
@@ -51,7 +51,7 @@ export function writeResults(r: Results): string {
     out.push(`| **ratio** | **${round(t.ratio)}** | | ${round(t.http.p50 / t.pgbench.p50)} × | ${round(t.http.p99 / t.pgbench.p99)} × | |`);
     out.push('');
     out.push('CPU milliseconds per event, from /proc (service = the Node process tree; PostgreSQL = the backends of the benchmark database;');
-    out.push('client = the load generator, undici or pgbench). On 2 cores, 2000 ms of CPU per second is all there is.');
+    out.push('client = the load generator, ours or pgbench). On 2 cores, 2000 ms of CPU per second is all there is.');
     out.push('');
     out.push('| | service | PostgreSQL | client | total |');
     out.push('|---|---|---|---|---|');

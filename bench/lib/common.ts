@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Pool } from 'undici';
+import { Connection } from './http-client.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const workDir = path.join(root, 'bench', '.work');
@@ -159,8 +159,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') {
 export type LoadResult = { requests: number; errors: number; seconds: number; rps: number; latencies: Float64Array; statuses: Record<string, number> };
 
 /**
- * Closed-loop load: `clients` workers over one keep-alive pool, each sending its next request
- * as soon as the previous answered, for `seconds`. `next()` gives each request.
+ * Closed-loop load: `clients` workers, each on its own keep-alive connection (./http-client.ts),
+ * sending its next request as soon as the previous answered, for `seconds`. `next()` gives each
+ * request.
  */
 export async function httpLoad(
   url: string,
@@ -169,7 +170,7 @@ export async function httpLoad(
   next: () => { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string },
   opts: { warmupSeconds?: number; expect?: number } = {},
 ): Promise<LoadResult> {
-  const pool = new Pool(url, { connections: clients, pipelining: 1, keepAliveTimeout: 60_000 });
+  const target = new URL(url);
   const expect = opts.expect ?? 200;
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -180,9 +181,10 @@ export async function httpLoad(
   let stopAt = Infinity;
   let measuring = false;
   const worker = async () => {
+    let conn = new Connection(target);
     for (;;) {
       const now = performance.now();
-      if (now >= stopAt) return;
+      if (now >= stopAt) break;
       if (!measuring && now >= warmupEnd) {
         measuring = true;
         measureStart = now;
@@ -192,12 +194,13 @@ export async function httpLoad(
       const t0 = performance.now();
       let status = 0;
       try {
-        const res = await pool.request({ origin: url, method: r.method, path: r.path, headers: r.headers, body: r.body });
-        status = res.statusCode;
-        const text = await res.body.text();
-        if (status !== expect && firstError === null) firstError = `${status} ${text.slice(0, 300)}`;
+        const res = await conn.request(r.method, r.path, r.headers ?? {}, r.body);
+        status = res.status;
+        if (status !== expect && firstError === null) firstError = `${status} ${res.body.toString('utf8').slice(0, 300)}`;
       } catch (err) {
         if (firstError === null) firstError = String(err);
+        conn.close();
+        conn = new Connection(target);
       }
       const t1 = performance.now();
       if (measuring && t0 >= measureStart && t1 <= stopAt) {
@@ -206,9 +209,9 @@ export async function httpLoad(
         else errors++;
       }
     }
+    conn.close();
   };
   await Promise.all(Array.from({ length: clients }, worker));
-  await pool.close();
   if (firstError) log(`  first unexpected answer: ${firstError}`);
   const lat = Float64Array.from(latencies).sort();
   return { requests: lat.length, errors, seconds, rps: lat.length / seconds, latencies: lat, statuses };
