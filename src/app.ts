@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -14,6 +13,7 @@ import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
+import securityHeaders from './plugins/security-headers.js';
 import { ensureAdmin } from './services/principals.js';
 import type { EngineDeps } from './services/engine.js';
 import healthRoutes from './routes/health.js';
@@ -25,7 +25,7 @@ import schemeRoutes from './routes/schemes.js';
 import registerGenaiRoutes from './routes/register-genai.js';
 import { caseRoutes } from './routes/cases.js';
 import { workflows } from '../workflows/index.js';
-import { createLogger } from './logger.js';
+import { RequestLog, createLogger } from './logger.js';
 import { Scheduler } from './services/scheduler.js';
 
 declare module 'fastify' {
@@ -62,6 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const schemas = new Schemas();
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger(config),
+    logController: new RequestLog(),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     genReqId: (req) => {
@@ -96,7 +97,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
-  await app.register(helmet, {
+  await app.register(securityHeaders, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
