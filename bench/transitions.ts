@@ -49,7 +49,7 @@ async function pgbench(dbUrl: string, script: string, clients: number, seconds: 
   const file = path.join(dir, 'event.sql');
   fs.writeFileSync(file, script);
   const u = new URL(dbUrl);
-  const env = { ...process.env, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: u.pathname.slice(1) };
+  const env = { ...process.env, PGHOST: decodeURIComponent(u.hostname), PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: u.pathname.slice(1) };
   const { stdout } = await run('pgbench', ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', file, '-l', '--log-prefix', path.join(dir, 'log')], { env, cwd: dir, maxBuffer: 1 << 24 });
   const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
   if (!m) throw new Error(`pgbench printed no tps:\n${stdout}`);
