@@ -15,7 +15,7 @@ import idempotencyPlugin from './plugins/idempotency.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeaders from './plugins/security-headers.js';
 import { ensureAdmin } from './services/principals.js';
-import type { EngineDeps } from './services/engine.js';
+import { EventBatcher, type EngineDeps } from './services/engine.js';
 import healthRoutes from './routes/health.js';
 import registryRoutes from './routes/registry.js';
 import workflowRoutes from './routes/workflows.js';
@@ -78,7 +78,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('database', database);
   app.decorate('schemas', schemas);
   app.decorate('config', config);
-  app.decorate('engine', { db: database.db, schemas, now: opts.now ?? (() => new Date()) });
+  app.decorate('engine', { db: database.db, schemas, now: opts.now ?? (() => new Date()), batcher: new EventBatcher(database.db) });
   const scheduler = config.schedulerIntervalMs > 0 ? new Scheduler(app.engine, { intervalMs: config.schedulerIntervalMs, log: app.log.child({ component: 'scheduler' }) }) : null;
   app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false } }));
   app.register(fp(async () => {}, { name: 'db' }));

@@ -12,7 +12,13 @@ import { lookupIn } from './lookup.js';
 export type Caller = { principal_id: string | null; role: ActorRole; organization_id: string | null };
 export const SYSTEM_CALLER: Caller = { principal_id: null, role: 'system', organization_id: null };
 
-export type EngineDeps = { db: Db; schemas: Schemas; now: () => Date };
+export type EngineDeps = {
+  db: Db;
+  schemas: Schemas;
+  now: () => Date;
+  /** Concurrent events of different cases share their read and their write (the service sets one). */
+  batcher?: EventBatcher;
+};
 
 type CaseRow = {
   id: string;
@@ -239,18 +245,24 @@ const needsTransaction = (wf: Workflow, type: string) => Boolean(wf.facts?.[type
  * Most events take two round trips: read the case, then one statement that updates it only if
  * its version is still the one read and, in the same statement, appends the audit event and
  * rewrites the deadlines. A concurrent change makes that statement touch nothing; the event is
- * then judged again against the new state. Events that must read the registry (facts) run in a
- * transaction holding the case's row lock instead.
+ * then judged again against the new state. With a batcher (the service has one), events that
+ * arrive together for different cases share those two round trips (see EventBatcher). Events
+ * that must read the registry (facts) run in a transaction holding the case's row lock instead.
  */
 export async function fireEvent(deps: EngineDeps, wf: Workflow, caller: Caller, caseId: string, input: FireInput, opts: FireOptions = {}): Promise<FireResult> {
   checkEventType(wf, input, opts);
-  if (!needsTransaction(wf, input.type)) {
-    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-      const row = (await deps.db.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).executeTakeFirst()) as CaseRow | undefined;
-      const prepared = prepare(deps, wf, caller, row, input, opts, null);
-      const written = await writeEvent(deps.db, prepared);
-      if (written) return written;
-    }
+  if (needsTransaction(wf, input.type)) return deps.db.transaction().execute((trx) => fireEventIn(trx, deps, wf, caller, caseId, input, opts));
+  if (deps.batcher) return deps.batcher.fire({ deps, wf, caller, caseId, input, opts });
+  return fireOptimistic(deps, wf, caller, caseId, input, opts);
+}
+
+/** Read, judge, version-checked write; again if the case moved on; under a row lock at last. */
+async function fireOptimistic(deps: EngineDeps, wf: Workflow, caller: Caller, caseId: string, input: FireInput, opts: FireOptions): Promise<FireResult> {
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const row = (await deps.db.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).executeTakeFirst()) as CaseRow | undefined;
+    const prepared = prepare(deps, wf, caller, row, input, opts, null);
+    const written = await writeEvent(deps.db, prepared);
+    if (written) return written;
   }
   return deps.db.transaction().execute((trx) => fireEventIn(trx, deps, wf, caller, caseId, input, opts));
 }
@@ -408,14 +420,20 @@ async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> 
     )${deadlineCtes}
     select id from u`.execute(db);
   if (result.rows.length === 0) return null;
+  return resultOf(p);
+}
+
+/** The answer to a written event, built from the row read and what the event changed. */
+function resultOf(p: Prepared): FireResult {
+  const { row, audit, wf, ctx } = p;
   const updated: CaseRow = {
     ...row,
     state: p.state,
     version: row.version + 1,
     application: ctx.application,
     record: ctx.record,
-    product_id: productId,
-    lab_id: labId,
+    product_id: wf.productOf(ctx.application),
+    lab_id: wf.labOf(ctx),
     deadlines: p.deadlinesChanged ? p.deadlineMap : row.deadlines,
     audit_seq: audit.seq,
     audit_hash: audit.hash,
@@ -441,12 +459,22 @@ export function prepareLocked(deps: EngineDeps, wf: Workflow, caller: Caller, ro
 }
 
 /**
- * Writes events prepared against locked cases (one per case) in ONE statement: every case
- * update, every audit event, and the deadline rows (the fired one removed, changed ones
- * rewritten). Throws if any case was not at the version read, so the caller can roll back.
+ * Writes events prepared against locked cases (one per case) in ONE statement (writeEvents).
+ * Throws if any case was not at the version read, so the caller can roll back.
  */
 export async function writeLockedEvents(trx: Trx, items: Array<{ prepared: PreparedEvent; fired?: FiredDeadline }>): Promise<void> {
   if (items.length === 0) return;
+  const written = await writeEvents(trx, items);
+  if (written.size !== items.length) throw new Error(`${items.length - written.size} locked case(s) changed under their lock`);
+}
+
+/**
+ * Writes events prepared against different cases in ONE statement: every case update that finds
+ * its case still at the version read, the audit event and deadline rows (the fired one removed,
+ * changed ones rewritten) of exactly those cases. Answers the ids of the cases written; the
+ * others moved on since they were read and nothing of their event was written.
+ */
+async function writeEvents(db: DbOrTrx, items: Array<{ prepared: PreparedEvent; fired?: FiredDeadline }>): Promise<Set<string>> {
   const cases: unknown[] = [];
   const audits: unknown[] = [];
   const keep: unknown[] = [];
@@ -474,7 +502,7 @@ export async function writeLockedEvents(trx: Trx, items: Array<{ prepared: Prepa
     keep.push({ case_id: row.id, names: due.map((d) => d.name) });
     if (p.deadlinesChanged) upsert.push(...due);
   }
-  const r = await sql<{ n: number }>`
+  const r = await sql<{ id: string }>`
     with x as (
       select * from jsonb_to_recordset(${JSON.stringify(cases)}::jsonb) as x(id uuid, version integer, state text, record jsonb, application jsonb,
         product_id uuid, lab_id uuid, deadlines jsonb, audit_seq integer, audit_hash text, updated_at timestamptz)
@@ -516,8 +544,128 @@ export async function writeLockedEvents(trx: Trx, items: Array<{ prepared: Prepa
         set event_type = excluded.event_type, due_at = excluded.due_at, attempts = 0, last_error = null, next_attempt_at = null
         where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
     )
-    select count(*)::integer as n from u`.execute(trx);
-  if (r.rows[0]!.n !== items.length) throw new Error(`${items.length - r.rows[0]!.n} locked case(s) changed under their lock`);
+    select id from u`.execute(db);
+  return new Set(r.rows.map((x) => x.id));
+}
+
+// ---- concurrent events, batched ------------------------------------------------------------------
+
+type BatchJob = { deps: EngineDeps; wf: Workflow; caller: Caller; caseId: string; input: FireInput; opts: FireOptions };
+type QueuedJob = BatchJob & { resolve: (r: FireResult) => void; reject: (e: unknown) => void };
+
+/**
+ * Group commit for events. An event that needs no registry facts is queued; whenever no batch is
+ * running, everything queued (one event per case, at most `maxBatch`) is read in one query and,
+ * once each event is judged on its own, written in one statement (writeEvents): the per-statement
+ * cost in the driver and in PostgreSQL, and the commit, are shared. Nothing waits for a timer: a
+ * lone event goes at once, as before; events queue only while a batch is running. A batch that has
+ * run for `stallMs` (waiting for a row lock, say) no longer holds the others back: another starts
+ * beside it, up to `maxSlots`.
+ *
+ * Each event is still judged against its own case as read and written only if that case is still
+ * at that version. A refused event is answered alone. A case that moved on (another instance wrote
+ * it) has its event judged again on the single path. If the shared statement fails, no event of the
+ * batch was written (one statement is atomic), and each runs again on its own, so the one that
+ * broke it is refused alone with the error it would have had unbatched. Events of a case already
+ * in a batch wait for the next one, in the order they came.
+ */
+export class EventBatcher {
+  private queue: QueuedJob[] = [];
+  private readonly busy = new Set<string>();
+  /** Start times of the running batches. */
+  private readonly running = new Set<number>();
+  private timer: NodeJS.Timeout | null = null;
+  /** Batches started, events they carried, and events that ran again on their own. */
+  readonly stats = { batches: 0, events: 0, alone: 0 };
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: { maxBatch: number; stallMs: number; maxSlots: number } = { maxBatch: 64, stallMs: 20, maxSlots: 4 },
+  ) {}
+
+  fire(job: BatchJob): Promise<FireResult> {
+    return new Promise<FireResult>((resolve, reject) => {
+      this.queue.push({ ...job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump() {
+    while (this.queue.length > 0) {
+      const now = performance.now();
+      const youngest = Math.max(...this.running);
+      if (this.running.size > 0 && (this.running.size >= this.opts.maxSlots || now - youngest < this.opts.stallMs)) {
+        // A running batch is young (or all slots are taken): look again when the youngest stalls.
+        if (!this.timer && this.running.size < this.opts.maxSlots) {
+          this.timer = setTimeout(() => ((this.timer = null), this.pump()), Math.max(1, this.opts.stallMs - (now - youngest)));
+          this.timer.unref();
+        }
+        return;
+      }
+      const batch: QueuedJob[] = [];
+      const waiting: QueuedJob[] = [];
+      const ids = new Set<string>();
+      for (const job of this.queue) {
+        if (batch.length < this.opts.maxBatch && !this.busy.has(job.caseId) && !ids.has(job.caseId)) {
+          batch.push(job);
+          ids.add(job.caseId);
+        } else waiting.push(job);
+      }
+      if (batch.length === 0) return;
+      this.queue = waiting;
+      for (const id of ids) this.busy.add(id);
+      this.stats.batches++;
+      this.stats.events += batch.length;
+      let started = now;
+      while (this.running.has(started)) started += 1e-6;
+      this.running.add(started);
+      void this.run(batch).finally(() => {
+        for (const id of ids) this.busy.delete(id);
+        this.running.delete(started);
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: QueuedJob[]): Promise<void> {
+    const alone = (job: QueuedJob) => (this.stats.alone++, fireOptimistic(job.deps, job.wf, job.caller, job.caseId, job.input, job.opts).then(job.resolve, job.reject));
+    let rows: CaseRow[];
+    try {
+      rows = (await this.db
+        .selectFrom('cases')
+        .selectAll()
+        .where(sql<boolean>`id = any(${batch.map((j) => j.caseId)}::uuid[])`)
+        .execute()) as CaseRow[];
+    } catch {
+      // e.g. the pool could not give a connection: each event on its own, with its own error
+      await Promise.all(batch.map(alone));
+      return;
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const judged: Array<{ job: QueuedJob; prepared: Prepared }> = [];
+    for (const job of batch) {
+      const row = byId.get(job.caseId);
+      try {
+        judged.push({ job, prepared: prepare(job.deps, job.wf, job.caller, row?.kind === job.wf.kind ? row : undefined, job.input, job.opts, null) });
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+    if (judged.length === 0) return;
+    let written: Set<string>;
+    try {
+      written = await writeEvents(this.db, judged);
+    } catch {
+      await Promise.all(judged.map(({ job }) => alone(job)));
+      return;
+    }
+    const again: QueuedJob[] = [];
+    for (const { job, prepared } of judged) {
+      if (written.has(prepared.row.id)) job.resolve(resultOf(prepared));
+      else again.push(job);
+    }
+    await Promise.all(again.map(alone));
+  }
 }
 
 async function writeDeadlines(trx: Trx, caseId: string, deadlines: Deadline[]): Promise<void> {
