@@ -146,7 +146,6 @@ export interface CertificatesTable {
   lab_name: string | null;
   issued_at: Date;
   valid_until: Date;
-  search: Generated<string>;
 }
 
 export interface DB {

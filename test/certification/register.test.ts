@@ -1,7 +1,9 @@
 import t from 'tap';
+import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.js';
 import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
 import { certificationWorkflow } from '../../workflows/certification.js';
+import { searchLimits, trigramIndexable } from '../../src/services/register-certificates.js';
 import { DAY, PUBLIC_CERTIFICATE_KEYS, certificationCast } from './cast.js';
 
 const ta = await buildTestApp(t);
@@ -86,6 +88,43 @@ t.test('q searches holder names (Chinese and English), product names and numbers
   t.same(await numbers('?q=Shenzhen%20AI%20Test'), [], 'the lab name is not a search field');
 });
 
+t.test('q matches each field on its own, case-insensitively, whatever its length', async (t) => {
+  const all = [certArm.number, certDog.number, certTutor.number, certChat.number];
+  t.same(await numbers(`?q=${encodeURIComponent('深圳灵巧机器人有限公司')}`), [certArm.number, certDog.number], 'a whole Chinese name');
+  t.same(await numbers(`?q=${encodeURIComponent('Shenzhen Dexterous Robotics Co., Ltd.')}`), [certArm.number, certDog.number], 'a whole English name');
+  t.same(await numbers(`?q=${encodeURIComponent('SHENZHEN dexterous ROBOTICS')}`), [certArm.number, certDog.number]);
+  t.same(await numbers(`?q=${encodeURIComponent('灵巧')}`), [certArm.number, certDog.number], 'two characters, too short for a trigram');
+  t.same(await numbers(`?q=${encodeURIComponent('巧')}`), [certArm.number, certDog.number], 'one character');
+  t.same(await numbers('?q=dOg'), [], 'no such name');
+  t.same(await numbers('?q=Er%20a'), [certArm.number], 'across a space inside one name ("Dexter Arm")');
+  t.same(await numbers('?q=civic%20chat'), [certChat.number]);
+  // The fields used to be searched as one string "number holder holder_en product": a match
+  // across two of them was an accident of that, not a match.
+  t.same(await numbers('?q=ltd.%20dexter'), [], 'not across the English holder name and the product name');
+  t.same(await numbers(`?q=${encodeURIComponent(`${certArm.number.slice(-3)} 深圳`)}`), [], 'not across the number and the holder name');
+  t.same(await numbers(`?q=${encodeURIComponent('有限公司 Shenzhen')}`), [], 'not across the Chinese and the English holder names');
+  t.same(await numbers(`?q=${certArm.number.slice(0, 12)}`), all, 'a number prefix');
+  t.same(await numbers(`?q=${certArm.number.slice(0, 8).toLowerCase()}`), all, 'a number prefix, lower case');
+  t.same(await numbers('?q=aic-2'), all, 'a fragment from inside the number');
+  t.same(await numbers(`?q=${certDog.number.slice(5)}`), [certDog.number], 'the number without its prefix');
+  t.same(await numbers(`?q=${certDog.number.slice(-4)}`), [certDog.number]);
+  t.same(await numbers(`?q=${certDog.number}x`), [], 'more than a number');
+});
+
+t.test('q with scheme, status and the cursor', async (t) => {
+  t.same(await numbers(`?q=${encodeURIComponent('灵巧')}&status=suspended`), [certDog.number]);
+  t.same(await numbers('?q=dexter&status=valid'), [certArm.number]);
+  t.same(await numbers('?q=dexter&scheme=genai-security'), []);
+  t.same(await numbers(`?q=${certTutor.number.slice(0, 10)}&scheme=genai-security&status=revoked`), [certTutor.number]);
+  for (const q of ['dexterous', encodeURIComponent('灵巧'), 'GDAIC']) {
+    const first = await register(`?q=${q}&limit=1`);
+    t.same(first.items.map((i) => i.number), [certArm.number], `first page of ${q}`);
+    t.ok(first.next_cursor);
+    const second = await register(`?q=${q}&limit=1&cursor=${first.next_cursor}`);
+    t.same(second.items.map((i) => i.number), [certDog.number], `second page of ${q}`);
+  }
+});
+
 t.test('filters: scheme and status, combined with q', async (t) => {
   t.same(await numbers('?scheme=genai-security'), [certTutor.number, certChat.number]);
   t.same(await numbers('?status=valid'), [certArm.number, certChat.number]);
@@ -152,4 +191,94 @@ t.test('the register needs no token, and the audit still verifies', async (t) =>
   t.equal(withToken.statusCode, 200);
   const v = await ta.req({ method: 'GET', url: '/v1/audit/verify', token: c.regulator.token });
   t.equal(v.json().ok, true, v.body);
+});
+
+// With many certificates: every way a search can go (through the names' indexes, walking the
+// register in order, both with thresholds low enough for a few certificates to cross them), against
+// a plain reading of the projection. Last in this file: these cases have no audit chains.
+t.test('searches over many certificates agree with reading every certificate, page by page', async (t) => {
+  const db = ta.database.db;
+  const cities = [['广州', 'Guangzhou'], ['深圳', 'Shenzhen'], ['珠海', 'Zhuhai']];
+  const kinds = ['Arm', 'Dog', 'Eye', 'Hand'];
+  const holders: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const [zh, en] = cities[i % 3]!;
+    const row = await sql<{ id: string }>`
+      insert into organizations (name, name_en, kind, region, contact_email)
+      values (${`星河${zh}科技有限公司${i}`}, ${`Galaxy ${en} Tech ${i}`}, 'enterprise', 'guangdong', ${`g${i}@example.cn`}) returning id`.execute(db);
+    holders.push(row.rows[0]!.id);
+  }
+  const products: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const row = await sql<{ id: string }>`
+      insert into products (organization_id, name, version, kind, risk_level, body)
+      values (${holders[i % 30]}, ${`Nova ${kinds[i % 4]} ${i}${i % 10 === 0 ? ' 100%_off' : ''}`}, '1.0', 'robot', 'medium', '{}') returning id`.execute(db);
+    products.push(row.rows[0]!.id);
+  }
+  // 150 certified cases, written out of their order of issue; the projection's trigger files them.
+  const N = 150;
+  const order = Array.from({ length: N }, (_, g) => (g * 67) % N);
+  for (const g of order) {
+    const issued = new Date(Date.UTC(2031, 0, 1) + g * 3_600_000 - (g % 5 === 0 ? 1_800_000 : 0));
+    const number = `GDAIC-2031-${String(1000 + ((g * 37) % N)).padStart(6, '0')}`;
+    await sql`
+      insert into cases (kind, number, state, version, organization_id, product_id, application, record, audit_seq, audit_hash, created_at, updated_at)
+      values ('certification-cases', ${`CERT-2031-${String(g).padStart(6, '0')}`}, ${g % 7 === 0 ? 'revoked' : 'certified'}, 7, ${holders[g % 30]}, ${products[g % 60]},
+              ${JSON.stringify({ scheme: g % 2 ? 'robot-safety' : 'genai-security' })},
+              ${JSON.stringify({ certificate: { number, issued_at: issued.toISOString(), valid_until: new Date(Date.UTC(2045, 0, 1) + g * 60_000).toISOString() } })},
+              7, ${'0'.repeat(64)}, ${issued}, ${issued})`.execute(db);
+  }
+  await db.updateTable('products').set({ name: 'Renamed Widget 7' }).where('id', '=', products[7]!).execute();
+  await db.updateTable('organizations').set({ name_en: 'Galaxy Renamed Holder 11' }).where('id', '=', holders[11]!).execute();
+
+  type Cert = { number: string; holder_name: string; holder_name_en: string | null; product_name: string; issued_at: Date; status: string; scheme: string; valid_until: Date };
+  const every = (await db.selectFrom('certificates').select(['number', 'holder_name', 'holder_name_en', 'product_name', 'issued_at', 'status', 'scheme', 'valid_until']).execute()) as Cert[];
+  t.equal(every.filter((c) => c.number.startsWith('GDAIC-2031-')).length, N);
+  const now = ta.clock.now();
+  const statusOf = (c: Cert) => (['valid', 'suspended'].includes(c.status) && new Date(c.valid_until) <= now ? 'expired' : c.status);
+  const expected = (q: string, filters: { status?: string; scheme?: string }) => {
+    const lq = q.toLowerCase();
+    return every
+      .filter((c) => [c.number, c.holder_name, c.holder_name_en ?? '', c.product_name].some((f) => f.toLowerCase().includes(lq)))
+      .filter((c) => (!filters.status || statusOf(c) === filters.status) && (!filters.scheme || c.scheme === filters.scheme))
+      .sort((a, b) => +new Date(a.issued_at) - +new Date(b.issued_at) || (a.number < b.number ? -1 : a.number > b.number ? 1 : 0))
+      .map((c) => c.number);
+  };
+  const walk = async (q: string, filters: { status?: string; scheme?: string }, limit: number) => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const extra = `${filters.status ? `&status=${filters.status}` : ''}${filters.scheme ? `&scheme=${filters.scheme}` : ''}`;
+      const page = await register(`?q=${encodeURIComponent(q)}&limit=${limit}${extra}${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.items.map((i) => i.number));
+      cursor = page.next_cursor;
+      t.ok(page.items.length <= limit);
+    } while (cursor !== null && seen.length <= N + 10);
+    return seen;
+  };
+
+  const queries = [
+    'galaxy', 'GALAXY SHENZHEN', 'shenzhen tech 1', '深圳', '圳', '星河', '科技有限公司2', 'nova arm', 'ARM 1', 'Hand', 'renamed', 'widget', 'Nova Dog 6',
+    '100%_off', '%_', 'GDAIC-2031-0010', 'gdaic-2031', '2031-00', '001010', '10', '-', 'tech 1 nova', 'Galaxy Zhuhai Tech 2 Nova', 'zz', 'no such thing',
+  ];
+  const filterSets = [{}, { status: 'revoked' }, { scheme: 'robot-safety', status: 'valid' }];
+  const defaults = { ...searchLimits };
+  t.teardown(() => void Object.assign(searchLimits, defaults));
+  for (const limits of [defaults, { maxNames: 2, probeRows: 10 }, { maxNames: 0, probeRows: 1 }]) {
+    Object.assign(searchLimits, limits);
+    for (const q of queries) {
+      for (const f of filterSets) {
+        const want = expected(q, f);
+        t.same(await walk(q, f, 7), want, `${JSON.stringify(q)} ${JSON.stringify(f)} with ${JSON.stringify(limits)}: ${want.length} certificates`);
+      }
+    }
+  }
+  t.ok(expected('renamed', {}).length > 0 && expected('widget', {}).length > 0, 'renamed holders and products are found by their new names');
+  t.same(expected('Renamed Holder', {}).length, 5, 'holder 11 holds 5 of them');
+});
+
+t.test('trigramIndexable: whether a trigram index can find the pattern', async (t) => {
+  for (const [q, ok] of [['深圳', false], ['东莞机器人', true], ['ab', false], ['abc', true], ['ab c', true], ['a b', false], ['ab-', true], ['-ab', true], ['-a', false], ['%', false], ['GDAIC-2025-0123', true]] as const) {
+    t.equal(trigramIndexable(q), ok, q);
+  }
 });
