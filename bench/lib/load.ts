@@ -158,14 +158,23 @@ export async function loadSandboxCases(
 /**
  * `count` certificates with the holders, products, labs and certified cases behind them, in SQL
  * (generate_series). The triggers that keep the projection are bypassed for the load only; the
- * rows are what they would have written. The trigram index is built after the load, as a bulk
- * load would.
+ * rows are what they would have written. The secondary indexes of the tables loaded here (the
+ * register's search indexes among them) are built after the load, as a bulk load would, from the
+ * definitions the migrations gave them; the tables are then vacuumed, as autovacuum soon would
+ * after so many inserts, so that index-only scans need no visits to the heap.
  */
 export async function loadCertificates(client: pg.ClientBase, count: number): Promise<void> {
   const holders = Math.max(100, Math.round(count / 50));
   const products = Math.max(200, Math.round(count / 10));
   const labs = 40;
   await client.query(`set maintenance_work_mem = '512MB'`);
+  const { rows: deferred } = await client.query<{ name: string; definition: string }>(
+    `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
+       from pg_index i
+      where i.indrelid in ('organizations'::regclass, 'products'::regclass, 'certificates'::regclass)
+        and not i.indisunique`,
+  );
+  for (const index of deferred) await client.query(`drop index ${index.name}`);
   await client.query(`set session_replication_role = replica`);
   const cities = ['广州', '深圳', '珠海', '佛山', '东莞', '中山', '惠州', '江门', '肇庆', '汕头', '香港', '澳门'];
   const trades = ['智能', '机器人', '智造', '数据', '视觉', '医疗科技', '自动驾驶', '语音', '芯片', '云计算', '教育科技', '物流'];
@@ -214,7 +223,6 @@ export async function loadCertificates(client: pg.ClientBase, count: number): Pr
        join l on l.n = 1 + g % $3`,
     [count, products, labs],
   );
-  await client.query(`drop index if exists certificates_search_trgm_idx`);
   await client.query(
     `insert into certificates (number, case_id, state, status, scheme, holder_id, holder_name, holder_name_en, product_id, product_name, product_version,
                                lab_id, lab_name, issued_at, valid_until)
@@ -229,9 +237,7 @@ export async function loadCertificates(client: pg.ClientBase, count: number): Pr
       where c.kind = 'certification-cases'`,
   );
   await client.query(`set session_replication_role = origin`);
-  const trgm = await client.query(`select 1 from pg_extension where extname = 'pg_trgm'`);
-  // The same definition as migrations/2026-11-28T02-certificate-search.ts.
-  if (trgm.rowCount) await client.query(`create index certificates_search_trgm_idx on certificates using gin (search gin_trgm_ops)`);
+  for (const index of deferred) await client.query(index.definition);
   await client.query(
     `insert into number_sequences (prefix, year, last)
      select prefix, split_part(number, '-', 2)::int, max(split_part(number, '-', 3)::int)
@@ -239,5 +245,6 @@ export async function loadCertificates(client: pg.ClientBase, count: number): Pr
       group by 1, 2
      on conflict (prefix, year) do update set last = greatest(number_sequences.last, excluded.last)`,
   );
+  await client.query(`vacuum (analyze) organizations, products, certificates`);
   await client.query(`analyze`);
 }
