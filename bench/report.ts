@@ -64,7 +64,8 @@ export function writeResults(r: Results): string {
     out.push('## 2. Register search');
     out.push('');
     out.push(`\`GET /v1/register/certificates?q=…&limit=50\` over ${int(s.certificates)} certificates, one request at a time, against the`);
-    out.push('SQL and parameters the service sends (captured from its own query builder) run directly on one connection, query by query interleaved.');
+    out.push('statements and parameters the service sends for each search (captured from its own query builder), every one in order, run directly on one');
+    out.push('connection, query by query interleaved.');
     out.push('');
     out.push(`| | p50 | p95 | p99 |`);
     out.push('|---|---|---|---|');
@@ -72,9 +73,9 @@ export function writeResults(r: Results): string {
     out.push(`| the same SQL | ${ms(s.direct.p50)} | ${ms(s.direct.p95)} | ${ms(s.direct.p99)} |`);
     out.push(`| **ratio** | **${round(s.ratioP50)}** | **${round(s.ratioP95)}** | |`);
     out.push('');
-    out.push('| search | q | items | HTTP p50 / p95 | SQL p50 / p95 |');
-    out.push('|---|---|---|---|---|');
-    for (const q of s.perQuery) out.push(`| ${q.label} | ${q.q === null ? '—' : `\`${q.q}\``} | ${q.matches} | ${q.httpP50} / ${q.httpP95} ms | ${q.directP50} / ${q.directP95} ms |`);
+    out.push('| search | q | items | statements | HTTP p50 / p95 | SQL p50 / p95 |');
+    out.push('|---|---|---|---|---|---|');
+    for (const q of s.perQuery) out.push(`| ${q.label} | ${q.q === null ? '—' : `\`${q.q}\``} | ${q.matches} | ${q.statements} | ${q.httpP50} / ${q.httpP95} ms | ${q.directP50} / ${q.directP95} ms |`);
     out.push('');
   }
   if (v) {
