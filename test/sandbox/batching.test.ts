@@ -91,7 +91,8 @@ t.test('an event that breaks the shared statement is refused alone; the rest of 
   t.equal(codes[4], 400, `the refused update is a 400: ${results[4]!.body}`);
   t.equal(results[4]!.headers['content-type'], 'application/problem+json; charset=utf-8');
   t.same(codes.filter((_, i) => i !== 4), Array(9).fill(200), 'the others are applied');
-  t.ok(stats().alone - s0.alone >= 1, 'the batch ran again one by one');
+  // (On the embedded database every batch is one event, which takes the single path anyway.)
+  if (!ta.database.embedded) t.ok(stats().alone - s0.alone >= 1, 'the batch ran again one by one');
   t.same(await s.get(bad), before, 'nothing of the refused event is stored');
   t.equal((await s.history(bad)).at(-1).type, 'START_TESTING', 'its history did not move');
   for (const [i, c] of cases.entries()) if (i !== 4) t.equal((await s.get(c.id)).record.reports.at(-1).summary, `fine ${i}`);
