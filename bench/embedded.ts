@@ -20,6 +20,8 @@ export async function benchEmbedded(opts: { cases: number; clients: number; seco
     if (template) fs.rmSync(template, { force: true });
     const cold = await startService({ ...env, DATA_DIR: coldDir }, { how: 'npm', label: 'embedded-cold' });
     log(`  first start after install (initdb): ready ${round(cold.readyMs, 0)} ms after npm start`);
+    // The service keeps its copy a few seconds after it is up (src/db/index.ts): wait for it.
+    for (let waited = 0; template && !fs.existsSync(template) && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     await cold.stop();
     const first = await startService(env, { how: 'npm', label: 'embedded-fresh' });
     log(`  fresh DATA_DIR: ready ${round(first.readyMs, 0)} ms after npm start`);

@@ -137,6 +137,7 @@ export function templatePath(): string | null {
 // Embedded databases opened on a new directory with no copy to start from: the copy is made once
 // they are migrated.
 const templatesToMake = new WeakMap<object, { pglite: PGlite; path: string }>();
+const TEMPLATE_DELAY_MS = 3000;
 
 async function makeTemplate(db: object): Promise<void> {
   const pending = templatesToMake.get(db);
@@ -201,6 +202,9 @@ export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
-  await makeTemplate(db);
+  // The copy serves the next new data directory, not this start: it is made once this one has had
+  // time to come up (a dump holds the database for about a second). A process gone before then
+  // leaves none, and the next new directory migrates itself and tries again.
+  if (templatesToMake.has(db)) setTimeout(() => void makeTemplate(db), TEMPLATE_DELAY_MS).unref();
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
