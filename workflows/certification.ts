@@ -57,6 +57,9 @@ export type AssignLabFacts = { lab: { id: string; name: string; kind: string; ac
 export type PostResultsFacts = { criteria: Criterion[] };
 export type CertifyFacts = { certificate_number: string; validity_months: number };
 
+/** Certificates are numbered GDAIC-YYYY-NNNNNN, gap-free per year. */
+export const CERTIFICATE_NUMBER_PREFIX = 'GDAIC';
+
 type Ctx = CaseContext<CertificationApplication, CertificationRecord>;
 type Ev = CaseEvent;
 
@@ -357,7 +360,7 @@ export const certificationWorkflow: Workflow = {
     async CERTIFY(lookup, context, event): Promise<CertifyFacts> {
       // Allocated inside the event's transaction: a refused CERTIFY rolls the number back, so the series stays gap-free.
       const scheme = await lookup.scheme(context.application.scheme);
-      return { certificate_number: await lookup.nextNumber('GDAIC', new Date(event.at).getUTCFullYear()), validity_months: scheme!.validity_months };
+      return { certificate_number: await lookup.nextNumber(CERTIFICATE_NUMBER_PREFIX, new Date(event.at).getUTCFullYear()), validity_months: scheme!.validity_months };
     },
   },
   initialRecord: (): CertificationRecord => ({ lab: null, assignments: [], results_rounds: [], retests: [], surveillance: [], status_history: [] }),

@@ -1,11 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isDataException } from '../errors.js';
-import { CERTIFICATE_STATUSES, certificateRegister, certificateStatusHistory, findCertificate, type CertificateStatus } from '../services/register-certificates.js';
+import { CERTIFICATE_NUMBER, CERTIFICATE_STATUSES, certificateRegister, certificateStatusHistory, findCertificate, type CertificateStatus } from '../services/register-certificates.js';
 import { PUBLIC_SANDBOX_STATES, findSandboxParticipant, sandboxRegister } from '../services/register.js';
 import { PUBLIC_GENAI_STATES, findGenaiProject, genaiRegister } from '../services/register-genai.js';
 import { listSchemes } from '../services/schemes.js';
 import { describeWorkflow, mermaid } from '../services/workflow-docs.js';
 import { workflows } from '../../workflows/index.js';
+import { sandboxWorkflow } from '../../workflows/sandbox.js';
+import { genaiWorkflow } from '../../workflows/genai.js';
 import { eventLabel, roleLabels, stateLabel, workflowLabels } from '../../workflows/labels.js';
 import { stateDiagram } from '../pages/diagram.js';
 import type { Html } from '../pages/html.js';
@@ -69,7 +71,8 @@ function htmlErrors(app: FastifyInstance) {
   });
 }
 
-const NUMBER = { certificates: /^GDAIC-\d{4}-\d{6}$/i, sandbox: /^SBX-\d{4}-\d{6}$/i, genai: /^GAI-\d{4}-\d{6}$/i };
+const caseNumber = (prefix: string) => new RegExp(`^${prefix}-\\d{4}-\\d{6}$`, 'i');
+const NUMBER = { certificates: CERTIFICATE_NUMBER, sandbox: caseNumber(sandboxWorkflow.numberPrefix), genai: caseNumber(genaiWorkflow.numberPrefix) };
 const SINGLE_LIMIT = 20;
 const SECTION_LIMIT = 10;
 

@@ -5,6 +5,7 @@ import { sql, type AliasedSelectQueryBuilder, type Expression, type ExpressionBu
 import type { CertificatesTable, DB, DbOrTrx } from '../db/types.js';
 import { AppError } from '../errors.js';
 import type { Page } from './paging.js';
+import { CERTIFICATE_NUMBER_PREFIX } from '../../workflows/certification.js';
 
 export const CERTIFICATE_STATUSES = ['valid', 'suspended', 'revoked', 'expired'] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
@@ -50,7 +51,7 @@ function select(db: DbOrTrx, now: Date, from?: AliasedSelectQueryBuilder<Selecta
 }
 
 /** Certificate numbers are GDAIC-YYYY-NNNNNN; verification forgives case and surrounding spaces. */
-const CERTIFICATE_NUMBER = /^GDAIC-\d{4}-\d{6}$/i;
+export const CERTIFICATE_NUMBER = new RegExp(`^${CERTIFICATE_NUMBER_PREFIX}-\\d{4}-\\d{6}$`, 'i');
 export const normalizeCertificateNumber = (n: string) => n.trim().toUpperCase();
 
 /** Public verification of one certificate by its number, or null when no such certificate was issued. */
@@ -124,13 +125,15 @@ export function trigramIndexable(text: string): boolean {
  * start, which an index of prefixes answers; any other is looked for anywhere in them, through a
  * trigram index when it has a trigram (`indexed`).
  */
+const NUMBER_CHARACTERS = new RegExp(`^[${CERTIFICATE_NUMBER_PREFIX}0-9-]+$`, 'i');
+
 function matchOf(text: string) {
   const upper = text.toUpperCase();
-  const prefix = 'GDAIC-'.startsWith(upper) || upper.startsWith('GDAIC-');
+  const prefix = `${CERTIFICATE_NUMBER_PREFIX}-`.startsWith(upper) || upper.startsWith(`${CERTIFICATE_NUMBER_PREFIX}-`);
   return {
     pattern: `%${escapeLike(text)}%`,
     grams: !trigramIndexable(text),
-    number: /^[GDAICgdaic0-9-]+$/.test(text) ? { like: prefix ? `${upper}%` : `%${upper}%`, indexed: prefix || trigramIndexable(text) } : null,
+    number: NUMBER_CHARACTERS.test(text) ? { like: prefix ? `${upper}%` : `%${upper}%`, indexed: prefix || trigramIndexable(text) } : null,
   };
 }
 
