@@ -322,6 +322,9 @@ type Prepared = {
   row: CaseRow;
   state: string;
   ctx: CaseContext;
+  /** The case's product and lab after the event, as the workflow derives them. */
+  productId: string | null;
+  labId: string | null;
   audit: ReturnType<typeof auditRow>;
   deadlines: Deadline[];
   deadlineMap: Record<string, string>;
@@ -359,6 +362,8 @@ function prepare(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | 
     row,
     state,
     ctx,
+    productId: wf.productOf(ctx.application),
+    labId: wf.labOf(ctx),
     audit: auditRow(body, row.audit_hash),
     deadlines,
     deadlineMap: map,
@@ -379,9 +384,7 @@ function prepare(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | 
  * built from what was written (the row read plus the changes) instead of being read back.
  */
 async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> {
-  const { row, audit, wf, ctx } = p;
-  const productId = wf.productOf(ctx.application);
-  const labId = wf.labOf(ctx);
+  const { row, audit, ctx, productId, labId } = p;
   const sets = [sql`state = ${p.state}`, sql`version = version + 1`, sql`audit_seq = ${audit.seq}`, sql`audit_hash = ${audit.hash}`, sql`updated_at = ${p.now}`];
   // The machine's actions replace what they change and keep the rest by reference.
   if (ctx.record !== row.record) sets.push(sql`record = ${JSON.stringify(ctx.record)}::jsonb`);
@@ -425,15 +428,15 @@ async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> 
 
 /** The answer to a written event, built from the row read and what the event changed. */
 function resultOf(p: Prepared): FireResult {
-  const { row, audit, wf, ctx } = p;
+  const { row, audit, ctx } = p;
   const updated: CaseRow = {
     ...row,
     state: p.state,
     version: row.version + 1,
     application: ctx.application,
     record: ctx.record,
-    product_id: wf.productOf(ctx.application),
-    lab_id: wf.labOf(ctx),
+    product_id: p.productId,
+    lab_id: p.labId,
     deadlines: p.deadlinesChanged ? p.deadlineMap : row.deadlines,
     audit_seq: audit.seq,
     audit_hash: audit.hash,
@@ -480,15 +483,15 @@ async function writeEvents(db: DbOrTrx, items: Array<{ prepared: PreparedEvent; 
   const keep: unknown[] = [];
   const upsert: unknown[] = [];
   for (const { prepared: p, fired } of items) {
-    const { row, ctx, audit, wf } = p;
+    const { row, ctx, audit } = p;
     cases.push({
       id: row.id,
       version: row.version,
       state: p.state,
       record: ctx.record !== row.record ? ctx.record : null,
       application: ctx.application !== row.application ? ctx.application : null,
-      product_id: wf.productOf(ctx.application),
-      lab_id: wf.labOf(ctx),
+      product_id: p.productId,
+      lab_id: p.labId,
       deadlines: p.deadlinesChanged ? p.deadlineMap : null,
       audit_seq: audit.seq,
       audit_hash: audit.hash,
@@ -572,8 +575,8 @@ type QueuedJob = BatchJob & { resolve: (r: FireResult) => void; reject: (e: unkn
 export class EventBatcher {
   private queue: QueuedJob[] = [];
   private readonly busy = new Set<string>();
-  /** Start times of the running batches. */
-  private readonly running = new Set<number>();
+  /** The running batches, by when each started. */
+  private readonly running = new Set<{ started: number }>();
   private timer: NodeJS.Timeout | null = null;
   /** Batches started, events they carried, and events that ran again on their own. */
   readonly stats = { batches: 0, events: 0, alone: 0 };
@@ -593,7 +596,8 @@ export class EventBatcher {
   private pump() {
     while (this.queue.length > 0) {
       const now = performance.now();
-      const youngest = Math.max(...this.running);
+      let youngest = -Infinity;
+      for (const b of this.running) youngest = Math.max(youngest, b.started);
       if (this.running.size > 0 && (this.running.size >= this.opts.maxSlots || now - youngest < this.opts.stallMs)) {
         // A running batch is young (or all slots are taken): look again when the youngest stalls.
         if (!this.timer && this.running.size < this.opts.maxSlots) {
@@ -616,12 +620,11 @@ export class EventBatcher {
       for (const id of ids) this.busy.add(id);
       this.stats.batches++;
       this.stats.events += batch.length;
-      let started = now;
-      while (this.running.has(started)) started += 1e-6;
-      this.running.add(started);
+      const running = { started: now };
+      this.running.add(running);
       void this.run(batch).finally(() => {
         for (const id of ids) this.busy.delete(id);
-        this.running.delete(started);
+        this.running.delete(running);
         this.pump();
       });
     }
