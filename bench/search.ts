@@ -4,7 +4,7 @@
 // them, in order, with the parameters each was sent with.
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
-import { Pool } from 'undici';
+import { Connection } from './lib/http-client.js';
 import type { DB } from '../src/db/types.js';
 import { certificateRegister } from '../src/services/register-certificates.js';
 import { log, pct, round, sortedOf } from './lib/common.js';
@@ -46,7 +46,7 @@ export async function benchSearch(dbUrl: string, serviceUrl: string, rounds: num
     queries.push({ label: s.label, q: s.q, path, statements, matches: page.items.length });
   }
   const client = await pool.connect();
-  const http = new Pool(serviceUrl, { connections: 1, keepAliveTimeout: 60_000 });
+  const http = new Connection(new URL(serviceUrl));
   const direct = async (i: number) => {
     // Dates as the service would send them: a fresh "now" for each search.
     const now = new Date();
@@ -57,9 +57,8 @@ export async function benchSearch(dbUrl: string, serviceUrl: string, rounds: num
   };
   const viaHttp = async (i: number) => {
     const t0 = performance.now();
-    const r = await http.request({ method: 'GET', path: queries[i]!.path });
-    await r.body.text();
-    if (r.statusCode !== 200) throw new Error(`search ${queries[i]!.path}: ${r.statusCode}`);
+    const r = await http.request('GET', queries[i]!.path, {});
+    if (r.status !== 200) throw new Error(`search ${queries[i]!.path}: ${r.status} ${r.body.toString('utf8').slice(0, 300)}`);
     return performance.now() - t0;
   };
   for (let i = 0; i < queries.length; i++) {
@@ -79,7 +78,7 @@ export async function benchSearch(dbUrl: string, serviceUrl: string, rounds: num
     }
   }
   client.release();
-  await http.close();
+  http.close();
   await db.destroy();
   const all = (k: 'http' | 'direct') => sortedOf(times.flatMap((t) => t[k]));
   const h = all('http');
