@@ -92,8 +92,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const id = (schema as { $id?: string }).$id;
     return (id && ajv.getSchema(id)) || ajv.compile(schema);
   });
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   await app.register(errorsPlugin);

@@ -14,25 +14,41 @@ declare module 'fastify' {
   }
 }
 
+// The syntax of a bearer token; anything else is not a token.
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
+const bearers = new WeakMap<FastifyRequest, Promise<Principal | null>>();
+
+/**
+ * The principal of the request's bearer token (null: no token, not a token, unknown or revoked),
+ * looked up once per request: the rate limiter keys by it and the auth hook then uses it.
+ */
+export function bearerPrincipal(app: { db: Parameters<typeof authenticate>[0] }, request: FastifyRequest): Promise<Principal | null> {
+  let p = bearers.get(request);
+  if (!p) {
+    const m = BEARER.exec(request.headers.authorization ?? '');
+    p = m ? authenticate(app.db, m[1]!) : Promise.resolve(null);
+    bearers.set(request, p);
+  }
+  return p;
+}
+
 /**
  * Resolves `Authorization: Bearer <token>` to a principal; an unknown or revoked token is a 401 at
  * once (revocation through this instance clears its principal cache; see services/principals.ts).
+ * Then one place decides who may call a route, from its `config.roles`, before the body is read:
+ * a stranger or a wrong role gets 401/403, never a 400 or 413 that would describe the route.
  */
 export default fp(
   async (app) => {
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (request) => {
       const header = request.headers.authorization;
-      if (header === undefined) return;
-      const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/.exec(header);
-      if (!m) throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
-      const principal = await authenticate(app.db, m[1]!);
-      if (!principal) throw new AppError('unauthenticated', 'the token is unknown or revoked');
-      request.principal = principal;
-    });
-    // One place decides who may call a route, from its `config.roles`, before the body is read:
-    // a stranger or a wrong role gets 401/403, never a 400 or 413 that would describe the route.
-    app.addHook('onRequest', async (request) => {
+      if (header !== undefined) {
+        if (!BEARER.test(header)) throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
+        const principal = await bearerPrincipal(app, request);
+        if (!principal) throw new AppError('unauthenticated', 'the token is unknown or revoked');
+        request.principal = principal;
+      }
       const roles = request.routeOptions.config?.roles;
       if (roles) requireRole(request, ...roles);
     });

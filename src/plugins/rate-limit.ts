@@ -2,25 +2,21 @@ import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { AppError } from '../errors.js';
-import { authenticate, hashToken } from '../services/principals.js';
-
-// The syntax the auth plugin accepts; anything else is not a token and is counted per IP.
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
+import { bearerPrincipal } from './auth.js';
 
 /**
  * Rate limiting (SPEC §2: 429 `rate_limited`, with Retry-After), checked before authentication so
  * that nothing escapes it: a request carrying the token of a live principal is counted against
- * that token's budget (one busy client does not block another, nor many clients behind one
+ * that principal's budget (a principal has one token) (one busy client does not block another, nor many clients behind one
  * gateway each other); every other request (no token, a malformed or unknown token, an unknown
  * route) against its IP address's, which bounds token guessing and anonymous load alike.
  */
 export default fp(
   async (app, opts: { max: number; timeWindow: number }) => {
-    // authenticate() caches a live principal briefly, so the auth hook that follows asks the database no second time.
+    // The principal is looked up once per request: the auth hook that follows uses the same answer.
     const keyOf = async (req: FastifyRequest): Promise<string> => {
-      const m = BEARER.exec(req.headers.authorization ?? '');
-      if (m && (await authenticate(app.db, m[1]!))) return `t:${hashToken(m[1]!)}`;
-      return `ip:${req.ip}`;
+      const principal = await bearerPrincipal(app, req);
+      return principal ? `p:${principal.id}` : `ip:${req.ip}`;
     };
     await app.register(rateLimit, {
       global: false,
