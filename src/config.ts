@@ -12,6 +12,8 @@ export type Config = {
   rateLimitMax: number;
   rateLimitWindowMs: number;
   trustProxy: boolean;
+  /** Worker processes serving the port (src/cluster.ts); more than one needs PostgreSQL. */
+  workers: number;
 };
 
 export class ConfigError extends Error {
@@ -78,7 +80,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 10_000_000),
     rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     trustProxy: bool('TRUST_PROXY', false),
+    workers: int('WORKERS', 1, 1, 64),
   };
+  if (config.workers > 1 && databaseUrl === null) {
+    problems.push('WORKERS above 1 needs DATABASE_URL: the embedded database lives inside one process');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

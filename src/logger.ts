@@ -16,7 +16,9 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // At most 4 KiB of whole lines per write: on a pipe that is one atomic write (PIPE_BUF), so
+    // the lines of worker processes sharing stdout (WORKERS > 1) never interleave mid-line.
+    destination ?? pino.destination({ dest: 1, sync: false, maxWrite: 4096 }),
   );
 }
 

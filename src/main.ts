@@ -1,6 +1,13 @@
+import cluster from 'node:cluster';
 import { buildApp } from './app.js';
+import { joinSiblings, runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { forgetPrincipals, onPrincipalsChanged } from './services/principals.js';
+
+// Shown once: only its hash is stored.
+const printBootstrapToken = (token: string) =>
+  process.stdout.write(`\nNo principals yet: created an admin. Its token (shown once, keep it safe):\n\n  ${token}\n\n`);
 
 async function main() {
   let config;
@@ -14,14 +21,9 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config);
-  const app = await buildApp({
-    config,
-    logger,
-    onBootstrapToken: (token) => {
-      // Shown once: only its hash is stored.
-      process.stdout.write(`\nNo principals yet: created an admin. Its token (shown once, keep it safe):\n\n  ${token}\n\n`);
-    },
-  });
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger, printBootstrapToken);
+  const app = await buildApp({ config, logger, onBootstrapToken: printBootstrapToken });
+  joinSiblings(() => forgetPrincipals(app.db, { relayed: true }), onPrincipalsChanged);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -44,11 +44,26 @@ const cacheOf = (db: object): PrincipalCache => {
   return c;
 };
 
-/** Forgets every cached principal of this handle (after a revocation or a role change commits). */
-export function forgetPrincipals(db: object): void {
+const forgetListeners = new Set<() => void>();
+
+/**
+ * Called whenever this process forgets its principals because a revocation or role change committed
+ * here: worker processes of one service (src/cluster.ts) pass the word on to their siblings.
+ */
+export function onPrincipalsChanged(listener: () => void): () => void {
+  forgetListeners.add(listener);
+  return () => forgetListeners.delete(listener);
+}
+
+/**
+ * Forgets every cached principal of this handle (after a revocation or a role change commits);
+ * `relayed` when the change committed in another process, which has told the others already.
+ */
+export function forgetPrincipals(db: object, opts: { relayed?: boolean } = {}): void {
   const c = cacheOf(db);
   c.generation++;
   c.entries.clear();
+  if (!opts.relayed) for (const listener of forgetListeners) listener();
 }
 
 /** principalForToken behind the per-handle cache; unknown and revoked tokens are never cached. */

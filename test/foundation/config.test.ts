@@ -26,6 +26,14 @@ t.test('an empty environment gives the documented defaults', async (t) => {
   t.equal(c.logLevel, 'info');
   t.equal(c.schedulerIntervalMs, 10_000);
   t.equal(c.bodyLimit, 1024 * 1024, 'body limit 1 MiB');
+  t.equal(c.workers, 1, 'one process');
+});
+
+t.test('WORKERS: worker processes, only with PostgreSQL', async (t) => {
+  t.equal(loadConfig({ WORKERS: '4', DATABASE_URL: 'postgres://u@db/registry' }).workers, 4);
+  t.match(problemsOf({ WORKERS: '2' }), [/WORKERS above 1 needs DATABASE_URL/], 'the embedded database lives in one process');
+  t.match(problemsOf({ WORKERS: '0', DATABASE_URL: 'postgres://u@db/registry' }), [/WORKERS must be between 1 and 64/]);
+  t.match(problemsOf({ WORKERS: 'two', DATABASE_URL: 'postgres://u@db/registry' }), [/WORKERS must be an integer/]);
 });
 
 t.test('good values are read', async (t) => {
