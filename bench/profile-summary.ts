@@ -1,6 +1,9 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by package/file, the
 // way the profiles quoted in bench/README.md were read.
 //   npx tsx bench/profile-summary.ts bench/.work/prof/CPU.*.cpuprofile [top]
+// Only the seconds in which the process was busy at least half the time are counted (the load
+// rounds), so start-up, warm-up edges and the baseline's rounds, when the service idles, do not
+// dilute the picture; BUSY_SHARE=0 counts everything.
 import fs from 'node:fs';
 
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] };
@@ -11,8 +14,31 @@ if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
 const top = Number(topArg ?? 40);
 const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const busyShare = Number(process.env.BUSY_SHARE ?? 0.5);
+const idleId = p.nodes.find((n) => n.callFrame.functionName === '(idle)')?.id;
+// Each sample's second since the start, and how busy each second was.
+const second: number[] = [];
+const seconds = new Map<number, { all: number; idle: number }>();
+let clock = 0;
+p.samples.forEach((id, i) => {
+  clock += p.timeDeltas[i] ?? 0;
+  const s = Math.floor(clock / 1e6);
+  second.push(s);
+  const b = seconds.get(s) ?? { all: 0, idle: 0 };
+  b.all += p.timeDeltas[i] ?? 0;
+  if (id === idleId) b.idle += p.timeDeltas[i] ?? 0;
+  seconds.set(s, b);
+});
+const counted = (i: number) => {
+  const b = seconds.get(second[i]!)!;
+  return b.all > 0 && 1 - b.idle / b.all >= busyShare;
+};
 const self = new Map<number, number>();
-p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+p.samples.forEach((id, i) => {
+  if (counted(i)) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+});
+const busySeconds = [...seconds.values()].filter((b) => b.all > 0 && 1 - b.idle / b.all >= busyShare).length;
+process.stdout.write(`${busySeconds} of ${seconds.size} seconds were at least ${Math.round(busyShare * 100)} % busy and are counted\n`);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
 const where = (url: string) => {

@@ -40,7 +40,7 @@ export function writeResults(r: Results): string {
     out.push('## 1. Transitions');
     out.push('');
     out.push(`\`SUBMIT_REPORT\` (a ~300-byte payload) on random sandbox cases in \`testing\`, ${t.clients} keep-alive clients (bench/lib/http-client.ts),`);
-    out.push(`through HTTP to the service started as \`npm start\` runs it; against \`pgbench -M prepared -c ${t.clients}\` running`);
+    out.push(`through HTTP to the service started as \`npm start\` runs it with \`WORKERS=${t.workers}\` (a worker process per core, src/cluster.ts); against \`pgbench -M prepared -c ${t.clients}\` running`);
     out.push('BEGIN; SELECT … FOR UPDATE; UPDATE cases (state, version, chain head); INSERT audit_events (the same payload); COMMIT');
     out.push(`on its own cases in the same tables. ${t.rounds} rounds of ${t.seconds} s each, alternating which goes first; the ratio is the median of the rounds' ratios.`);
     out.push('');
@@ -49,6 +49,8 @@ export function writeResults(r: Results): string {
     out.push(`| service (HTTP) | ${int(t.http.rate)} | ${t.http.rounds.join(', ')} | ${ms(t.http.p50)} | ${ms(t.http.p99)} | ${int(t.http.n)} (${t.http.errors} errors) |`);
     out.push(`| pgbench | ${int(t.pgbench.rate)} | ${t.pgbench.rounds.join(', ')} | ${ms(t.pgbench.p50)} | ${ms(t.pgbench.p99)} | ${int(t.pgbench.n)} |`);
     out.push(`| **ratio** | **${round(t.ratio)}** | | ${round(t.http.p50 / t.pgbench.p50)} × | ${round(t.http.p99 / t.pgbench.p99)} × | |`);
+    const o = t.oneProcess;
+    if (o) out.push(`| for comparison: one process (\`WORKERS=1\`), same rounds | ${int(o.rate)} (**${round(o.ratio)} × pgbench**) | ${o.rounds.join(', ')} | ${ms(o.p50)} | ${ms(o.p99)} | ${int(o.n)} (${o.errors} errors) |`);
     out.push('');
     out.push('CPU milliseconds per event, from /proc (service = the Node process tree; PostgreSQL = the backends of the benchmark database;');
     out.push('client = the load generator, ours or pgbench). On 2 cores, 2000 ms of CPU per second is all there is.');
@@ -56,7 +58,8 @@ export function writeResults(r: Results): string {
     out.push('| | service | PostgreSQL | client | total |');
     out.push('|---|---|---|---|---|');
     const c = (x: typeof t.http.cpuMsPerEvent) => `${x.service} | ${x.postgres} | ${x.client} | ${x.total}`;
-    out.push(`| service (HTTP) | ${c(t.http.cpuMsPerEvent)} |`);
+    out.push(`| service (HTTP, ${t.workers} workers) | ${c(t.http.cpuMsPerEvent)} |`);
+    if (t.oneProcess) out.push(`| one process | ${c(t.oneProcess.cpuMsPerEvent)} |`);
     out.push(`| pgbench | ${c(t.pgbench.cpuMsPerEvent)} |`);
     out.push('');
   }

@@ -8,6 +8,7 @@
 //   npm run bench -- --only=transitions,scheduler
 //   BENCH_PROFILE=1 npm run bench -- --only=transitions   the service runs under node --cpu-prof
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -67,8 +68,13 @@ async function main() {
   if (only.has('verify') || only.has('transitions') || only.has('scheduler')) {
     const main = await createDatabase('bench_main');
     const admin = adminToken();
-    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'prof')}`] : [];
-    const svc = await startService({ DATABASE_URL: main.url, ADMIN_TOKEN: admin }, { how: profile ? 'node' : 'tsx', nodeArgs, label: 'postgres' });
+    const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+    const nodeArgs = [...extra, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'prof')}`] : [])];
+    // The service as it is deployed on PostgreSQL: a worker process per core (WORKERS, src/cluster.ts).
+    const workers = os.availableParallelism();
+    const svc = await startService({ DATABASE_URL: main.url, ADMIN_TOKEN: admin, WORKERS: String(workers) }, { how: profile || extra.length ? 'node' : 'tsx', nodeArgs, label: 'postgres' });
+    // And as one process, measured in the same rounds for comparison.
+    const one = only.has('transitions') && workers > 1 ? await startService({ DATABASE_URL: main.url, ADMIN_TOKEN: admin, WORKERS: '1' }, { how: 'tsx', label: 'postgres-one' }) : null;
     const cast = await createCast(svc.url, admin);
     const client = new pg.Client({ connectionString: main.url });
     client.on('error', () => {});
@@ -96,6 +102,8 @@ async function main() {
         dbName: main.name,
         servicePid: svc.pid,
         serviceUrl: svc.url,
+        workers,
+        oneProcess: one ? { pid: one.pid, url: one.url } : undefined,
         token: cast.applicantToken,
         principalId: cast.applicantId,
         httpCases,
@@ -106,6 +114,7 @@ async function main() {
       });
     }
     await svc.stop();
+    await one?.stop();
     if (only.has('scheduler')) {
       t0 = Date.now();
       const due = { startAt: new Date(Date.now() - 3_600_000), endAt: new Date(Date.now() + 300 * 86_400_000), createdAt: new Date(Date.now() - 2 * 86_400_000) };

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { httpLoad, log, median, pct, round, sortedOf, workDir, type LoadResult } from './lib/common.js';
 import { reportPayload } from './lib/cast.js';
 import { cpuSampler, type CpuSplit } from './lib/cpu.js';
+import { encodeRequest } from './lib/http-client.js';
 
 const run = promisify(execFile);
 
@@ -25,9 +26,13 @@ export type TransitionsResult = {
   clients: number;
   seconds: number;
   rounds: number;
+  /** Worker processes of the service measured (WORKERS, one per core). */
+  workers: number;
   pgbench: Figure & { rounds: number[] };
   http: Figure & { rounds: number[]; errors: number };
   ratio: number;
+  /** The same service as one process (WORKERS=1), measured in the same rounds, for comparison. */
+  oneProcess?: Figure & { rounds: number[]; errors: number; ratio: number };
 };
 
 function pgbenchScript(ncases: number, principalId: string): string {
@@ -68,6 +73,8 @@ export async function benchTransitions(opts: {
   dbName: string;
   servicePid: number;
   serviceUrl: string;
+  workers: number;
+  oneProcess?: { pid: number; url: string };
   token: string;
   principalId: string;
   httpCases: string[];
@@ -77,29 +84,39 @@ export async function benchTransitions(opts: {
   rounds: number;
 }): Promise<TransitionsResult> {
   const script = pgbenchScript(opts.pgbenchCases, opts.principalId);
+  // The requests are encoded before the load starts (random cases, each report its own text), and
+  // cycled: the load generator shares the two cores with the service, as pgbench's client does
+  // with PostgreSQL, and should cost as little as pgbench's.
+  const requests = Array.from({ length: 16_384 }, (_, i) =>
+    encodeRequest('POST', `/v1/sandbox-cases/${opts.httpCases[Math.floor(Math.random() * opts.httpCases.length)]!}/events`, { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' }, JSON.stringify({ type: 'SUBMIT_REPORT', payload: reportPayload(i) })),
+  );
   let i = 0;
-  const next = () => {
-    const id = opts.httpCases[Math.floor(Math.random() * opts.httpCases.length)]!;
-    return {
-      method: 'POST' as const,
-      path: `/v1/sandbox-cases/${id}/events`,
-      headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'SUBMIT_REPORT', payload: reportPayload(i++) }),
-    };
-  };
+  const next = () => ({ raw: requests[i++ % requests.length]! });
   // Warm both paths (connections, JIT, caches) before anything is counted.
   log('  warm-up: pgbench 3 s, HTTP 5 s');
   await pgbench(opts.dbUrl, script, opts.clients, 3, 'warmup');
   await httpLoad(opts.serviceUrl, opts.clients, 5, next);
+  if (opts.oneProcess) await httpLoad(opts.oneProcess.url, opts.clients, 5, next);
 
   const pgRounds: Array<{ tps: number; latencies: number[] }> = [];
   const httpRounds: LoadResult[] = [];
   const pgCpu: CpuSplit[] = [];
   const httpCpu: CpuSplit[] = [];
+  const oneRounds: LoadResult[] = [];
+  const oneCpu: CpuSplit[] = [];
   for (let r = 0; r < opts.rounds; r++) {
     // Alternate which goes first, so a drift in the machine's load favours neither.
-    const order = r % 2 === 0 ? ['pg', 'http'] : ['http', 'pg'];
+    const order = r % 2 === 0 ? ['pg', 'http', 'one'] : ['one', 'http', 'pg'];
     for (const which of order) {
+      if (which === 'one') {
+        if (!opts.oneProcess) continue;
+        const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, servicePgrp: opts.oneProcess.pid });
+        const h = await httpLoad(opts.oneProcess.url, opts.clients, opts.seconds, next);
+        oneCpu.push(await cpu.stop());
+        oneRounds.push(h);
+        log(`  round ${r + 1} HTTP, one process: ${round(h.rps, 0)} events/s (p50 ${round(pct(h.latencies, 50))} ms, p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors}; CPU ms/event: ${JSON.stringify(perEvent([oneCpu.at(-1)!], h.requests + h.errors))})`);
+        continue;
+      }
       if (which === 'pg') {
         const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, childComm: 'pgbench' });
         const p = await pgbench(opts.dbUrl, script, opts.clients, opts.seconds, `r${r}`);
@@ -121,10 +138,12 @@ export async function benchTransitions(opts: {
   const httpRate = median(httpRounds.map((h) => h.rps));
   // The ratio of each round to its neighbour, then the median: robust to the machine's load drifting.
   const ratios = httpRounds.map((h, k) => h.rps / pgRounds[k]!.tps);
+  const oneLat = sortedOf(oneRounds.flatMap((h) => [...h.latencies]));
   return {
     clients: opts.clients,
     seconds: opts.seconds,
     rounds: opts.rounds,
+    workers: opts.workers,
     pgbench: {
       rate: pgRate,
       p50: pct(pgLat, 50),
@@ -145,5 +164,17 @@ export async function benchTransitions(opts: {
       cpuMsPerEvent: perEvent(httpCpu, httpRounds.reduce((n, h) => n + h.requests + h.errors, 0)),
     },
     ratio: median(ratios),
+    oneProcess: opts.oneProcess
+      ? {
+          rate: median(oneRounds.map((h) => h.rps)),
+          p50: pct(oneLat, 50),
+          p99: pct(oneLat, 99),
+          n: oneLat.length,
+          rounds: oneRounds.map((h) => round(h.rps, 0)),
+          errors: oneRounds.reduce((n, h) => n + h.errors, 0),
+          cpuMsPerEvent: perEvent(oneCpu, oneRounds.reduce((n, h) => n + h.requests + h.errors, 0)),
+          ratio: median(oneRounds.map((h, k) => h.rps / pgRounds[k]!.tps)),
+        }
+      : undefined,
   };
 }

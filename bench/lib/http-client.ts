@@ -10,6 +10,16 @@ export type Answer = { status: number; body: Buffer };
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
+/** One HTTP/1.1 request as the bytes sent. */
+export function encodeRequest(method: string, path: string, headers: Record<string, string>, body?: string): Buffer | string {
+  let head = `${method} ${path} HTTP/1.1\r\nhost: bench\r\n`;
+  for (const k in headers) head += `${k}: ${headers[k]}\r\n`;
+  const payload = body === undefined ? null : Buffer.from(body);
+  if (payload) head += `content-length: ${payload.length}\r\n`;
+  head += '\r\n';
+  return payload ? Buffer.concat([Buffer.from(head, 'latin1'), payload]) : head;
+}
+
 export class Connection {
   private socket: net.Socket;
   private buf: Buffer = Buffer.alloc(0);
@@ -36,16 +46,16 @@ export class Connection {
   }
 
   async request(method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+    return this.send(encodeRequest(method, path, headers, body));
+  }
+
+  /** Sends a request already encoded (encodeRequest), so a load can build its requests before it starts. */
+  async send(raw: Buffer | string): Promise<Answer> {
     await this.connected;
     if (this.failure) throw this.failure;
     if (this.pending) throw new Error('one request at a time per connection');
-    let head = `${method} ${path} HTTP/1.1\r\nhost: bench\r\n`;
-    for (const k in headers) head += `${k}: ${headers[k]}\r\n`;
-    const payload = body === undefined ? null : Buffer.from(body);
-    if (payload) head += `content-length: ${payload.length}\r\n`;
-    head += '\r\n';
     const answer = new Promise<Answer>((resolve, reject) => (this.pending = { resolve, reject }));
-    this.socket.write(payload ? Buffer.concat([Buffer.from(head, 'latin1'), payload]) : head);
+    this.socket.write(raw);
     return answer;
   }
 
