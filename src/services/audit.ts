@@ -42,7 +42,8 @@ export function canonicalJson(v: unknown): string | undefined {
     return `${out}]`;
   }
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
+  const keys = Object.keys(o);
+  if (keys.length > 1) keys.sort();
   let out = '{';
   let first = true;
   for (const k of keys) {
@@ -50,9 +51,21 @@ export function canonicalJson(v: unknown): string | undefined {
     if (x === undefined || typeof x === 'symbol') continue;
     if (!first) out += ',';
     first = false;
-    out += `${JSON.stringify(k)}:${canonicalJson(x)}`;
+    out += `${quotedKey(k)}:${canonicalJson(x)}`;
   }
   return `${out}}`;
+}
+
+// The same few dozen keys (chain_id, seq, payload fields, …) are quoted for every event: quoted
+// once. Bounded, since payload keys (metric names) come from callers.
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 4096) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 // One-shot hashing (Node ≥ 20.12) skips a Hash object per event; prev_hash is ASCII hex, so hashing
