@@ -36,11 +36,16 @@ export async function principalForToken(db: DbOrTrx, token: string): Promise<Pri
 // (another handle) sees it when its entry expires, within PRINCIPAL_CACHE_TTL_MS.
 export const PRINCIPAL_CACHE_TTL_MS = 1000;
 const PRINCIPAL_CACHE_MAX = 10_000;
-type PrincipalCache = { generation: number; entries: Map<string, { principal: Principal; until: number }> };
+type PrincipalCache = {
+  generation: number;
+  entries: Map<string, { principal: Principal; until: number }>;
+  /** Look-ups under way, so that the requests that find an entry expired at once share one. */
+  loading: Map<string, { generation: number; promise: Promise<Principal | null> }>;
+};
 const caches = new WeakMap<object, PrincipalCache>();
 const cacheOf = (db: object): PrincipalCache => {
   let c = caches.get(db);
-  if (!c) caches.set(db, (c = { generation: 0, entries: new Map() }));
+  if (!c) caches.set(db, (c = { generation: 0, entries: new Map(), loading: new Map() }));
   return c;
 };
 
@@ -63,6 +68,7 @@ export function forgetPrincipals(db: object, opts: { relayed?: boolean } = {}): 
   const c = cacheOf(db);
   c.generation++;
   c.entries.clear();
+  c.loading.clear();
   if (!opts.relayed) for (const listener of forgetListeners) listener();
 }
 
@@ -75,13 +81,26 @@ export async function authenticate(db: Db, token: string): Promise<Principal | n
   if (hit && hit.until > now) return hit.principal;
   if (hit) c.entries.delete(key);
   const generation = c.generation;
-  const principal = await principalForToken(db, token);
-  // A revocation that committed while we read must not be undone by caching what we read.
-  if (principal && c.generation === generation) {
-    if (c.entries.size >= PRINCIPAL_CACHE_MAX) c.entries.clear();
-    c.entries.set(key, { principal, until: now + PRINCIPAL_CACHE_TTL_MS });
-  }
-  return principal;
+  // A look-up begun before a revocation committed is not shared with requests after it.
+  const pending = c.loading.get(key);
+  if (pending && pending.generation === generation) return pending.promise;
+  const promise = principalForToken(db, token).then(
+    (principal) => {
+      if (c.loading.get(key)?.promise === promise) c.loading.delete(key);
+      // A revocation that committed while we read must not be undone by caching what we read.
+      if (principal && c.generation === generation) {
+        if (c.entries.size >= PRINCIPAL_CACHE_MAX) c.entries.clear();
+        c.entries.set(key, { principal, until: now + PRINCIPAL_CACHE_TTL_MS });
+      }
+      return principal;
+    },
+    (err: unknown) => {
+      if (c.loading.get(key)?.promise === promise) c.loading.delete(key);
+      throw err;
+    },
+  );
+  c.loading.set(key, { generation, promise });
+  return promise;
 }
 
 export const actorOf = (p: Principal): Actor => ({ principal_id: p.id, role: p.role });

@@ -147,3 +147,33 @@ t.test('GET /v1/me names the caller', async (t) => {
   t.match(res.json(), { id: f.applicant.id, role: 'applicant', organization_id: f.applicantOrg.id });
   assertProblem(t, await ta.req({ method: 'GET', url: '/v1/me' }), 401, 'unauthenticated');
 });
+
+t.test('requests that find a principal uncached at once share one look-up; a revocation during it is not undone', async (t) => {
+  const { authenticate, forgetPrincipals } = await import('../../src/services/principals.js');
+  const p = (await create({ role: 'applicant', organization_id: f.applicantOrg.id, name: 'burst' })).json();
+  let reads = 0;
+  // A handle of its own (its own cache) that counts the statements reading principals.
+  const db = ta.database.db.withPlugin({
+    transformQuery: (args) => {
+      const node = args.node as { kind: string; from?: { froms: Array<{ table?: { identifier?: { name: string } } }> } };
+      if (node.kind === 'SelectQueryNode' && node.from?.froms.some((f) => f.table?.identifier?.name === 'principals')) reads++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  const answers = await Promise.all(Array.from({ length: 20 }, () => authenticate(db, p.token)));
+  t.equal(reads, 1, '20 concurrent requests, one read');
+  t.same([...new Set(answers.map((a) => a?.id))], [p.id]);
+  await authenticate(db, p.token);
+  t.equal(reads, 1, 'then cached');
+
+  // Revoked (and forgotten) while a look-up is under way: requests after it do not join that look-up.
+  forgetPrincipals(db);
+  const early = authenticate(db, p.token);
+  await revoke(p.id);
+  forgetPrincipals(db);
+  const late = await authenticate(db, p.token);
+  t.equal(late, null, 'a look-up begun after the revocation sees it');
+  await early;
+  t.equal(await authenticate(db, p.token), null, 'and what the earlier look-up read was not cached');
+});
