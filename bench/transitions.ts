@@ -99,46 +99,50 @@ export async function benchTransitions(opts: {
   if (opts.oneProcess) await httpLoad(opts.oneProcess.url, opts.clients, 5, next);
 
   const pgRounds: Array<{ tps: number; latencies: number[] }> = [];
-  const httpRounds: LoadResult[] = [];
   const pgCpu: CpuSplit[] = [];
-  const httpCpu: CpuSplit[] = [];
-  const oneRounds: LoadResult[] = [];
-  const oneCpu: CpuSplit[] = [];
+  // The service as measured (a worker per core) and, for comparison, as one process: the same load, the same rounds.
+  const main = { label: 'HTTP:   ', url: opts.serviceUrl, pid: opts.servicePid, rounds: [] as LoadResult[], cpu: [] as CpuSplit[] };
+  const one = opts.oneProcess ? { label: 'HTTP, one process:', url: opts.oneProcess.url, pid: opts.oneProcess.pid, rounds: [] as LoadResult[], cpu: [] as CpuSplit[] } : null;
+  const measure = async (svc: typeof main, r: number) => {
+    const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, servicePgrp: svc.pid });
+    const h = await httpLoad(svc.url, opts.clients, opts.seconds, next);
+    const c = await cpu.stop();
+    svc.cpu.push(c);
+    svc.rounds.push(h);
+    log(`  round ${r + 1} ${svc.label} ${round(h.rps, 0)} events/s (p50 ${round(pct(h.latencies, 50))} ms, p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors}; CPU ms/event: ${JSON.stringify(perEvent([c], h.requests + h.errors))}; service busy ${round((100 * c.service) / c.seconds, 0)}% of a core, waiting for a CPU ${round((100 * c.serviceRunQueueMs) / 1000 / c.seconds, 0)}% of the time)`);
+  };
   for (let r = 0; r < opts.rounds; r++) {
     // Alternate which goes first, so a drift in the machine's load favours neither.
     const order = r % 2 === 0 ? ['pg', 'http', 'one'] : ['one', 'http', 'pg'];
     for (const which of order) {
-      if (which === 'one') {
-        if (!opts.oneProcess) continue;
-        const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, servicePgrp: opts.oneProcess.pid });
-        const h = await httpLoad(opts.oneProcess.url, opts.clients, opts.seconds, next);
-        oneCpu.push(await cpu.stop());
-        oneRounds.push(h);
-        log(`  round ${r + 1} HTTP, one process: ${round(h.rps, 0)} events/s (p50 ${round(pct(h.latencies, 50))} ms, p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors}; CPU ms/event: ${JSON.stringify(perEvent([oneCpu.at(-1)!], h.requests + h.errors))})`);
-        continue;
-      }
       if (which === 'pg') {
         const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, childComm: 'pgbench' });
         const p = await pgbench(opts.dbUrl, script, opts.clients, opts.seconds, `r${r}`);
         pgCpu.push(await cpu.stop());
         pgRounds.push(p);
         log(`  round ${r + 1} pgbench: ${round(p.tps, 0)} tps (CPU ms/event: ${JSON.stringify(perEvent([pgCpu.at(-1)!], p.latencies.length))})`);
-      } else {
-        const cpu = cpuSampler({ dbUrl: opts.dbUrl, dbName: opts.dbName, servicePgrp: opts.servicePid });
-        const h = await httpLoad(opts.serviceUrl, opts.clients, opts.seconds, next);
-        httpCpu.push(await cpu.stop());
-        httpRounds.push(h);
-        log(`  round ${r + 1} HTTP:    ${round(h.rps, 0)} events/s (p50 ${round(pct(h.latencies, 50))} ms, p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors}; CPU ms/event: ${JSON.stringify(perEvent([httpCpu.at(-1)!], h.requests + h.errors))}; service busy ${round((100 * httpCpu.at(-1)!.service) / httpCpu.at(-1)!.seconds, 0)}% of a core, waiting for a CPU ${round((100 * httpCpu.at(-1)!.serviceRunQueueMs) / 1000 / httpCpu.at(-1)!.seconds, 0)}% of the time)`);
-      }
+      } else if (which === 'http') await measure(main, r);
+      else if (one) await measure(one, r);
     }
   }
   const pgLat = sortedOf(pgRounds.flatMap((p) => p.latencies));
-  const httpLat = sortedOf(httpRounds.flatMap((h) => [...h.latencies]));
   const pgRate = median(pgRounds.map((p) => p.tps));
-  const httpRate = median(httpRounds.map((h) => h.rps));
-  // The ratio of each round to its neighbour, then the median: robust to the machine's load drifting.
-  const ratios = httpRounds.map((h, k) => h.rps / pgRounds[k]!.tps);
-  const oneLat = sortedOf(oneRounds.flatMap((h) => [...h.latencies]));
+  // Each round's rate against its neighbouring pgbench round's, then the median: robust to the machine's load drifting.
+  const figure = (svc: typeof main) => {
+    const lat = sortedOf(svc.rounds.flatMap((h) => [...h.latencies]));
+    return {
+      rate: median(svc.rounds.map((h) => h.rps)),
+      p50: pct(lat, 50),
+      p99: pct(lat, 99),
+      n: lat.length,
+      rounds: svc.rounds.map((h) => round(h.rps, 0)),
+      errors: svc.rounds.reduce((n, h) => n + h.errors, 0),
+      // Requests of the whole window (the load generator counts only those inside it).
+      cpuMsPerEvent: perEvent(svc.cpu, svc.rounds.reduce((n, h) => n + h.requests + h.errors, 0)),
+      ratio: median(svc.rounds.map((h, k) => h.rps / pgRounds[k]!.tps)),
+    };
+  };
+  const http = figure(main);
   return {
     clients: opts.clients,
     seconds: opts.seconds,
@@ -153,28 +157,8 @@ export async function benchTransitions(opts: {
       // pgbench's rounds run -T seconds; its transactions are counted from its log.
       cpuMsPerEvent: perEvent(pgCpu, pgLat.length),
     },
-    http: {
-      rate: httpRate,
-      p50: pct(httpLat, 50),
-      p99: pct(httpLat, 99),
-      n: httpLat.length,
-      rounds: httpRounds.map((h) => round(h.rps, 0)),
-      errors: httpRounds.reduce((n, h) => n + h.errors, 0),
-      // Requests of the whole window (the load generator counts only those inside it).
-      cpuMsPerEvent: perEvent(httpCpu, httpRounds.reduce((n, h) => n + h.requests + h.errors, 0)),
-    },
-    ratio: median(ratios),
-    oneProcess: opts.oneProcess
-      ? {
-          rate: median(oneRounds.map((h) => h.rps)),
-          p50: pct(oneLat, 50),
-          p99: pct(oneLat, 99),
-          n: oneLat.length,
-          rounds: oneRounds.map((h) => round(h.rps, 0)),
-          errors: oneRounds.reduce((n, h) => n + h.errors, 0),
-          cpuMsPerEvent: perEvent(oneCpu, oneRounds.reduce((n, h) => n + h.requests + h.errors, 0)),
-          ratio: median(oneRounds.map((h, k) => h.rps / pgRounds[k]!.tps)),
-        }
-      : undefined,
+    http,
+    ratio: http.ratio,
+    oneProcess: one ? figure(one) : undefined,
   };
 }
