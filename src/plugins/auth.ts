@@ -44,9 +44,8 @@ export default fp(
     app.addHook('onRequest', async (request) => {
       const header = request.headers.authorization;
       if (header !== undefined) {
-        if (!BEARER.test(header)) throw new AppError('unauthenticated', 'Authorization must be "Bearer <token>"');
         const principal = await bearerPrincipal(app, request);
-        if (!principal) throw new AppError('unauthenticated', 'the token is unknown or revoked');
+        if (!principal) throw new AppError('unauthenticated', BEARER.test(header) ? 'the token is unknown or revoked' : 'Authorization must be "Bearer <token>"');
         request.principal = principal;
       }
       const roles = request.routeOptions.config?.roles;

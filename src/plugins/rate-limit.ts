@@ -7,8 +7,8 @@ import { bearerPrincipal } from './auth.js';
 /**
  * Rate limiting (SPEC §2: 429 `rate_limited`, with Retry-After), checked before authentication so
  * that nothing escapes it: a request carrying the token of a live principal is counted against
- * that principal's budget (a principal has one token) (one busy client does not block another, nor many clients behind one
- * gateway each other); every other request (no token, a malformed or unknown token, an unknown
+ * that principal's budget, a principal having one token (one busy client does not block another,
+ * nor many clients behind one gateway each other); every other request (no token, a malformed or unknown token, an unknown
  * route) against its IP address's, which bounds token guessing and anonymous load alike.
  */
 export default fp(

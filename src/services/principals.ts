@@ -40,7 +40,7 @@ type PrincipalCache = {
   generation: number;
   entries: Map<string, { principal: Principal; until: number }>;
   /** Look-ups under way, so that the requests that find an entry expired at once share one. */
-  loading: Map<string, { generation: number; promise: Promise<Principal | null> }>;
+  loading: Map<string, Promise<Principal | null>>;
 };
 const caches = new WeakMap<object, PrincipalCache>();
 const cacheOf = (db: object): PrincipalCache => {
@@ -81,12 +81,12 @@ export async function authenticate(db: Db, token: string): Promise<Principal | n
   if (hit && hit.until > now) return hit.principal;
   if (hit) c.entries.delete(key);
   const generation = c.generation;
-  // A look-up begun before a revocation committed is not shared with requests after it.
+  // A look-up begun before a revocation committed is not shared with requests after it: forgetting clears `loading`.
   const pending = c.loading.get(key);
-  if (pending && pending.generation === generation) return pending.promise;
+  if (pending) return pending;
   const promise = principalForToken(db, token).then(
     (principal) => {
-      if (c.loading.get(key)?.promise === promise) c.loading.delete(key);
+      if (c.loading.get(key) === promise) c.loading.delete(key);
       // A revocation that committed while we read must not be undone by caching what we read.
       if (principal && c.generation === generation) {
         if (c.entries.size >= PRINCIPAL_CACHE_MAX) c.entries.clear();
@@ -95,11 +95,11 @@ export async function authenticate(db: Db, token: string): Promise<Principal | n
       return principal;
     },
     (err: unknown) => {
-      if (c.loading.get(key)?.promise === promise) c.loading.delete(key);
+      if (c.loading.get(key) === promise) c.loading.delete(key);
       throw err;
     },
   );
-  c.loading.set(key, { generation, promise });
+  c.loading.set(key, promise);
   return promise;
 }
 
