@@ -55,7 +55,7 @@ async function main(argv: string[]) {
         return 0;
       }
       case 'verify-audit': {
-        const report = await verifyAudit(database.db);
+        const report = await verifyAudit(database.db, { databaseUrl: database.url });
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return report.ok ? 0 : 1;
       }

@@ -10,6 +10,8 @@ import type { DB } from './types.js';
 export type Database = {
   db: Kysely<DB>;
   embedded: boolean;
+  /** PostgreSQL's connection URL (absent for the embedded database). */
+  url?: string;
   close(): Promise<void>;
 };
 
@@ -165,7 +167,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const statements = new StatementNames();
     pool.on('connect', (client) => preparing(client, statements));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, embedded: false, close: () => db.destroy() };
+    return { db, embedded: false, url: opts.databaseUrl, close: () => db.destroy() };
   }
   const { pglite, makeTemplate: template } = await openPglite(opts.dataDir);
   const { PGliteDialect } = await pgliteModules();

@@ -23,6 +23,6 @@ export default async function workflowRoutes(app: FastifyInstance) {
     },
   );
   app.get('/v1/audit/verify', { config: { roles: ['regulator'] }, schema: { tags: ['audit'] } }, async () => {
-    return verifyAudit(app.db);
+    return verifyAudit(app.db, { databaseUrl: app.database.url });
   });
 }

@@ -1,5 +1,7 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
-import type { DbOrTrx } from '../db/types.js';
+import type { Db } from '../db/types.js';
 import { workflowByKind } from '../../workflows/index.js';
 import type { CaseContext } from '../../workflows/kit.js';
 import { REGISTRY_CHAIN, readChain, verifyChain } from './audit.js';
@@ -34,39 +36,222 @@ export function sameJson(a: unknown, b: unknown): boolean {
 
 export type VerifyReport = { ok: boolean; cases_checked: number; events_checked: number; failures: Array<{ case_id: string | null; seq: number; reason: string }> };
 
+/** One batch of cases with their chains, as readCaseBatch gives it. */
+export type CaseBatch = { cases: CaseRow[]; byCase: Map<string, any[]>; events: number };
+type CaseRow = { id: string; kind: string; state: string; number: string; organization_id: string; application: unknown; record: unknown; audit_seq: number; audit_hash: string };
+export type BatchResult = Omit<VerifyReport, 'ok'>;
+
+export type VerifyOptions = {
+  batchSize?: number;
+  /**
+   * The database's URL, when it is PostgreSQL: worker threads then read and verify batches of
+   * cases on connections of their own (the chains are independent). The embedded database lives in
+   * this thread, so it is verified here.
+   */
+  databaseUrl?: string | null;
+  /** Worker threads; default one per core, at most four; 0 verifies in this thread. */
+  threads?: number;
+  /** Counts the batches verified in worker threads (for tests and benchmarks). */
+  stats?: { threadBatches: number };
+  /**
+   * Reads exactly what verification reads, in the same threads and batches, and checks nothing:
+   * the benchmark's baseline for what verifying adds to reading.
+   */
+  readOnly?: boolean;
+};
+
+export function defaultVerifyThreads(): number {
+  return Math.min(4, os.availableParallelism());
+}
+
 /**
  * Recomputes every hash chain and replays every case's events through its machine; the state,
- * record and application rebuilt must equal what is stored. Cases are read in batches.
+ * record and application rebuilt must equal what is stored. Cases are read in batches by id, each
+ * batch's cases and events in one snapshot; failures come in case order whichever thread found them.
+ * A registry that fits in one batch is verified in this thread (a thread takes longer to start).
  */
-export async function verifyAudit(db: DbOrTrx, opts: { batchSize?: number } = {}): Promise<VerifyReport> {
+export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const batch = opts.batchSize ?? 500;
+  const threads = opts.databaseUrl ? (opts.threads ?? defaultVerifyThreads()) : 0;
   const report: VerifyReport = { ok: true, cases_checked: 0, events_checked: 0, failures: [] };
+  const add = (r: BatchResult) => {
+    report.cases_checked += r.cases_checked;
+    report.events_checked += r.events_checked;
+    for (const f of r.failures) report.failures.push(f);
+  };
 
   const registry = await readChain(db, REGISTRY_CHAIN);
   report.events_checked += registry.length;
-  const regFail = verifyChain(registry as never);
+  const regFail = opts.readOnly ? null : verifyChain(registry as never);
   if (regFail) report.failures.push({ case_id: null, seq: regFail.seq, reason: `registry chain: ${regFail.reason}` });
 
-  for await (const { cases, byCase } of readCaseBatches(db, batch)) {
-    for (let i = 0; i < cases.length; i++) {
-      const c = cases[i]!;
-      // Let the driver take in the next batch meanwhile, so the database keeps sending.
-      if (i % 100 === 99) await new Promise<void>((resolve) => setImmediate(resolve));
-      report.cases_checked++;
-      const chain = byCase.get(c.id) ?? [];
-      report.events_checked += chain.length;
-      const ats: string[] = [];
-      const fail = verifyChain(chain as never, ats);
-      if (fail) {
-        report.failures.push({ case_id: c.id, seq: fail.seq, reason: fail.reason });
-        continue;
+  const first = threads > 0 ? await caseIdsAfter(db, null, batch) : [];
+  if (first.length < batch) {
+    for await (const b of readCaseBatches(db, batch)) add(opts.readOnly ? countOf(b) : await verifyBatchHere(b));
+  } else {
+    const pool = new VerifyPool(threads, opts.databaseUrl!);
+    // Results in the order of the ranges; at most two ranges per thread are waiting, so that each
+    // thread reads its next batch while it verifies one.
+    const pending: Array<Promise<BatchResult>> = [];
+    try {
+      let ids = first;
+      let after: string | null = null;
+      while (ids.length > 0) {
+        const last = ids.at(-1)!;
+        pending.push(pool.run({ after, last }, opts.readOnly === true));
+        if (opts.stats) opts.stats.threadBatches++;
+        // A rejection is seen when its turn comes; until then it must not count as unhandled.
+        pending.at(-1)!.catch(() => {});
+        const next = ids.length < batch ? Promise.resolve([]) : caseIdsAfter(db, last, batch);
+        after = last;
+        while (pending.length >= threads * 2) add(await pending.shift()!);
+        ids = await next;
       }
-      const replayFail = replay(c, chain, ats);
-      if (replayFail) report.failures.push({ case_id: c.id, ...replayFail });
+      while (pending.length) add(await pending.shift()!);
+    } finally {
+      await pool.close();
     }
   }
   report.ok = report.failures.length === 0;
   return report;
+}
+
+/** The next `limit` case ids after `after`, in order (the ranges the threads are given). */
+async function caseIdsAfter(db: Db, after: string | null, limit: number): Promise<string[]> {
+  let q = db.selectFrom('cases').select('id').orderBy('id').limit(limit);
+  if (after) q = q.where('id', '>', after);
+  return (await q.execute()).map((r) => r.id);
+}
+
+/** Verifies one batch in this thread, letting the driver take in the next batch meanwhile. */
+async function verifyBatchHere(b: CaseBatch): Promise<BatchResult> {
+  const out: BatchResult = { cases_checked: 0, events_checked: 0, failures: [] };
+  for (let i = 0; i < b.cases.length; i += 100) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const part = verifyBatch({ cases: b.cases.slice(i, i + 100), byCase: b.byCase, events: 0 });
+    out.cases_checked += part.cases_checked;
+    out.events_checked += part.events_checked;
+    out.failures.push(...part.failures);
+  }
+  return out;
+}
+
+/** A batch's counts, nothing checked (readOnly). */
+export function countOf(b: CaseBatch): BatchResult {
+  return { cases_checked: b.cases.length, events_checked: b.events, failures: [] };
+}
+
+/** The whole check of each case of a batch: its chain, then its replay. Synchronous; the threads run it too. */
+export function verifyBatch(b: CaseBatch): BatchResult {
+  const out: BatchResult = { cases_checked: 0, events_checked: 0, failures: [] };
+  for (const c of b.cases) {
+    out.cases_checked++;
+    const chain = b.byCase.get(c.id) ?? [];
+    out.events_checked += chain.length;
+    const ats: string[] = [];
+    const fail = verifyChain(chain as never, ats);
+    if (fail) {
+      out.failures.push({ case_id: c.id, seq: fail.seq, reason: fail.reason });
+      continue;
+    }
+    const replayFail = replay(c, chain, ats);
+    if (replayFail) out.failures.push({ case_id: c.id, ...replayFail });
+  }
+  return out;
+}
+
+export type CaseRange = { after: string | null; last: string };
+
+/** Worker threads (verify-worker.mjs), each reading and verifying the id ranges it is sent on its own connection. */
+class VerifyPool {
+  private readonly workers: Array<{ worker: Worker; busy: number }> = [];
+  private readonly waiting = new Map<number, { resolve: (r: BatchResult) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failed: Error | null = null;
+
+  constructor(n: number, databaseUrl: string) {
+    const file = new URL('./verify-worker.mjs', import.meta.url);
+    for (let i = 0; i < n; i++) {
+      const slot = { worker: new Worker(file, { workerData: { databaseUrl } }), busy: 0 };
+      slot.worker.on('message', (m: { id: number; result?: BatchResult; error?: string }) => {
+        const w = this.waiting.get(m.id);
+        if (!w) return;
+        this.waiting.delete(m.id);
+        slot.busy--;
+        if (m.result) w.resolve(m.result);
+        else w.reject(new Error(`audit verification thread: ${m.error}`));
+      });
+      const fail = (e: Error) => {
+        this.failed ??= e;
+        for (const [id, w] of this.waiting) {
+          this.waiting.delete(id);
+          w.reject(e);
+        }
+      };
+      slot.worker.on('error', fail);
+      slot.worker.on('exit', (code) => fail(new Error(`audit verification thread stopped (exit code ${code})`)));
+      this.workers.push(slot);
+    }
+  }
+
+  run(range: CaseRange, readOnly: boolean): Promise<BatchResult> {
+    if (this.failed) return Promise.reject(this.failed);
+    const slot = this.workers.reduce((a, w) => (w.busy < a.busy ? w : a));
+    const id = this.nextId++;
+    slot.busy++;
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, range, readOnly });
+    });
+  }
+
+  /** Each thread closes its connections and ends; one that does not within 5 s is stopped. */
+  async close(): Promise<void> {
+    this.failed ??= new Error('audit verification pool closed');
+    await Promise.all(
+      this.workers.map(async ({ worker }) => {
+        const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        worker.postMessage({ close: true });
+        const timer = setTimeout(() => void worker.terminate(), 5000);
+        await ended;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+/**
+ * The cases after `after` (up to `last`, or `limit` of them) with their audit chains, read in one
+ * repeatable-read snapshot: an event committed between the two reads would otherwise make a sound
+ * case look broken.
+ */
+export async function readCaseBatch(db: Db, range: { after: string | null; last?: string; limit?: number }): Promise<CaseBatch | null> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      let q = trx.selectFrom('cases').selectAll().orderBy('id');
+      if (range.after) q = q.where('id', '>', range.after);
+      if (range.last) q = q.where('id', '<=', range.last);
+      if (range.limit) q = q.limit(range.limit);
+      const cases = (await q.execute()) as CaseRow[];
+      if (cases.length === 0) return null;
+      const events = await trx
+        .selectFrom('audit_events')
+        .selectAll()
+        .where(sql<boolean>`chain_id = any(${cases.map((c) => c.id)}::text[])`)
+        .orderBy('chain_id')
+        .orderBy('seq')
+        .execute();
+      const byCase = new Map<string, typeof events>();
+      for (const e of events) {
+        const list = byCase.get(e.chain_id);
+        if (list) list.push(e);
+        else byCase.set(e.chain_id, [e]);
+      }
+      return { cases, byCase, events: events.length };
+    });
 }
 
 /**
@@ -74,39 +259,19 @@ export async function verifyAudit(db: DbOrTrx, opts: { batchSize?: number } = {}
  * The next batch is read while the caller works on this one, so the database and the hashing
  * overlap instead of taking turns.
  */
-export async function* readCaseBatches(db: DbOrTrx, batch: number) {
-  const read = async (afterId: string | null) => {
-    let q = db.selectFrom('cases').selectAll().orderBy('id').limit(batch);
-    if (afterId) q = q.where('id', '>', afterId);
-    const cases = await q.execute();
-    if (cases.length === 0) return null;
-    const events = await db
-      .selectFrom('audit_events')
-      .selectAll()
-      .where(sql<boolean>`chain_id = any(${cases.map((c) => c.id)}::text[])`)
-      .orderBy('chain_id')
-      .orderBy('seq')
-      .execute();
-    const byCase = new Map<string, typeof events>();
-    for (const e of events) {
-      const list = byCase.get(e.chain_id);
-      if (list) list.push(e);
-      else byCase.set(e.chain_id, [e]);
-    }
-    return { cases, byCase, events: events.length };
-  };
-  let next = read(null);
+export async function* readCaseBatches(db: Db, batch: number) {
+  let next = readCaseBatch(db, { after: null, limit: batch });
   for (;;) {
     const current = await next;
     if (!current) return;
-    next = read(current.cases.at(-1)!.id);
+    next = readCaseBatch(db, { after: current.cases.at(-1)!.id, limit: batch });
     // A reader that stops early must not leave the prefetch's rejection unhandled.
     next.catch(() => {});
     yield current;
   }
 }
 
-function replay(c: { id: string; kind: string; state: string; number: string; organization_id: string; application: unknown; record: unknown; audit_seq: number; audit_hash: string }, chain: any[], ats: string[]): { seq: number; reason: string } | null {
+function replay(c: CaseRow, chain: any[], ats: string[]): { seq: number; reason: string } | null {
   const wf = workflowByKind.get(c.kind);
   if (!wf) return { seq: 0, reason: `unknown kind ${c.kind}` };
   const first = chain[0];
