@@ -141,9 +141,9 @@ export function templatePath(): string | null {
 const templatesToMake = new WeakMap<object, { pglite: PGlite; path: string }>();
 const TEMPLATE_DELAY_MS = 3000;
 
-async function makeTemplate(db: object): Promise<void> {
+async function makeTemplate(db: object): Promise<boolean> {
   const pending = templatesToMake.get(db);
-  if (!pending) return;
+  if (!pending) return false;
   templatesToMake.delete(db);
   try {
     const dump = Buffer.from(await (await pending.pglite.dumpDataDir('gzip')).arrayBuffer());
@@ -151,8 +151,34 @@ async function makeTemplate(db: object): Promise<void> {
     const tmp = `${pending.path}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, dump);
     fs.renameSync(tmp, pending.path);
+    return true;
   } catch {
     // No copy this time (read-only install, full disk): the next new directory migrates itself.
+    return false;
+  }
+}
+
+/**
+ * Makes the copy a new embedded data directory starts from, if there is none yet: `npm install`
+ * runs it (scripts/prepare-embedded.ts), so that the first `npm start` after an install does not
+ * wait for initdb and the migrations. Answers where the copy is, or null when none could be made.
+ */
+export async function prepareEmbeddedTemplate(): Promise<string | null> {
+  const template = templatePath();
+  if (!template) return null;
+  if (fs.existsSync(template)) return template;
+  fs.mkdirSync(path.dirname(template), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(path.dirname(template), 'prepare-'));
+  try {
+    const database = await openDatabase({ databaseUrl: null, dataDir: dir });
+    try {
+      await migrateToLatest(database.db);
+      return (await makeTemplate(database.db)) ? template : null;
+    } finally {
+      await database.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
