@@ -170,9 +170,9 @@ function summary(r: Results): string {
   const lines: string[] = [];
   if (r.transitions) lines.push(`transitions: ${round(r.transitions.ratio)} × pgbench (${round(r.transitions.http.rate, 0)} vs ${round(r.transitions.pgbench.rate, 0)} /s), p50 ${round(r.transitions.http.p50)} ms, p99 ${round(r.transitions.http.p99)} ms`);
   if (r.search) lines.push(`register search: p50 ${round(r.search.http.p50)} ms, p95 ${round(r.search.http.p95)} ms = ${round(r.search.ratioP95)} × the SQL's p95 (${round(r.search.direct.p95)} ms)`);
-  if (r.verify) lines.push(`audit verification: ${round(r.verify.ratio)} × the raw read rate (${round(r.verify.verifyRate, 0)} vs ${round(r.verify.readRate, 0)} events/s)`);
+  if (r.verify) lines.push(`audit verification: ${round(r.verify.ratioThreaded)} × the raw read rate in the same ${r.verify.threads} threads (${round(r.verify.verifyRate, 0)} vs ${round(r.verify.threadedReadRate, 0)} events/s); ${round(r.verify.ratio)} × one reader's (${round(r.verify.readRate, 0)}/s)`);
   if (r.scheduler) lines.push(`scheduler: ${round(r.scheduler.ratio)} × the transition rate (${round(r.scheduler.rate, 0)} vs ${round(r.scheduler.transitionRate, 0)} /s)`);
-  if (r.embedded) lines.push(`embedded: ready ${round(r.embedded.freshStartMs / 1000)} s (new DATA_DIR) / ${round(r.embedded.secondStartMs / 1000)} s (existing) / ${round(r.embedded.coldStartMs / 1000)} s (first start after install); ${round(r.embedded.rate, 0)} events/s${r.embedded.ratio ? ` = ${round(r.embedded.ratio)} × PostgreSQL's HTTP rate` : ''}`);
+  if (r.embedded) lines.push(`embedded: ready ${round(r.embedded.freshStartMs / 1000)} s (first start after install, new DATA_DIR) / ${round(r.embedded.secondStartMs / 1000)} s (existing) / ${round(r.embedded.coldStartMs / 1000)} s (no initialised copy); ${round(r.embedded.rate, 0)} events/s${r.embedded.ratio ? ` = ${round(r.embedded.ratio)} × PostgreSQL's HTTP rate` : ''}`);
   return lines.join('\n');
 }
 

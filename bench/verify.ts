@@ -1,55 +1,84 @@
 // Benchmark 3: audit events verified per second (hash chains recomputed, every case replayed
-// through its machine) against reading the same rows, in the same batches, without verifying.
+// through its machine) against reading the same rows, in the same batches, without verifying: as
+// one reader reads them (one thread, one connection), and as verification reads them (its threads).
 import { openDatabase } from '../src/db/index.js';
 import { readChain, REGISTRY_CHAIN } from '../src/services/audit.js';
-import { readCaseBatches, verifyAudit } from '../src/services/verify.js';
+import { defaultVerifyThreads, readCaseBatches, verifyAudit } from '../src/services/verify.js';
 import { log, median, round } from './lib/common.js';
 
-export type VerifyResult = { events: number; cases: number; verifyRate: number; readRate: number; ratio: number; verifySeconds: number[]; readSeconds: number[]; ok: boolean };
+export type VerifyResult = {
+  events: number;
+  cases: number;
+  threads: number;
+  verifyRate: number;
+  readRate: number;
+  threadedReadRate: number;
+  ratio: number;
+  ratioThreaded: number;
+  verifySeconds: number[];
+  readSeconds: number[];
+  threadedReadSeconds: number[];
+  ok: boolean;
+};
 
 export async function benchVerify(dbUrl: string, rounds: number): Promise<VerifyResult> {
   const database = await openDatabase({ databaseUrl: dbUrl, dataDir: '' });
+  const threads = defaultVerifyThreads();
   try {
-    const rawRead = async () => {
+    const timed = async <T>(f: () => Promise<T>) => {
       const t0 = performance.now();
-      let events = (await readChain(database.db, REGISTRY_CHAIN)).length;
-      for await (const b of readCaseBatches(database.db, 500)) events += b.events;
-      return { events, seconds: (performance.now() - t0) / 1000 };
+      const out = await f();
+      return { out, seconds: (performance.now() - t0) / 1000 };
     };
-    const verify = async () => {
-      const t0 = performance.now();
-      const report = await verifyAudit(database.db);
-      return { report, seconds: (performance.now() - t0) / 1000 };
-    };
-    await rawRead(); // warm the cache: both runs then read from memory
-    const reads: Array<{ events: number; seconds: number }> = [];
+    // Reading as one reader does: one connection, the next batch read while this one is taken in.
+    const rawRead = () =>
+      timed(async () => {
+        let events = (await readChain(database.db, REGISTRY_CHAIN)).length;
+        for await (const b of readCaseBatches(database.db, 500)) events += b.events;
+        return events;
+      });
+    // Reading as verification reads: the same threads, connections and batches, nothing checked.
+    const threadedRead = () => timed(async () => (await verifyAudit(database.db, { databaseUrl: dbUrl, readOnly: true })).events_checked);
+    const verify = () => timed(() => verifyAudit(database.db, { databaseUrl: dbUrl }));
+    await rawRead(); // warm the cache: every run then reads from memory
+    const reads: Array<{ out: number; seconds: number }> = [];
+    const threaded: Array<{ out: number; seconds: number }> = [];
     const verifies: Array<Awaited<ReturnType<typeof verify>>> = [];
+    const rate = (x: { out: number; seconds: number }) => x.out / x.seconds;
     for (let r = 0; r < rounds; r++) {
       const a = await rawRead();
       reads.push(a);
-      log(`  round ${r + 1} read:   ${a.events} events in ${round(a.seconds)} s (${round(a.events / a.seconds, 0)}/s)`);
+      log(`  round ${r + 1} read, one thread:     ${a.out} events in ${round(a.seconds)} s (${round(rate(a), 0)}/s)`);
       const v = await verify();
       verifies.push(v);
-      log(`  round ${r + 1} verify: ${v.report.events_checked} events in ${round(v.seconds)} s (${round(v.report.events_checked / v.seconds, 0)}/s), ok=${v.report.ok}`);
+      log(`  round ${r + 1} verify, ${threads} threads:    ${v.out.events_checked} events in ${round(v.seconds)} s (${round(v.out.events_checked / v.seconds, 0)}/s), ok=${v.out.ok}`);
+      const b = await threadedRead();
+      threaded.push(b);
+      log(`  round ${r + 1} read, ${threads} threads:      ${b.out} events in ${round(b.seconds)} s (${round(rate(b), 0)}/s)`);
     }
     const a = await rawRead();
     reads.push(a);
-    log(`  final read:     ${a.events} events in ${round(a.seconds)} s`);
-    const events = verifies[0]!.report.events_checked;
-    const verifyRate = median(verifies.map((v) => v.report.events_checked / v.seconds));
-    const readRate = median(reads.map((x) => x.events / x.seconds));
-    // Each verify against the mean of the reads either side of it.
-    const ratios = verifies.map((v, k) => v.report.events_checked / v.seconds / ((reads[k]!.events / reads[k]!.seconds + reads[k + 1]!.events / reads[k + 1]!.seconds) / 2));
-    const bad = verifies.find((v) => !v.report.ok);
-    if (bad) log(`  verification reported failures: ${JSON.stringify(bad.report.failures.slice(0, 3))}`);
+    log(`  final read, one thread: ${a.out} events in ${round(a.seconds)} s`);
+    const events = verifies[0]!.out.events_checked;
+    const vrate = (k: number) => verifies[k]!.out.events_checked / verifies[k]!.seconds;
+    // Each verify against the mean of the one-thread reads either side of it, and against the
+    // threaded read right after it.
+    const ratios = verifies.map((_, k) => vrate(k) / ((rate(reads[k]!) + rate(reads[k + 1]!)) / 2));
+    const ratiosThreaded = verifies.map((_, k) => vrate(k) / rate(threaded[k]!));
+    const bad = verifies.find((v) => !v.out.ok);
+    if (bad) log(`  verification reported failures: ${JSON.stringify(bad.out.failures.slice(0, 3))}`);
     return {
       events,
-      cases: verifies[0]!.report.cases_checked,
-      verifyRate,
-      readRate,
+      cases: verifies[0]!.out.cases_checked,
+      threads,
+      verifyRate: median(verifies.map((_, k) => vrate(k))),
+      readRate: median(reads.map(rate)),
+      threadedReadRate: median(threaded.map(rate)),
       ratio: median(ratios),
+      ratioThreaded: median(ratiosThreaded),
       verifySeconds: verifies.map((v) => round(v.seconds)),
       readSeconds: reads.map((x) => round(x.seconds)),
+      threadedReadSeconds: threaded.map((x) => round(x.seconds)),
       ok: !bad,
     };
   } finally {
