@@ -164,7 +164,7 @@ export type CaseRange = { after: string | null; last: string };
 
 /** Worker threads (verify-worker.mjs), each reading and verifying the id ranges it is sent on its own connection. */
 class VerifyPool {
-  private readonly workers: Array<{ worker: Worker; busy: number }> = [];
+  private readonly workers: Array<{ worker: Worker; busy: number; exited: boolean }> = [];
   private readonly waiting = new Map<number, { resolve: (r: BatchResult) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failed: Error | null = null;
@@ -172,7 +172,7 @@ class VerifyPool {
   constructor(n: number, databaseUrl: string) {
     const file = new URL('./verify-worker.mjs', import.meta.url);
     for (let i = 0; i < n; i++) {
-      const slot = { worker: new Worker(file, { workerData: { databaseUrl } }), busy: 0 };
+      const slot = { worker: new Worker(file, { workerData: { databaseUrl } }), busy: 0, exited: false };
       slot.worker.on('message', (m: { id: number; result?: BatchResult; error?: string }) => {
         const w = this.waiting.get(m.id);
         if (!w) return;
@@ -189,7 +189,10 @@ class VerifyPool {
         }
       };
       slot.worker.on('error', fail);
-      slot.worker.on('exit', (code) => fail(new Error(`audit verification thread stopped (exit code ${code})`)));
+      slot.worker.on('exit', (code) => {
+        slot.exited = true;
+        fail(new Error(`audit verification thread stopped (exit code ${code})`));
+      });
       this.workers.push(slot);
     }
   }
@@ -209,7 +212,8 @@ class VerifyPool {
   async close(): Promise<void> {
     this.failed ??= new Error('audit verification pool closed');
     await Promise.all(
-      this.workers.map(async ({ worker }) => {
+      this.workers.map(async ({ worker, exited }) => {
+        if (exited) return;
         const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         worker.postMessage({ close: true });
         const timer = setTimeout(() => void worker.terminate(), 5000);

@@ -50,4 +50,12 @@ t.test('verification in worker threads reports exactly what one thread does', { 
   // The HTTP route uses the default (threads when the registry is larger than one batch).
   const r = await ta.req({ method: 'GET', url: '/v1/audit/verify', token: s.regulator.token });
   t.same(r.json().failures.map((f: { case_id: string }) => f.case_id), [first, middle, last]);
+
+  // A thread that cannot do its work (here: its database does not exist) fails the verification
+  // with the reason, promptly, rather than hanging or answering a partial report as complete.
+  const unreachable = new URL(databaseUrl);
+  unreachable.pathname = '/no_such_database_for_verify';
+  const t0 = Date.now();
+  await t.rejects(verifyAudit(ta.app.db, { batchSize: 4, threads: 2, databaseUrl: unreachable.toString() }), /audit verification thread/);
+  t.ok(Date.now() - t0 < 20_000, 'and promptly');
 });
