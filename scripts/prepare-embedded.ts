@@ -1,12 +1,13 @@
 // Run by `npm install` (postinstall): makes the initialised, migrated copy that a new embedded data
 // directory starts from (src/db/index.ts), so the first `npm start` does not wait for initdb.
 // Never fails the install: without the copy the first start makes it itself, only more slowly.
+import fs from 'node:fs';
 import { prepareEmbeddedTemplate, templatePath } from '../src/db/index.js';
 
 const t0 = performance.now();
 try {
-  const existed = templatePath();
-  const had = existed !== null && (await import('node:fs')).existsSync(existed);
+  const existing = templatePath();
+  const had = existing !== null && fs.existsSync(existing);
   const made = await prepareEmbeddedTemplate();
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   if (had) process.stdout.write('embedded database: initialised copy already prepared\n');

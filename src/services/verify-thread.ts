@@ -2,7 +2,7 @@
 // of its own, verifies it, and answers by the range's id. Started through verify-worker.mjs.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/index.js';
-import { countOf, readCaseBatch, verifyBatch, type CaseRange } from './verify.js';
+import { countOf, noResult, readCaseBatch, verifyBatch, type CaseRange } from './verify.js';
 
 const port = parentPort!;
 // Two connections: the next range is read while this one is verified.
@@ -16,7 +16,7 @@ port.on('message', async (m: { close?: true; id: number; range: CaseRange; readO
   }
   try {
     const batch = await readCaseBatch(database.db, m.range);
-    port.postMessage({ id: m.id, result: !batch ? { cases_checked: 0, events_checked: 0, failures: [] } : m.readOnly ? countOf(batch) : verifyBatch(batch) });
+    port.postMessage({ id: m.id, result: !batch ? noResult() : m.readOnly ? countOf(batch) : verifyBatch(batch) });
   } catch (err) {
     port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
   }

@@ -41,6 +41,15 @@ export type CaseBatch = { cases: CaseRow[]; byCase: Map<string, any[]>; events: 
 type CaseRow = { id: string; kind: string; state: string; number: string; organization_id: string; application: unknown; record: unknown; audit_seq: number; audit_hash: string };
 export type BatchResult = Omit<VerifyReport, 'ok'>;
 
+export const noResult = (): BatchResult => ({ cases_checked: 0, events_checked: 0, failures: [] });
+
+/** Adds one batch's counts and failures to a running total (failures keep their order). */
+function addTo(total: BatchResult, r: BatchResult): void {
+  total.cases_checked += r.cases_checked;
+  total.events_checked += r.events_checked;
+  for (const f of r.failures) total.failures.push(f);
+}
+
 export type VerifyOptions = {
   batchSize?: number;
   /**
@@ -73,12 +82,8 @@ export function defaultVerifyThreads(): number {
 export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const batch = opts.batchSize ?? 500;
   const threads = opts.databaseUrl ? (opts.threads ?? defaultVerifyThreads()) : 0;
-  const report: VerifyReport = { ok: true, cases_checked: 0, events_checked: 0, failures: [] };
-  const add = (r: BatchResult) => {
-    report.cases_checked += r.cases_checked;
-    report.events_checked += r.events_checked;
-    for (const f of r.failures) report.failures.push(f);
-  };
+  const report: VerifyReport = { ok: true, ...noResult() };
+  const add = (r: BatchResult) => addTo(report, r);
 
   const registry = await readChain(db, REGISTRY_CHAIN);
   report.events_checked += registry.length;
@@ -125,13 +130,10 @@ async function caseIdsAfter(db: Db, after: string | null, limit: number): Promis
 
 /** Verifies one batch in this thread, letting the driver take in the next batch meanwhile. */
 async function verifyBatchHere(b: CaseBatch): Promise<BatchResult> {
-  const out: BatchResult = { cases_checked: 0, events_checked: 0, failures: [] };
+  const out = noResult();
   for (let i = 0; i < b.cases.length; i += 100) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const part = verifyBatch({ cases: b.cases.slice(i, i + 100), byCase: b.byCase, events: 0 });
-    out.cases_checked += part.cases_checked;
-    out.events_checked += part.events_checked;
-    out.failures.push(...part.failures);
+    addTo(out, verifyBatch({ cases: b.cases.slice(i, i + 100), byCase: b.byCase, events: 0 }));
   }
   return out;
 }
@@ -143,7 +145,7 @@ export function countOf(b: CaseBatch): BatchResult {
 
 /** The whole check of each case of a batch: its chain, then its replay. Synchronous; the threads run it too. */
 export function verifyBatch(b: CaseBatch): BatchResult {
-  const out: BatchResult = { cases_checked: 0, events_checked: 0, failures: [] };
+  const out = noResult();
   for (const c of b.cases) {
     out.cases_checked++;
     const chain = b.byCase.get(c.id) ?? [];
