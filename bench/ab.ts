@@ -4,6 +4,7 @@
 // drifts over minutes; rounds side by side share it, so the per-round ratio is the figure to read.
 //   A_ROOT=/path/to/other/checkout npx tsx bench/ab.ts
 //   B_ENV="WORKERS=2" ROUNDS=6 npx tsx bench/ab.ts
+//   CASES=100000 REPORTS=8 … (records of a steady size: see below)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,7 +39,9 @@ try {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const now = Date.now();
-  const cases = await loadSandboxCases(client, cast, { count: 10000, state: 'testing', firstNumber: 1, startAt: new Date(now - 5 * 86_400_000), endAt: new Date(now + 300 * 86_400_000), createdAt: new Date(now - 10 * 86_400_000) });
+  // CASES and REPORTS (reports each case already has): with many cases the records grow little
+  // during the rounds, so that a late round is not slower for its larger records alone.
+  const cases = await loadSandboxCases(client, cast, { count: Number(process.env.CASES ?? 10000), reports: Number(process.env.REPORTS ?? 0), state: 'testing', firstNumber: 1, startAt: new Date(now - 5 * 86_400_000), endAt: new Date(now + 300 * 86_400_000), createdAt: new Date(now - 10 * 86_400_000) });
   await client.query('vacuum analyze');
   const reqs = Array.from({ length: 16384 }, (_, i) => encodeRequest('POST', `/v1/sandbox-cases/${cases[Math.floor(Math.random() * cases.length)]}/events`, { authorization: `Bearer ${cast.applicantToken}`, 'content-type': 'application/json' }, JSON.stringify({ type: 'SUBMIT_REPORT', payload: reportPayload(i) })));
   let i = 0;

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { reportPayload } from './cast.js';
 import { auditRow, GENESIS_HASH, type AuditEventBody } from '../../src/services/audit.js';
 import { deadlinesOf, initialSnapshot, step } from '../../src/services/engine.js';
 import { sandboxWorkflow } from '../../workflows/sandbox.js';
@@ -53,12 +54,13 @@ const DEADLINE_COLUMNS = ['case_id', 'name', 'event_type', 'due_at'];
 
 /**
  * `count` sandbox cases of the cast's organization, driven through the real machine to `testing`
- * (5 audit events each) or to `admitted` (4 events, START_TESTING due at `startAt`).
+ * (5 audit events each, and `reports` monthly reports after them) or to `admitted` (4 events,
+ * START_TESTING due at `startAt`).
  */
 export async function loadSandboxCases(
   client: pg.ClientBase,
   cast: Cast,
-  opts: { count: number; state: 'testing' | 'admitted'; firstNumber: number; startAt: Date; endAt: Date; createdAt: Date; id?: (i: number) => string },
+  opts: { count: number; state: 'testing' | 'admitted'; firstNumber: number; startAt: Date; endAt: Date; createdAt: Date; id?: (i: number) => string; reports?: number },
 ): Promise<string[]> {
   const wf = sandboxWorkflow;
   const ids: string[] = [];
@@ -80,7 +82,10 @@ export async function loadSandboxCases(
       at: new Date(t0 + 180_000).toISOString(),
     },
   ];
-  if (opts.state === 'testing') steps.push({ type: 'START_TESTING', actor: system, payload: {}, at: opts.startAt.toISOString() });
+  if (opts.state === 'testing') {
+    steps.push({ type: 'START_TESTING', actor: system, payload: {}, at: opts.startAt.toISOString() });
+    for (let r = 0; r < (opts.reports ?? 0); r++) steps.push({ type: 'SUBMIT_REPORT', actor: applicant, payload: reportPayload(r), at: new Date(opts.startAt.getTime() + (r + 1) * 60_000).toISOString() });
+  }
 
   const flush = async () => {
     await copyRows(client, 'cases', CASE_COLUMNS, cases);
