@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { httpLoad, log, median, pct, round, sortedOf, workDir, type LoadResult } from './lib/common.js';
 import { reportPayload } from './lib/cast.js';
 import { cpuSampler, type CpuSplit } from './lib/cpu.js';
@@ -29,10 +30,16 @@ export type TransitionsResult = {
   /** Worker processes of the service measured (WORKERS, one per core). */
   workers: number;
   pgbench: Figure & { rounds: number[] };
-  http: Figure & { rounds: number[]; errors: number };
+  http: Figure & { rounds: number[]; errors: number; roundP99: number[] };
+  /**
+   * Reports per HTTP case, on average, after the warm-up and after each service round (both
+   * services' rounds, in the order run): every event appends one to its case's record, so the
+   * records, and the work of each event, grow during the run.
+   */
+  reportsPerCase: number[];
   ratio: number;
   /** The same service as one process (WORKERS=1), measured in the same rounds, for comparison. */
-  oneProcess?: Figure & { rounds: number[]; errors: number; ratio: number };
+  oneProcess?: Figure & { rounds: number[]; errors: number; ratio: number; roundP99: number[] };
 };
 
 function pgbenchScript(ncases: number, principalId: string): string {
@@ -92,11 +99,19 @@ export async function benchTransitions(opts: {
   );
   let i = 0;
   const next = () => ({ raw: requests[i++ % requests.length]! });
+  const client = new pg.Client({ connectionString: opts.dbUrl });
+  await client.connect();
+  const reportsPerCase: number[] = [];
+  const countReports = async () => {
+    const { rows } = await client.query<{ n: number }>(`select avg(jsonb_array_length(record->'reports'))::float8 as n from cases where id = any($1::uuid[])`, [opts.httpCases]);
+    reportsPerCase.push(round(rows[0]!.n, 1));
+  };
   // Warm both paths (connections, JIT, caches) before anything is counted.
   log('  warm-up: pgbench 3 s, HTTP 5 s');
   await pgbench(opts.dbUrl, script, opts.clients, 3, 'warmup');
   await httpLoad(opts.serviceUrl, opts.clients, 5, next);
   if (opts.oneProcess) await httpLoad(opts.oneProcess.url, opts.clients, 5, next);
+  await countReports();
 
   const pgRounds: Array<{ tps: number; latencies: number[] }> = [];
   const pgCpu: CpuSplit[] = [];
@@ -109,6 +124,7 @@ export async function benchTransitions(opts: {
     const c = await cpu.stop();
     svc.cpu.push(c);
     svc.rounds.push(h);
+    await countReports();
     log(`  round ${r + 1} ${svc.label} ${round(h.rps, 0)} events/s (p50 ${round(pct(h.latencies, 50))} ms, p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors}; CPU ms/event: ${JSON.stringify(perEvent([c], h.requests + h.errors))}; service busy ${round((100 * c.service) / c.seconds, 0)}% of a core, waiting for a CPU ${round((100 * c.serviceRunQueueMs) / 1000 / c.seconds, 0)}% of the time)`);
   };
   for (let r = 0; r < opts.rounds; r++) {
@@ -136,6 +152,7 @@ export async function benchTransitions(opts: {
       p99: pct(lat, 99),
       n: lat.length,
       rounds: svc.rounds.map((h) => round(h.rps, 0)),
+      roundP99: svc.rounds.map((h) => round(pct(h.latencies, 99), 1)),
       errors: svc.rounds.reduce((n, h) => n + h.errors, 0),
       // Requests of the whole window (the load generator counts only those inside it).
       cpuMsPerEvent: perEvent(svc.cpu, svc.rounds.reduce((n, h) => n + h.requests + h.errors, 0)),
@@ -143,6 +160,7 @@ export async function benchTransitions(opts: {
     };
   };
   const http = figure(main);
+  await client.end();
   return {
     clients: opts.clients,
     seconds: opts.seconds,
@@ -158,6 +176,7 @@ export async function benchTransitions(opts: {
       cpuMsPerEvent: perEvent(pgCpu, pgLat.length),
     },
     http,
+    reportsPerCase,
     ratio: http.ratio,
     oneProcess: one ? figure(one) : undefined,
   };
