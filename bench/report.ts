@@ -47,12 +47,12 @@ export function writeResults(r: Results): string {
     out.push('| | events/s (median) | rounds | p50 | p99 | samples |');
     out.push('|---|---|---|---|---|---|');
     // Each round's rate with its p99, where the run recorded them.
-    const rounds = (f: { rounds: number[]; roundP99?: number[] }) => f.rounds.map((x, k) => (f.roundP99 ? `${x} (p99 ${f.roundP99[k]})` : String(x))).join(', ');
-    out.push(`| service (HTTP) | ${int(t.http.rate)} | ${rounds(t.http)} | ${ms(t.http.p50)} | ${ms(t.http.p99)} | ${int(t.http.n)} (${t.http.errors} errors) |`);
+    const roundsCell = (f: { rounds: number[]; roundP99?: number[] }) => f.rounds.map((x, k) => (f.roundP99 ? `${x} (p99 ${f.roundP99[k]})` : String(x))).join(', ');
+    out.push(`| service (HTTP) | ${int(t.http.rate)} | ${roundsCell(t.http)} | ${ms(t.http.p50)} | ${ms(t.http.p99)} | ${int(t.http.n)} (${t.http.errors} errors) |`);
     out.push(`| pgbench | ${int(t.pgbench.rate)} | ${t.pgbench.rounds.join(', ')} | ${ms(t.pgbench.p50)} | ${ms(t.pgbench.p99)} | ${int(t.pgbench.n)} |`);
     out.push(`| **ratio** | **${round(t.ratio)}** | | ${round(t.http.p50 / t.pgbench.p50)} × | ${round(t.http.p99 / t.pgbench.p99)} × | |`);
     const o = t.oneProcess;
-    if (o) out.push(`| for comparison: one process (\`WORKERS=1\`), same rounds | ${int(o.rate)} (**${round(o.ratio)} × pgbench**) | ${rounds(o)} | ${ms(o.p50)} | ${ms(o.p99)} | ${int(o.n)} (${o.errors} errors) |`);
+    if (o) out.push(`| for comparison: one process (\`WORKERS=1\`), same rounds | ${int(o.rate)} (**${round(o.ratio)} × pgbench**) | ${roundsCell(o)} | ${ms(o.p50)} | ${ms(o.p99)} | ${int(o.n)} (${o.errors} errors) |`);
     if (t.reportsPerCase?.length) {
       out.push('');
       out.push(`Every event appends its report to its case's record, which each event reads, rewrites and answers whole, so the work per event grows as the run goes on: the HTTP cases held ${t.reportsPerCase[0]} reports on average after the warm-up and ${t.reportsPerCase.at(-1)} after the last round (after each service round, in the order run: ${t.reportsPerCase.slice(1).join(', ')}). pgbench's cases keep their record as loaded.`);
