@@ -5,6 +5,7 @@
 //   A_ROOT=/path/to/other/checkout npx tsx bench/ab.ts
 //   B_ENV="WORKERS=2" ROUNDS=6 npx tsx bench/ab.ts
 //   CASES=100000 REPORTS=8 … (records of a steady size: see below)
+//   A_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/.work/prof" …  (node flags: runs node --import tsx, not tsx)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,9 +17,14 @@ import { cpuSampler } from './lib/cpu.js';
 import { encodeRequest } from './lib/http-client.js';
 
 const variants = [
-  { name: 'A', root: process.env.A_ROOT ?? process.cwd(), env: Object.fromEntries((process.env.A_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
-  { name: 'B', root: process.env.B_ROOT ?? process.cwd(), env: Object.fromEntries((process.env.B_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) },
+  variant('A'),
+  variant('B'),
 ];
+function variant(name: 'A' | 'B') {
+  const env = Object.fromEntries((process.env[`${name}_ENV`] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const nodeArgs = (process.env[`${name}_NODE_ARGS`] ?? '').split(' ').filter(Boolean);
+  return { name, root: process.env[`${name}_ROOT`] ?? process.cwd(), env, nodeArgs };
+}
 const rounds = Number(process.env.ROUNDS ?? 8);
 const seconds = Number(process.env.SECONDS_PER ?? 6);
 const db = await createDatabase('bench_ab');
@@ -26,7 +32,8 @@ const admin = adminToken();
 async function start(v: (typeof variants)[number]) {
   const port = await freePort();
   const out = fs.openSync(path.join(workDir, `ab-${v.name}.log`), 'w');
-  const child = spawn(path.join(v.root, 'node_modules/.bin/tsx'), ['src/main.ts'], { cwd: v.root, env: { ...process.env, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '10000000', DATABASE_URL: db.url, ADMIN_TOKEN: admin, ...v.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', out, out], detached: true });
+  const [cmd, args] = v.nodeArgs.length ? [process.execPath, [...v.nodeArgs, '--import', 'tsx', 'src/main.ts']] : [path.join(v.root, 'node_modules/.bin/tsx'), ['src/main.ts']];
+  const child = spawn(cmd, args, { cwd: v.root, env: { ...process.env, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '10000000', DATABASE_URL: db.url, ADMIN_TOKEN: admin, ...v.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', out, out], detached: true });
   const url = `http://127.0.0.1:${port}`;
   for (;;) { try { const r = await fetch(`${url}/health/ready`); if (r.ok) break; } catch {} await sleep(100); }
   return { ...v, url, pid: child.pid!, stop: () => { try { process.kill(-child.pid!, 'SIGTERM'); } catch {} } };

@@ -21,7 +21,9 @@ export function writeResults(r: Results): string {
   out.push('|---|---|---|---|');
   const t = r.transitions;
   if (t) {
-    out.push(`| 1. transitions, ${t.clients} clients | **${round(t.ratio)} × pgbench**, p99 ${ms(t.http.p99)} | ≥ 0.6 × pgbench, p99 ≤ 25 ms | ${ok(t.ratio >= 0.6 && t.http.p99 <= 25)} |`);
+    // p99 is the one absolute target: say so where the baseline's own p99 is over it on this machine.
+    const p99Note = t.http.p99 > 25 && t.pgbench.p99 > 25 ? ' (pgbench\'s own p99 is over 25 ms on this machine)' : '';
+    out.push(`| 1. transitions, ${t.clients} clients | **${round(t.ratio)} × pgbench**, p99 ${ms(t.http.p99)} (${round(t.http.p99 / t.pgbench.p99)} × pgbench's ${ms(t.pgbench.p99)}) | ≥ 0.6 × pgbench, p99 ≤ 25 ms | ${ok(t.ratio >= 0.6 && t.http.p99 <= 25)}${p99Note} |`);
   }
   const s = r.search;
   if (s) out.push(`| 2. register search, ${int(s.certificates)} certificates | **p95 ${ms(s.http.p95)}**, p50 ${ms(s.http.p50)} (${round(s.ratioP95)} × the SQL's p95) | p95 ≤ 20 ms | ${ok(s.http.p95 <= 20)} |`);
