@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
-import { buildApp } from './app.js';
 import { joinSiblings, runPrimary } from './cluster.js';
+import { openDatabase } from './db/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { forgetPrincipals, onPrincipalsChanged } from './services/principals.js';
@@ -22,7 +22,13 @@ async function main() {
   }
   const logger = createLogger(config);
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger, printBootstrapToken);
-  const app = await buildApp({ config, logger, onBootstrapToken: printBootstrapToken });
+  // The database opens while the rest of the service loads: on the embedded database a new
+  // directory's copy is written and PGlite compiles its WebAssembly meanwhile (~1 s of a start).
+  const opening = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  opening.catch(() => {}); // its error is thrown below, where it is awaited
+  const { buildApp } = await import('./app.js');
+  const database = await opening;
+  const app = await buildApp({ config, logger, database, onBootstrapToken: printBootstrapToken });
   joinSiblings(() => forgetPrincipals(app.db, { relayed: true }), onPrincipalsChanged);
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -31,7 +37,8 @@ async function main() {
     app.log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => process.exit(1), 10_000);
     timer.unref();
-    await app.close();
+    await app.close(); // the scheduler stops first
+    await database.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

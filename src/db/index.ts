@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -92,27 +93,30 @@ async function pgliteModules() {
 }
 
 /**
- * A new embedded data directory starts from a copy of one that was initialised (PGlite's initdb)
- * and migrated, kept in node_modules/.cache under the PGlite version and a digest of migrations/:
- * initdb and the first migration are most of a first start (about 3 s of 4 on an idle machine
- * here), unpacking the copy about 1 s. The first new directory after an install or a new
- * migration makes the copy (see migrateToLatest); a copy that cannot be read or written is not used.
+ * A new embedded data directory starts as a copy of one that was initialised (PGlite's initdb),
+ * migrated and cleanly closed, kept in node_modules/.cache under the PGlite version and a digest of
+ * migrations/: initdb and the first migration are most of a first start (about 3 s of 4 on an idle
+ * machine here). The copy is a plain directory: copying its ~1,000 files (40 MB) takes 0.1-0.3 s,
+ * where loading PGlite's own tar.gz dump of it took ~1 s. `npm install` makes it (prepareEmbeddedTemplate);
+ * a start that finds none makes one in the background for the next; a copy that cannot be read or
+ * written is not used.
  */
-async function openPglite(dataDir: string): Promise<{ pglite: PGlite; makeTemplate: string | null }> {
+async function openPglite(dataDir: string, opts: { makeTemplate: boolean }): Promise<PGlite> {
   const { PGlite, options: pgliteOptions } = await pgliteModules();
   if (dataDir === 'memory://') {
     const pglite = new PGlite({ dataDir, ...pgliteOptions });
     await pglite.waitReady;
-    return { pglite, makeTemplate: null };
+    return pglite;
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   const template = templatePath();
-  if (fresh && template && fs.existsSync(template)) {
+  if (fresh && template && fs.existsSync(path.join(template, 'PG_VERSION'))) {
     try {
-      const pglite = new PGlite({ dataDir, ...pgliteOptions, loadDataDir: new Blob([fs.readFileSync(template)]) });
+      await copyDataDir(template, dataDir);
+      const pglite = new PGlite({ dataDir, ...pgliteOptions });
       await pglite.waitReady;
-      return { pglite, makeTemplate: null };
+      return pglite;
     } catch {
       // An unreadable copy: start over with initdb.
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -121,7 +125,36 @@ async function openPglite(dataDir: string): Promise<{ pglite: PGlite; makeTempla
   }
   const pglite = new PGlite({ dataDir, ...pgliteOptions });
   await pglite.waitReady;
-  return { pglite, makeTemplate: fresh ? template : null };
+  if (fresh && template && opts.makeTemplate) templateWanted.add(pglite);
+  return pglite;
+}
+
+/**
+ * Copies a closed data directory; PG_VERSION, by which a directory is known to be initialised, goes
+ * last, so a copy cut short is taken for a new directory next time and copied again over itself.
+ * Files and directories only (a data directory holds nothing else), many files at a time: creating
+ * a file is what costs here (its data is ~40 KB on average), and one at a time took 2-4 times as long.
+ */
+async function copyDataDir(from: string, to: string) {
+  const files: Array<[string, string]> = [];
+  const walk = (src: string, dest: string, top: boolean) => {
+    fs.mkdirSync(dest, { recursive: true });
+    for (const e of fs.readdirSync(src, { withFileTypes: true })) {
+      if (top && (e.name === 'PG_VERSION' || e.name === 'postmaster.pid')) continue;
+      if (e.isDirectory()) walk(path.join(src, e.name), path.join(dest, e.name), false);
+      else if (e.isFile()) files.push([path.join(src, e.name), path.join(dest, e.name)]);
+    }
+  };
+  walk(from, to, true);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const [src, dest] = files[next++]!;
+      await fs.promises.copyFile(src, dest);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  fs.copyFileSync(path.join(from, 'PG_VERSION'), path.join(to, 'PG_VERSION'));
 }
 
 /** Where the copy of a new, migrated embedded data directory is kept (null: cannot tell). */
@@ -130,56 +163,71 @@ export function templatePath(): string | null {
     const { version } = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
     const digest = createHash('sha256');
     for (const f of migrationFiles()) digest.update(f).update(fs.readFileSync(path.join(migrationsDir, f)));
-    return path.join(root, 'node_modules/.cache/gd-ai-sandbox-registry', `pglite-${version}-${digest.digest('hex').slice(0, 16)}.tar.gz`);
+    return path.join(root, 'node_modules/.cache/gd-ai-sandbox-registry', `pglite-${version}-${digest.digest('hex').slice(0, 16)}`);
   } catch {
     return null;
   }
 }
 
-// Embedded databases opened on a new directory with no copy to start from: the copy is made once
-// they are migrated.
-const templatesToMake = new WeakMap<object, { pglite: PGlite; path: string }>();
-const TEMPLATE_DELAY_MS = 3000;
-
-async function makeTemplate(db: object): Promise<boolean> {
-  const pending = templatesToMake.get(db);
-  if (!pending) return false;
-  templatesToMake.delete(db);
-  try {
-    const dump = Buffer.from(await (await pending.pglite.dumpDataDir('gzip')).arrayBuffer());
-    fs.mkdirSync(path.dirname(pending.path), { recursive: true });
-    const tmp = `${pending.path}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, dump);
-    fs.renameSync(tmp, pending.path);
-    return true;
-  } catch {
-    // No copy this time (read-only install, full disk): the next new directory migrates itself.
-    return false;
-  }
-}
+/** The scratch directories this process makes the copy in (a test looks for its own left behind). */
+export const templateScratchPrefix = () => `prepare-${process.pid}-`;
 
 /**
  * Makes the copy a new embedded data directory starts from, if there is none yet: `npm install`
  * runs it (scripts/prepare-embedded.ts), so that the first `npm start` after an install does not
- * wait for initdb and the migrations. Answers where the copy is, or null when none could be made.
+ * wait for initdb and the migrations. A scratch directory is initialised, migrated and closed, then
+ * renamed into place, so the copy is whole or absent; of two made at once, the first renamed stays.
+ * Answers where the copy is, or null when none could be made.
  */
 export async function prepareEmbeddedTemplate(): Promise<string | null> {
   const template = templatePath();
   if (!template) return null;
-  if (fs.existsSync(template)) return template;
+  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
   fs.mkdirSync(path.dirname(template), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(path.dirname(template), 'prepare-'));
+  const dir = fs.mkdtempSync(path.join(path.dirname(template), templateScratchPrefix()));
   try {
-    const database = await openDatabase({ databaseUrl: null, dataDir: dir });
+    const database = await openEmbedded(dir, { makeTemplate: false });
     try {
       await migrateToLatest(database.db);
-      return (await makeTemplate(database.db)) ? template : null;
     } finally {
       await database.close();
     }
+    try {
+      fs.renameSync(dir, template);
+    } catch (err) {
+      // Another process put its copy there first (or an old, broken one is in the way).
+      if (!fs.existsSync(path.join(template, 'PG_VERSION'))) throw err;
+    }
+    return template;
+  } catch {
+    // No copy this time (read-only install, full disk): the next new directory migrates itself.
+    return null;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// An embedded database opened on a new directory with no copy to start from: once it is migrated
+// and has had time to come up, the copy is made in a child process (PGlite runs on the thread that
+// opens it; its initdb would hold this process's event loop for seconds). A process gone before
+// then leaves none, and the next new directory migrates itself and tries again.
+const templateWanted = new WeakSet<object>();
+const TEMPLATE_DELAY_MS = 3000;
+
+function prepareTemplateInBackground() {
+  // The same loader flags as this process (tsx), without a debugger's or profiler's.
+  const execArgv = process.execArgv.filter((a) => !/^--(inspect|cpu-prof|heap-prof|prof)/.test(a));
+  const child = spawn(process.execPath, [...execArgv, path.join(root, 'scripts/prepare-embedded.ts')], { cwd: root, stdio: 'ignore', detached: true });
+  child.on('error', () => {});
+  child.unref();
+}
+
+async function openEmbedded(dataDir: string, opts: { makeTemplate: boolean }): Promise<Database> {
+  const pglite = await openPglite(dataDir, opts);
+  const { PGliteDialect } = await pgliteModules();
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  if (templateWanted.has(pglite)) templateWanted.add(db);
+  return { db, embedded: true, close: () => db.destroy() };
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -195,11 +243,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, embedded: false, url: opts.databaseUrl, close: () => db.destroy() };
   }
-  const { pglite, makeTemplate: template } = await openPglite(opts.dataDir);
-  const { PGliteDialect } = await pgliteModules();
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-  if (template) templatesToMake.set(db, { pglite, path: template });
-  return { db, embedded: true, close: () => db.destroy() };
+  return openEmbedded(opts.dataDir, { makeTemplate: true });
 }
 
 const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -230,9 +274,10 @@ export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
-  // The copy serves the next new data directory, not this start: it is made once this one has had
-  // time to come up (a dump holds the database for about a second). A process gone before then
-  // leaves none, and the next new directory migrates itself and tries again.
-  if (templatesToMake.has(db)) setTimeout(() => void makeTemplate(db), TEMPLATE_DELAY_MS).unref();
+  // The copy serves the next new data directory, not this start (see prepareTemplateInBackground).
+  if (templateWanted.has(db)) {
+    templateWanted.delete(db);
+    setTimeout(prepareTemplateInBackground, TEMPLATE_DELAY_MS).unref();
+  }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -3,21 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
-import { migrateToLatest, openDatabase, prepareEmbeddedTemplate, templatePath } from '../../src/db/index.js';
+import { migrateToLatest, openDatabase, prepareEmbeddedTemplate, templatePath, templateScratchPrefix } from '../../src/db/index.js';
 
 // `npm install` runs scripts/prepare-embedded.ts, which makes the initialised, migrated copy that a
 // new embedded data directory starts from: the first `npm start` then neither runs initdb nor migrates.
 t.test('the install step prepares the copy a new embedded data directory starts from', async (t) => {
   const template = templatePath();
   if (!template) return t.fail('no template path (is @electric-sql/pglite installed?)');
-  fs.rmSync(template, { force: true });
+  fs.rmSync(template, { recursive: true, force: true });
 
   t.equal(await prepareEmbeddedTemplate(), template);
-  t.ok(fs.existsSync(template), 'the copy is there');
+  t.ok(fs.existsSync(path.join(template, 'PG_VERSION')), 'the copy is there, a closed data directory');
   const made = fs.statSync(template).mtimeMs;
   t.equal(await prepareEmbeddedTemplate(), template, 'a second run finds it');
   t.equal(fs.statSync(template).mtimeMs, made, 'and leaves it alone');
-  t.same(fs.readdirSync(path.dirname(template)).filter((f) => f.startsWith('prepare-') || f.endsWith('.tmp')), [], 'no scratch left behind');
+  t.same(fs.readdirSync(path.dirname(template)).filter((f) => f.startsWith(templateScratchPrefix())), [], 'no scratch left behind');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'embedded-template-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -29,4 +29,52 @@ t.test('the install step prepares the copy a new embedded data directory starts 
   } finally {
     await database.close();
   }
+});
+
+t.test('each new data directory is a copy of its own, and a copy cut short is made again', async (t) => {
+  const template = await prepareEmbeddedTemplate();
+  if (!template) return t.fail('no copy could be made');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'embedded-copies-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const a = path.join(root, 'a');
+  const b = path.join(root, 'b');
+  // b: a copy cut short, every file but PG_VERSION (which the copy writes last)
+  fs.cpSync(template, b, { recursive: true, filter: (src) => path.basename(src) !== 'PG_VERSION' });
+  fs.writeFileSync(path.join(b, 'global', 'pg_control'), 'half written');
+
+  const first = await openDatabase({ databaseUrl: null, dataDir: a });
+  try {
+    await sql`create table only_in_a (x int)`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const second = await openDatabase({ databaseUrl: null, dataDir: b });
+  try {
+    t.same(await migrateToLatest(second.db), [], 'the directory cut short opens migrated');
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_tables where tablename = 'only_in_a'`.execute(second.db);
+    t.equal(rows[0]!.n, 0, 'and holds nothing written in another new directory');
+  } finally {
+    await second.close();
+  }
+  t.ok(fs.existsSync(path.join(template, 'PG_VERSION')), 'the copy itself is untouched');
+  t.notOk(fs.existsSync(path.join(template, 'postmaster.pid')));
+});
+
+// A start with no copy (an install with --ignore-scripts, a migration added since) initialises its
+// directory itself and leaves a copy for the next, made in a child process a few seconds later.
+t.test('a new directory opened with no copy leaves one for the next', async (t) => {
+  const template = templatePath();
+  if (!template) return t.fail('no template path');
+  fs.rmSync(template, { recursive: true, force: true });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'embedded-nocopy-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const database = await openDatabase({ databaseUrl: null, dataDir: dir });
+  try {
+    t.ok((await migrateToLatest(database.db)).length > 0, 'it ran the migrations itself');
+  } finally {
+    await database.close();
+  }
+  const until = Date.now() + 120_000;
+  while (!fs.existsSync(path.join(template, 'PG_VERSION')) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  t.ok(fs.existsSync(path.join(template, 'PG_VERSION')), 'the copy was made in the background');
 });
