@@ -6,7 +6,7 @@ import path from 'node:path';
 import { http, httpLoad, log, pct, round, startService, workDir } from './lib/common.js';
 import { adminToken, createCast, reportPayload } from './lib/cast.js';
 import { SANDBOX_APPLICATION } from './lib/load.js';
-import { templatePath } from '../src/db/index.js';
+import { TEMPLATE_SCRATCH_PREFIX, templatePath, isInitialised } from '../src/db/index.js';
 
 export type EmbeddedResult = { coldStartMs: number; prepareMs: number; freshStartMs: number; secondStartMs: number; cases: number; clients: number; rate: number; p50: number; p99: number; errors: number };
 
@@ -31,7 +31,7 @@ export async function benchEmbedded(opts: { cases: number; clients: number; seco
     const t0 = performance.now();
     execFileSync('npm', ['run', '--silent', 'postinstall'], { stdio: 'ignore' });
     const prepareMs = performance.now() - t0;
-    if (template && !fs.existsSync(template)) throw new Error('npm install\'s postinstall step made no initialised copy');
+    if (template && !isInitialised(template)) throw new Error('npm install\'s postinstall step made no initialised copy');
     log(`  install step (postinstall: initdb, migrations, copy): ${round(prepareMs, 0)} ms`);
     const first = await startService(env, { how: 'npm', label: 'embedded-fresh' });
     log(`  first start after install (new DATA_DIR): ready ${round(first.readyMs, 0)} ms after npm start`);
@@ -87,7 +87,7 @@ export async function benchEmbedded(opts: { cases: number; clients: number; seco
 
 /** Waits until no scratch directory of a copy being made is left in `dir` (2 minutes at most). */
 async function settled(dir: string) {
-  const busy = () => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.startsWith('prepare-'));
+  const busy = () => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.startsWith(TEMPLATE_SCRATCH_PREFIX));
   for (let quiet = 0, until = Date.now() + 120_000; quiet < 3 && Date.now() < until; ) {
     quiet = busy() ? 0 : quiet + 1;
     await new Promise((r) => setTimeout(r, 500));

@@ -1,14 +1,13 @@
-// Run by `npm install` (postinstall), and in the background by a start that found none: makes the initialised, migrated copy that a new embedded data
-// directory starts from (src/db/index.ts), so the first `npm start` does not wait for initdb.
+// Run by `npm install` (postinstall), and in the background by a start that found none: makes the
+// initialised, migrated copy that a new embedded data directory starts from (src/db/index.ts), so
+// the first `npm start` does not wait for initdb.
 // Never fails the install: without the copy the first start makes it itself, only more slowly.
-import fs from 'node:fs';
-import path from 'node:path';
-import { prepareEmbeddedTemplate, templatePath } from '../src/db/index.js';
+import { prepareEmbeddedTemplate, templatePath, isInitialised } from '../src/db/index.js';
 
 const t0 = performance.now();
 try {
   const existing = templatePath();
-  const had = existing !== null && fs.existsSync(path.join(existing, 'PG_VERSION'));
+  const had = existing !== null && isInitialised(existing);
   const made = await prepareEmbeddedTemplate();
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   if (had) process.stdout.write('embedded database: initialised copy already prepared\n');

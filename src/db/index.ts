@@ -109,9 +109,9 @@ async function openPglite(dataDir: string, opts: { makeTemplate: boolean }): Pro
     return pglite;
   }
   fs.mkdirSync(dataDir, { recursive: true });
-  const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  const fresh = !isInitialised(dataDir);
   const template = templatePath();
-  if (fresh && template && fs.existsSync(path.join(template, 'PG_VERSION'))) {
+  if (fresh && template && isInitialised(template)) {
     try {
       await copyDataDir(template, dataDir);
       const pglite = new PGlite({ dataDir, ...pgliteOptions });
@@ -170,8 +170,12 @@ export function templatePath(): string | null {
   }
 }
 
-/** The scratch directories this process makes the copy in (a test looks for its own left behind). */
-export const templateScratchPrefix = () => `prepare-${process.pid}-`;
+/** A data directory, or the copy of one, is whole once its PG_VERSION is there (a copy writes it last). */
+export const isInitialised = (dir: string) => fs.existsSync(path.join(dir, 'PG_VERSION'));
+
+/** Scratch directories a copy is made in, beside it; this process's carry its pid (a test looks for its own). */
+export const TEMPLATE_SCRATCH_PREFIX = 'prepare-';
+export const templateScratchPrefix = () => `${TEMPLATE_SCRATCH_PREFIX}${process.pid}-`;
 
 /**
  * Makes the copy a new embedded data directory starts from, if there is none yet: `npm install`
@@ -183,7 +187,7 @@ export const templateScratchPrefix = () => `prepare-${process.pid}-`;
 export async function prepareEmbeddedTemplate(): Promise<string | null> {
   const template = templatePath();
   if (!template) return null;
-  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
+  if (isInitialised(template)) return template;
   fs.mkdirSync(path.dirname(template), { recursive: true });
   const dir = fs.mkdtempSync(path.join(path.dirname(template), templateScratchPrefix()));
   try {
@@ -197,7 +201,7 @@ export async function prepareEmbeddedTemplate(): Promise<string | null> {
       fs.renameSync(dir, template);
     } catch (err) {
       // Another process put its copy there first (or an old, broken one is in the way).
-      if (!fs.existsSync(path.join(template, 'PG_VERSION'))) throw err;
+      if (!isInitialised(template)) throw err;
     }
     return template;
   } catch {

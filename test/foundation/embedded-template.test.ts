@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
-import { migrateToLatest, openDatabase, prepareEmbeddedTemplate, templatePath, templateScratchPrefix } from '../../src/db/index.js';
+import { migrateToLatest, openDatabase, prepareEmbeddedTemplate, templatePath, isInitialised, templateScratchPrefix } from '../../src/db/index.js';
 
 // `npm install` runs scripts/prepare-embedded.ts, which makes the initialised, migrated copy that a
 // new embedded data directory starts from: the first `npm start` then neither runs initdb nor migrates.
@@ -13,7 +13,7 @@ t.test('the install step prepares the copy a new embedded data directory starts 
   fs.rmSync(template, { recursive: true, force: true });
 
   t.equal(await prepareEmbeddedTemplate(), template);
-  t.ok(fs.existsSync(path.join(template, 'PG_VERSION')), 'the copy is there, a closed data directory');
+  t.ok(isInitialised(template), 'the copy is there, a closed data directory');
   const made = fs.statSync(template).mtimeMs;
   t.equal(await prepareEmbeddedTemplate(), template, 'a second run finds it');
   t.equal(fs.statSync(template).mtimeMs, made, 'and leaves it alone');
@@ -56,7 +56,7 @@ t.test('each new data directory is a copy of its own, and a copy cut short is ma
   } finally {
     await second.close();
   }
-  t.ok(fs.existsSync(path.join(template, 'PG_VERSION')), 'the copy itself is untouched');
+  t.ok(isInitialised(template), 'the copy itself is untouched');
   t.notOk(fs.existsSync(path.join(template, 'postmaster.pid')));
 });
 
@@ -75,6 +75,6 @@ t.test('a new directory opened with no copy leaves one for the next', async (t) 
     await database.close();
   }
   const until = Date.now() + 120_000;
-  while (!fs.existsSync(path.join(template, 'PG_VERSION')) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
-  t.ok(fs.existsSync(path.join(template, 'PG_VERSION')), 'the copy was made in the background');
+  while (!isInitialised(template) && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  t.ok(isInitialised(template), 'the copy was made in the background');
 });
