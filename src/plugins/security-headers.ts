@@ -1,6 +1,7 @@
 // helmet's security headers (CSP, HSTS, nosniff, frame and referrer policies, …) on every answer.
-// They depend on nothing in the request, so helmet is run once at start-up and its headers are
-// set from that; @fastify/helmet rebuilt helmet and re-parsed the CSP on every request.
+// They depend on the request only through whether it came over TLS, so helmet is run once at
+// start-up and its headers are set from that; @fastify/helmet rebuilt helmet and re-parsed the CSP
+// on every request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
@@ -22,11 +23,36 @@ export function helmetHeaders(options: HelmetOptions): Array<[string, string]> {
   return [...headers];
 }
 
+/**
+ * The headers for an answer over plain HTTP: those for TLS less HSTS and the CSP's
+ * upgrade-insecure-requests. Over http://<lan-ip>:3000 the upgrade sent the stylesheet and the
+ * search form to https://, which nothing serves there, and HSTS would pin the host to it; a
+ * browser ignores HSTS over plain HTTP anyway (RFC 6797 §8.1).
+ */
+export function plainHttpHeaders(tls: Array<[string, string]>): Array<[string, string]> {
+  return tls
+    .filter(([name]) => name !== 'strict-transport-security')
+    .map(([name, value]): [string, string] =>
+      name === 'content-security-policy'
+        ? [
+            name,
+            value
+              .split(';')
+              .filter((d) => d.trim().toLowerCase() !== 'upgrade-insecure-requests')
+              .join(';'),
+          ]
+        : [name, value],
+    );
+}
+
 export default fp<HelmetOptions>(
   async (app, options) => {
-    const headers = helmetHeaders(options);
-    app.addHook('onRequest', (_request, reply, done) => {
-      for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    const tls = helmetHeaders(options);
+    const plain = plainHttpHeaders(tls);
+    app.addHook('onRequest', (request, reply, done) => {
+      // request.protocol is 'https' on a TLS socket, or from X-Forwarded-Proto only when the
+      // proxy is trusted (TRUST_PROXY): a client cannot ask for HSTS on a plain connection.
+      for (const [name, value] of request.protocol === 'https' ? tls : plain) reply.raw.setHeader(name, value);
       done();
     });
   },
