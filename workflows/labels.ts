@@ -129,6 +129,16 @@ export const certificateStatusLabels: Record<'valid' | 'suspended' | 'revoked' |
   expired: l('Expired', '已过期'),
 };
 
+/**
+ * What the register's Reason column says of a certificate's status change that has no reason of
+ * the regulator's: the machine records English text for these (RESTORE without a reason, EXPIRE),
+ * which a Chinese page must not show.
+ */
+export const statusChangeLabels: Partial<Record<string, Label>> = {
+  RESTORE: l('Suspension lifted', '暂停已解除'),
+  EXPIRE: l('Validity period ended', '有效期届满'),
+};
+
 export const roleLabels: Record<ActorRole, Label> = {
   admin: l('Administrator', '管理员'),
   regulator: l('Regulator', '监管部门'),

@@ -5,7 +5,7 @@ import type { PublicCertificate, PublicStatusChange, CertificateStatus } from '.
 import type { SandboxRegisterEntry } from '../services/register.js';
 import type { GenaiProjectPage, GenaiRegisterEntry } from '../services/register-genai.js';
 import type { SchemeView } from '../services/schemes.js';
-import { certificateStatusLabels, eventLabel, roleLabels, stateLabel, workflowLabels } from '../../workflows/labels.js';
+import { certificateStatusLabels, eventLabel, roleLabels, stateLabel, statusChangeLabels, workflowLabels } from '../../workflows/labels.js';
 import { Html, html } from './html.js';
 import { STRINGS, formatDate, formatDateTime, type Lang } from './i18n.js';
 
@@ -238,7 +238,7 @@ ${
 <td data-label="${s.date}">${time(h.at, true)}</td>
 <td data-label="${s.event}">${eventLabel(kind, h.event, ctx.lang)}</td>
 <td data-label="${s.status}">${certBadge(ctx.lang, h.status)}</td>
-<td data-label="${s.reason}">${h.reason ?? '—'}</td>
+<td data-label="${s.reason}">${h.reason ?? statusChangeLabels[h.event]?.[ctx.lang] ?? '—'}</td>
 </tr>`,
       )}</tbody>
 </table>`

@@ -251,26 +251,46 @@ export async function certificateRegister(db: DbOrTrx, q: CertificateRegisterQue
   return { items: items.map(view), next_cursor: more ? encode(items.at(-1)!) : null };
 }
 
-/** One change of a certificate's public status. */
+/**
+ * One change of a certificate's public status. `reason` is only ever the regulator's own words;
+ * a change with none (a restore without a reason, an expiry) is given a label in the reader's
+ * language by the page (workflows/labels.ts, statusChangeLabels).
+ */
 export type PublicStatusChange = { event: string; status: CertificateStatus; at: string; reason: string | null };
 
 // The regulator's reasons for suspending, restoring or revoking are public acts; surveillance
 // findings are a lab's results, so a surveillance entry shows only the status it led to.
-const PUBLIC_REASONS = new Set(['SUSPEND', 'RESTORE', 'REVOKE']);
+const PUBLIC_REASONS = ['SUSPEND', 'RESTORE', 'REVOKE'] as const;
 
-/** A certificate's status history, oldest first (issue, surveillance, suspension, …), or null when no such certificate was issued. */
+/**
+ * A certificate's status history, oldest first (issue, surveillance, suspension, …), or null when no such certificate was issued.
+ * The record's status history holds the machine's English text where the regulator gave no reason
+ * ("suspension lifted"); it stays as recorded, since /v1/audit/verify replays old events against
+ * it. What the regulator said is read from the events themselves (their payload), so a reason of
+ * the machine's is never shown as if someone had written it.
+ */
 export async function certificateStatusHistory(db: DbOrTrx, number: string): Promise<PublicStatusChange[] | null> {
   const row = await withCertificates(db)
     .selectFrom('certificates as c')
     .innerJoin('cases as k', 'k.id', 'c.case_id')
-    .select(sql<Array<{ event: string; status: CertificateStatus; at: string; reason?: string }> | null>`k.record->'status_history'`.as('history'))
+    .select(sql<Array<{ seq: number; event: string; status: CertificateStatus; at: string }> | null>`k.record->'status_history'`.as('history'))
+    .select((eb) =>
+      eb
+        .selectFrom('audit_events as e')
+        .select(sql<Record<string, string> | null>`jsonb_object_agg(e.seq::text, e.payload->>'reason')`.as('reasons'))
+        .whereRef('e.case_id', '=', 'k.id')
+        .where('e.type', 'in', [...PUBLIC_REASONS])
+        .where(sql<boolean>`e.payload->>'reason' is not null`)
+        .as('reasons'),
+    )
     .where('c.number', '=', normalizeCertificateNumber(number))
     .executeTakeFirst();
   if (!row) return null;
+  const reasons = row.reasons ?? {};
   return (row.history ?? []).map((e) => ({
     event: e.event,
     status: e.status,
     at: new Date(e.at).toISOString(),
-    reason: PUBLIC_REASONS.has(e.event) && e.reason ? e.reason : null,
+    reason: (PUBLIC_REASONS as readonly string[]).includes(e.event) ? (reasons[String(e.seq)] ?? null) : null,
   }));
 }
