@@ -168,6 +168,10 @@ function certificatesTable(ctx: PageContext, items: PublicCertificate[], schemes
 </table>`;
 }
 
+/** From the start to when testing actually ended, once it has; to the planned end while it goes on. */
+const testingPeriod = (p: SandboxRegisterEntry) =>
+  p.testing_period ? html`${time(p.testing_period.start)} – ${time(p.ended_at ?? p.testing_period.end)}` : '—';
+
 function sandboxTable(ctx: PageContext, items: SandboxRegisterEntry[]): Html {
   const s = STRINGS[ctx.lang];
   return html`<table class="cards">
@@ -178,7 +182,7 @@ function sandboxTable(ctx: PageContext, items: SandboxRegisterEntry[]): Html {
 <td data-label="${s.state}">${stateBadge(ctx.lang, 'sandbox-cases', p.state)}</td>
 <td data-label="${s.organization}">${p.organization.name}</td>
 <td data-label="${s.product}">${p.product.name ?? '—'}</td>
-<td data-label="${s.testingPeriod}">${p.testing_period ? html`${time(p.testing_period.start)} – ${time(p.testing_period.end)}` : '—'}</td>
+<td data-label="${s.testingPeriod}">${testingPeriod(p)}</td>
 </tr>`,
   )}</tbody>
 </table>`;
@@ -258,7 +262,7 @@ ${facts([
   [s.state, stateLabel('sandbox-cases', p.state, ctx.lang)],
   [s.organization, p.organization.name],
   [s.product, p.product.name ?? '—'],
-  [s.testingPeriod, p.testing_period ? html`${time(p.testing_period.start)} – ${time(p.testing_period.end)}` : '—'],
+  [s.testingPeriod, testingPeriod(p)],
 ])}
 </div>`;
   return layout(ctx, { title: s.sandboxHeading(p.number), section: 'register', body });

@@ -10,6 +10,7 @@ export default async function registerRoutes(app: FastifyInstance) {
       schema: {
         tags: ['register'],
         summary: 'Public register of sandbox participants',
+        description: 'Cases admitted, testing, suspended, in exit review or exited. `ended_at` is when testing actually ended (at an exit request or the end of the testing period), absent while testing goes on.',
         querystring: pageQuery({ q: { type: 'string', minLength: 1, maxLength: 200 }, state: { enum: [...PUBLIC_SANDBOX_STATES] } }),
       },
     },
