@@ -47,7 +47,45 @@ async function main() {
   app.log.info({ database: app.database.embedded ? `embedded (${config.dataDir})` : 'postgresql' }, 'ready');
 }
 
+// A PostgreSQL that cannot be reached, or a database not yet created, is the operator's to fix and
+// not a fault of the service: one line that says what to do, no stack. Anything else keeps its stack.
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; errors?: unknown[]; cause?: unknown } | null;
+  if (typeof e?.code === 'string') return e.code;
+  // Connecting to a name with several addresses fails with an AggregateError of one error each.
+  if (Array.isArray(e?.errors) && e.errors.length > 0) return errorCode(e.errors[0]);
+  return e?.cause ? errorCode(e.cause) : undefined;
+}
+
+function startupFailure(err: unknown): string {
+  const code = errorCode(err);
+  const url = process.env.DATABASE_URL;
+  if (url && code) {
+    let target: URL | null = null;
+    try {
+      target = new URL(url);
+    } catch {
+      /* the config check already refused a bad URL */
+    }
+    if (target) {
+      // Host, port, user and database only: the URL's password stays out of the message.
+      const host = target.hostname || 'localhost';
+      const port = target.port || '5432';
+      const user = decodeURIComponent(target.username);
+      const database = decodeURIComponent(target.pathname.slice(1)) || user;
+      const at = `${host}:${port}`;
+      if (code === '3D000') return `database "${database}" does not exist on ${at} (create it first: createdb -h ${host} -p ${port}${user ? ` -U ${user}` : ''} ${database})`;
+      if (UNREACHABLE.has(code)) return `cannot connect to PostgreSQL at ${at} (${code === 'ECONNREFUSED' ? 'connection refused: is it running, and is DATABASE_URL right?' : `${code}: is DATABASE_URL right?`})`;
+      // Class 08 connection exceptions, 28 authorization (wrong user or password), 57P03 not accepting connections.
+      if (/^(08|28|57P03)/.test(code)) return `PostgreSQL at ${at} refused the connection: ${(err as Error).message}`;
+    }
+  }
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 main().catch((err) => {
-  process.stderr.write(`failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(`failed to start: ${startupFailure(err)}\n`);
   process.exit(1);
 });
