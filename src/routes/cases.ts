@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { callerOf, principalOf } from '../plugins/auth.js';
-import { allowedEvents, caseHistory, createCase, fireEvent, getCase } from '../services/engine.js';
+import { keyedAnswer } from '../plugins/idempotency.js';
+import { allowedEvents, caseHistory, createCase, fireEvent, getCase, type CaseView } from '../services/engine.js';
 import { listCases } from '../services/cases.js';
 import type { Workflow } from '../../workflows/kit.js';
 import type { Role } from '../services/principals.js';
@@ -48,8 +49,9 @@ export function caseRoutes(wf: Workflow) {
 
     app.post(base, { config: { roles: ['applicant'] }, schema: { tags, summary: `Create a ${wf.title} case (draft)`, body: ref(`${wf.schemaDir}/application.json`) } }, async (request, reply) => {
       const p = principalOf(request);
-      const c = await createCase(deps, wf, callerOf(p), request.body);
-      return etag(reply.code(201).header('location', `${base}/${c.id}`), c.version).send(c);
+      const headers = (c: CaseView) => ({ location: `${base}/${c.id}`, etag: `"${c.version}"` });
+      const c = await createCase(deps, wf, callerOf(p), request.body, keyedAnswer(request, 201, headers));
+      return reply.code(201).headers(headers(c)).send(c);
     });
 
     app.patch(
@@ -108,7 +110,7 @@ export function caseRoutes(wf: Workflow) {
       async (request) => {
         const p = principalOf(request);
         const body = request.body as { type: string; payload?: unknown };
-        return fireEvent(deps, wf, callerOf(p), (request.params as { id: string }).id, body, { ifMatch: parseIfMatch(request) });
+        return fireEvent(deps, wf, callerOf(p), (request.params as { id: string }).id, body, { ifMatch: parseIfMatch(request), idempotency: keyedAnswer(request, 200) });
       },
     );
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { callerOf, principalOf } from '../plugins/auth.js';
+import { keyedAnswer } from '../plugins/idempotency.js';
 import { actorOf, createPrincipal, revokePrincipal, type Role } from '../services/principals.js';
 import { createOrganization, getOrganization, listOrganizations, setAccreditation, type OrganizationInput } from '../services/organizations.js';
 import { idParams, pageQuery, ref } from './common.js';
@@ -11,8 +12,9 @@ export default async function registryRoutes(app: FastifyInstance) {
 
   app.post('/v1/organizations', { config: { roles: ['admin', 'regulator'] }, schema: { tags: ['organizations'], body: ref('organizations/organization.json') } }, async (request, reply) => {
     const p = principalOf(request);
-    const org = await createOrganization(db, request.body as OrganizationInput, actorOf(p));
-    return reply.code(201).header('location', `/v1/organizations/${org.id}`).send(org);
+    const location = (org: { id: string }) => ({ location: `/v1/organizations/${org.id}` });
+    const org = await createOrganization(db, request.body as OrganizationInput, actorOf(p), keyedAnswer(request, 201, location));
+    return reply.code(201).headers(location(org)).send(org);
   });
   app.get('/v1/organizations/:id', { config: { roles: [] }, schema: { tags: ['organizations'], params: idParams } }, async (request) => {
     const p = principalOf(request);
@@ -48,8 +50,9 @@ export default async function registryRoutes(app: FastifyInstance) {
   app.post('/v1/principals', { config: { roles: ['admin'], idempotencyOmit: ['token'] }, schema: { tags: ['principals'], body: ref('principals/principal.json') } }, async (request, reply) => {
     const p = principalOf(request);
     const body = request.body as { role: Role; organization_id?: string; name?: string };
-    const created = await createPrincipal(db, body, actorOf(p));
-    return reply.code(201).header('location', `/v1/principals/${created.id}`).send(created);
+    const location = (created: { id: string }) => ({ location: `/v1/principals/${created.id}` });
+    const created = await createPrincipal(db, body, actorOf(p), undefined, keyedAnswer(request, 201, location));
+    return reply.code(201).headers(location(created)).send(created);
   });
   app.delete('/v1/principals/:id', { config: { roles: ['admin'] }, schema: { tags: ['principals'], params: idParams } }, async (request, reply) => {
     const p = principalOf(request);
@@ -63,8 +66,9 @@ export default async function registryRoutes(app: FastifyInstance) {
 
   app.post('/v1/products', { config: { roles: ['applicant'] }, schema: { tags: ['products'], body: ref('products/product.json') } }, async (request, reply) => {
     const p = principalOf(request);
-    const product = await createProduct(db, p, request.body as never);
-    return reply.code(201).header('location', `/v1/products/${product.id}`).send(product);
+    const location = (product: { id: string }) => ({ location: `/v1/products/${product.id}` });
+    const product = await createProduct(db, p, request.body as never, keyedAnswer(request, 201, location));
+    return reply.code(201).headers(location(product)).send(product);
   });
   app.get('/v1/products/:id', { config: { roles: ['applicant', 'regulator', 'lab'] }, schema: { tags: ['products'], params: idParams } }, async (request) => {
     const p = principalOf(request);

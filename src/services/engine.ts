@@ -8,6 +8,7 @@ import type { Schemas } from '../schemas.js';
 import type { ActorRole, CaseContext, CaseEvent, Deadline, EventActor, Workflow } from '../../workflows/kit.js';
 import { GENESIS_HASH, auditRow, type AuditEventBody } from './audit.js';
 import { lookupIn } from './lookup.js';
+import { isKeyTaken, keyInFlight, keyRow, storeAnswer, type KeyedRequest } from './idempotency.js';
 
 export type Caller = { principal_id: string | null; role: ActorRole; organization_id: string | null };
 export const SYSTEM_CALLER: Caller = { principal_id: null, role: 'system', organization_id: null };
@@ -171,7 +172,7 @@ async function lockCase(trx: Trx, wf: Workflow, id: string): Promise<CaseRow | u
   return (await trx.selectFrom('cases').selectAll().where('id', '=', id).where('kind', '=', wf.kind).forUpdate().executeTakeFirst()) as CaseRow | undefined;
 }
 
-export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller, application: unknown): Promise<CaseView> {
+export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller, application: unknown, keyed?: KeyedRequest<CaseView>): Promise<CaseView> {
   if (caller.role !== 'applicant' || !caller.organization_id) throw new AppError('forbidden', 'only an applicant creates cases');
   const organizationId = caller.organization_id;
   return deps.db.transaction().execute(async (trx) => {
@@ -222,12 +223,19 @@ export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller,
       .executeTakeFirstOrThrow()) as CaseRow;
     await trx.insertInto('audit_events').values(audit).execute();
     await writeDeadlines(trx, id, deadlines);
-    return caseView(row);
+    const view = caseView(row);
+    await storeAnswer(trx, keyed, view);
+    return view;
   });
 }
 
 export type FireInput = { type: string; payload?: unknown };
-export type FireOptions = { ifMatch?: number; allowInternal?: boolean };
+export type FireOptions = {
+  ifMatch?: number;
+  allowInternal?: boolean;
+  /** The request's Idempotency-Key: written with its answer by the event's own statement. */
+  idempotency?: KeyedRequest<FireResult>;
+};
 export type AuditEventView = ReturnType<typeof auditEventView>;
 export type FireResult = { case: CaseView; event: AuditEventView };
 
@@ -332,6 +340,9 @@ type Prepared = {
   now: Date;
   payload: unknown;
   wf: Workflow;
+  keyed: KeyedRequest<FireResult> | undefined;
+  /** The answer, once built: the one stored with an Idempotency-Key is the one sent. */
+  result?: FireResult;
 };
 
 /** Judges the event against the row read and computes everything the write needs. */
@@ -371,6 +382,7 @@ function prepare(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | 
     now,
     payload,
     wf,
+    keyed: opts.idempotency,
   };
 }
 
@@ -409,7 +421,17 @@ async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> 
           where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
       )`
     : sql``;
-  const result = await sql<{ id: string }>`
+  const k = p.keyed && keyRow(p.keyed, resultOf(p));
+  const keyCte = k
+    ? sql`,
+      k as (
+        insert into idempotency_keys (principal_id, key, method, path, request_hash, status, headers, body)
+        select ${k.principal_id}, ${k.key}, ${k.method}, ${k.path}, ${k.request_hash}, ${k.status}, ${k.headers}::jsonb, ${k.body} from u
+      )`
+    : sql``;
+  let result;
+  try {
+    result = await sql<{ id: string }>`
     with u as (
       update cases set ${sql.join(sets)}
       where id = ${row.id} and version = ${row.version}
@@ -420,14 +442,18 @@ async function writeEvent(db: DbOrTrx, p: Prepared): Promise<FireResult | null> 
       select ${audit.chain_id}, ${audit.seq}, u.id, ${audit.kind}, ${audit.type}, ${audit.actor_principal_id}, ${audit.actor_role},
              ${audit.from_state}, ${audit.to_state}, ${audit.payload}::jsonb, ${audit.facts}::jsonb, ${audit.at}::timestamptz, ${audit.prev_hash}, ${audit.hash}
       from u
-    )${deadlineCtes}
+    )${deadlineCtes}${keyCte}
     select id from u`.execute(db);
+  } catch (err) {
+    throw k && isKeyTaken(err) ? keyInFlight() : err;
+  }
   if (result.rows.length === 0) return null;
   return resultOf(p);
 }
 
 /** The answer to a written event, built from the row read and what the event changed. */
 function resultOf(p: Prepared): FireResult {
+  if (p.result) return p.result;
   const { row, audit, ctx } = p;
   const updated: CaseRow = {
     ...row,
@@ -442,7 +468,7 @@ function resultOf(p: Prepared): FireResult {
     audit_hash: audit.hash,
     updated_at: p.now,
   };
-  return { case: caseView(updated), event: auditEventView({ ...audit, at: p.now, payload: p.payload }) };
+  return (p.result = { case: caseView(updated), event: auditEventView({ ...audit, at: p.now, payload: p.payload }) });
 }
 
 // ---- many events at once (the scheduler) -------------------------------------------------------
@@ -482,8 +508,10 @@ async function writeEvents(db: DbOrTrx, items: Array<{ prepared: PreparedEvent; 
   const audits: unknown[] = [];
   const keep: unknown[] = [];
   const upsert: unknown[] = [];
+  const keys: unknown[] = [];
   for (const { prepared: p, fired } of items) {
     const { row, ctx, audit } = p;
+    if (p.keyed) keys.push({ case_id: row.id, ...keyRow(p.keyed, resultOf(p)) });
     cases.push({
       id: row.id,
       version: row.version,
@@ -546,7 +574,18 @@ async function writeEvents(db: DbOrTrx, items: Array<{ prepared: PreparedEvent; 
       on conflict (case_id, name) do update
         set event_type = excluded.event_type, due_at = excluded.due_at, attempts = 0, last_error = null, next_attempt_at = null
         where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
-    )
+    )${
+      keys.length === 0
+        ? sql``
+        : sql`,
+    k as (
+      insert into idempotency_keys (principal_id, key, method, path, request_hash, status, headers, body)
+      select k.principal_id, k.key, k.method, k.path, k.request_hash, k.status, k.headers::jsonb, k.body
+      from jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) as k(case_id uuid, principal_id uuid, key text, method text, path text, request_hash text,
+        status integer, headers text, body text)
+      where k.case_id in (select id from u)
+    )`
+    }
     select id from u`.execute(db);
   return new Set(r.rows.map((x) => x.id));
 }

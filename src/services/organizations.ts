@@ -3,6 +3,7 @@ import { AppError, notFound, ruleViolation, validationFailed } from '../errors.j
 import { appendRegistryEvent, type Actor } from './audit.js';
 import { creditCodeProblem } from './credit-code.js';
 import { decodeCursor, toPage } from './paging.js';
+import { storeAnswer, type KeyedRequest } from './idempotency.js';
 import type { Principal } from './principals.js';
 
 export type OrganizationInput = {
@@ -43,7 +44,7 @@ export const organizationView = (r: Row) => ({
   updated_at: r.updated_at.toISOString(),
 });
 
-export async function createOrganization(db: Db, input: OrganizationInput, actor: Actor) {
+export async function createOrganization(db: Db, input: OrganizationInput, actor: Actor, keyed?: KeyedRequest<ReturnType<typeof organizationView>>) {
   if (input.credit_code !== undefined) {
     const problem = creditCodeProblem(input.credit_code);
     if (problem) throw validationFailed([{ path: 'body/credit_code', message: problem }]);
@@ -73,7 +74,9 @@ export async function createOrganization(db: Db, input: OrganizationInput, actor
         .returningAll()
         .executeTakeFirstOrThrow()) as Row;
       await appendRegistryEvent(trx, { kind: 'organization', type: 'ORGANIZATION_CREATED', actor, payload: { organization_id: row.id, ...input }, at: now });
-      return organizationView(row);
+      const view = organizationView(row);
+      await storeAnswer(trx, keyed, view);
+      return view;
     });
   } catch (err) {
     // The check above cannot see a concurrent request's uncommitted row; the unique index can.

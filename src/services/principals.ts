@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound, validationFailed } from '../errors.js';
 import { appendRegistryEvent, type Actor } from './audit.js';
+import { storeAnswer, type KeyedRequest } from './idempotency.js';
 
 export const ROLES = ['admin', 'regulator', 'lab', 'applicant'] as const;
 export type Role = (typeof ROLES)[number];
@@ -110,6 +111,7 @@ export async function createPrincipal(
   input: { role: Role; organization_id?: string | null; name?: string | null },
   actor: Actor,
   token = newToken(),
+  keyed?: KeyedRequest<Principal & { token: string }>,
 ): Promise<Principal & { token: string }> {
   const orgId = input.organization_id ?? null;
   if ((input.role === 'lab' || input.role === 'applicant') && !orgId) {
@@ -140,7 +142,9 @@ export async function createPrincipal(
       actor,
       payload: { principal_id: row.id, role: row.role, organization_id: row.organization_id, name: row.name },
     });
-    return { ...(row as Principal), token };
+    const created = { ...(row as Principal), token };
+    await storeAnswer(trx, keyed, created);
+    return created;
   });
 }
 

@@ -3,6 +3,7 @@ import { AppError, notFound } from '../errors.js';
 import { decodeCursor, toPage } from './paging.js';
 import { actorOf, type Principal } from './principals.js';
 import { appendRegistryEvent } from './audit.js';
+import { storeAnswer, type KeyedRequest } from './idempotency.js';
 
 type Row = { id: string; organization_id: string; body: Record<string, unknown>; created_at: Date; updated_at: Date };
 
@@ -18,6 +19,7 @@ export async function createProduct(
   db: Db,
   p: Principal,
   input: Record<string, unknown> & { name: string; version: string; kind: string; risk_level: string },
+  keyed?: KeyedRequest<ReturnType<typeof productView>>,
 ) {
   if (!p.organization_id) throw new AppError('forbidden', 'only an applicant of an organization registers products');
   const organizationId = p.organization_id;
@@ -44,7 +46,9 @@ export async function createProduct(
       payload: { product_id: row.id, organization_id: organizationId, ...input },
       at: now,
     });
-    return productView(row);
+    const view = productView(row);
+    await storeAnswer(trx, keyed, view);
+    return view;
   });
 }
 
