@@ -312,7 +312,12 @@ function check(deps: EngineDeps, wf: Workflow, caller: Caller, row: CaseRow | un
     throw new AppError('version_mismatch', `If-Match names version ${opts.ifMatch}, the case is at version ${row.version}`, { version: row.version });
   }
   if (!stateNode(wf.machine, row.state)?.transitions.has(input.type)) {
-    throw new AppError('invalid_transition', `${input.type} is not allowed in state ${row.state}`, {
+    // The draft edit is PATCH to the caller: its internal event's name means nothing to them.
+    const detail =
+      input.type === 'REPLACE_APPLICATION'
+        ? `the application can only be edited while the case is a draft; this case is ${row.state}`
+        : `${input.type} is not allowed in state ${row.state}`;
+    throw new AppError('invalid_transition', detail, {
       state: row.state,
       allowed_events: allowedEvents(wf, row.state, caller),
     });
