@@ -11,7 +11,7 @@ const RACERS = 24;
 const REPORT_TRIALS = TRIALS;
 
 if (!testDatabaseUrl()) {
-  t.skip('the races need PostgreSQL (the embedded database serialises every statement on one connection); set DATABASE_URL to run them');
+  t.plan(0, 'skipped: the races need PostgreSQL (the embedded database serialises every statement on one connection); set DATABASE_URL to run them');
 } else {
   const database = await openTestDatabase({ poolSize: 16 });
   t.teardown(() => database.close());
