@@ -372,7 +372,7 @@ t.test('list filters cannot reach into another organization', async (t) => {
 
 t.test('the public register shows no draft, no case under review and no private field', async (t) => {
   const allowed: Record<string, string[]> = {
-    '/v1/register/sandbox': ['number', 'organization', 'product', 'state', 'testing_period'],
+    '/v1/register/sandbox': ['number', 'organization', 'product', 'state', 'testing_period', 'ended_at'],
     '/v1/register/certificates': ['holder', 'issued_at', 'lab', 'number', 'product', 'scheme', 'status', 'valid_until'],
     '/v1/register/genai-projects': [
       'approved_at',
