@@ -15,6 +15,7 @@ import idempotencyPlugin from './plugins/idempotency.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeaders from './plugins/security-headers.js';
 import { ensureAdmin } from './services/principals.js';
+import { listenForPrincipalChanges } from './services/principal-notifications.js';
 import { EventBatcher, type EngineDeps } from './services/engine.js';
 import healthRoutes from './routes/health.js';
 import registryRoutes from './routes/registry.js';
@@ -85,6 +86,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
   // onClose hooks run in reverse order: the scheduler stops before the database closes.
   if (scheduler) app.addHook('onClose', async () => scheduler.stop());
+  const principalCache = await listenForPrincipalChanges(database, app.log);
+  app.addHook('onClose', async () => principalCache.stop());
 
   for (const s of schemas.files) app.addSchema(s);
   app.setValidatorCompiler(({ schema, httpPart }) => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound, validationFailed } from '../errors.js';
 import { appendRegistryEvent, type Actor } from './audit.js';
@@ -33,8 +34,10 @@ export async function principalForToken(db: DbOrTrx, token: string): Promise<Pri
 
 // Principals recently authenticated, per database handle (an instance): a busy client then costs
 // one look-up per TTL instead of one per request. Revoking or re-bootstrapping through a handle
-// clears its cache after commit, so on that instance revocation is immediate; another instance
-// (another handle) sees it when its entry expires, within PRINCIPAL_CACHE_TTL_MS.
+// clears its cache after commit. On PostgreSQL every other instance is told too, and the revocation
+// is not answered until each has dropped its copy or can no longer trust it: see
+// principal-notifications.ts, which guards the app's handle. A handle nobody guards (the embedded
+// database, one process; a test's own handle) trusts its entries for PRINCIPAL_CACHE_TTL_MS.
 export const PRINCIPAL_CACHE_TTL_MS = 1000;
 const PRINCIPAL_CACHE_MAX = 10_000;
 type PrincipalCache = {
@@ -42,13 +45,28 @@ type PrincipalCache = {
   entries: Map<string, { principal: Principal; until: number }>;
   /** Look-ups under way, so that the requests that find an entry expired at once share one. */
   loading: Map<string, Promise<Principal | null>>;
+  /** Whether the cache may answer now; null: always (nobody guards this handle). */
+  trusted: (() => boolean) | null;
 };
 const caches = new WeakMap<object, PrincipalCache>();
 const cacheOf = (db: object): PrincipalCache => {
   let c = caches.get(db);
-  if (!c) caches.set(db, (c = { generation: 0, entries: new Map(), loading: new Map() }));
+  if (!c) caches.set(db, (c = { generation: 0, entries: new Map(), loading: new Map(), trusted: null }));
   return c;
 };
+
+/**
+ * From now on the handle's cache answers only while `trusted()` says so; otherwise every request
+ * reads the database, shares no look-up and caches nothing it could be answered from. Answers a
+ * function that lifts the guard.
+ */
+export function guardPrincipalCache(db: object, trusted: () => boolean): () => void {
+  const c = cacheOf(db);
+  c.trusted = trusted;
+  return () => {
+    if (c.trusted === trusted) c.trusted = null;
+  };
+}
 
 const forgetListeners = new Set<() => void>();
 
@@ -76,6 +94,7 @@ export function forgetPrincipals(db: object, opts: { relayed?: boolean } = {}): 
 /** principalForToken behind the per-handle cache; unknown and revoked tokens are never cached. */
 export async function authenticate(db: Db, token: string): Promise<Principal | null> {
   const c = cacheOf(db);
+  if (c.trusted && !c.trusted()) return principalForToken(db, token);
   const key = hashToken(token);
   const hit = c.entries.get(key);
   const now = Date.now();
@@ -148,15 +167,48 @@ export async function createPrincipal(
   });
 }
 
+/** The generation of principals now: each change to the table counts one (a trigger, at commit). */
+const principalsGeneration = async (db: DbOrTrx): Promise<string> =>
+  (await sql<{ generation: string }>`select generation::text as generation from principal_cache_generation`.execute(db)).rows[0]!.generation;
+
+/**
+ * Returns once every instance that may still trust its principal cache has dropped the principals it
+ * cached before `generation` (it says so in principal_cache_instances when its listener hears of
+ * it); an instance that does not answer is waited for until its lease runs out, when it stops
+ * trusting its cache by itself. An instance's lease is at most PRINCIPAL_CACHE_LEASE_MS long, so
+ * past that and a grace nobody has failed to answer but an instance that keeps renewing its lease
+ * without acknowledging, which is a fault: the change is stored, and the caller is told to retry.
+ */
+export const PRINCIPAL_CACHE_LEASE_MS = 5000;
+export async function awaitPrincipalCaches(db: Db, generation: string): Promise<void> {
+  const giveUp = Date.now() + PRINCIPAL_CACHE_LEASE_MS + 5000;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+    const { rows } = await sql<{ waiting: number }>`
+      select count(*)::int as waiting from principal_cache_instances where acked < ${generation}::bigint and lease_until > now()`.execute(db);
+    if (rows[0]!.waiting === 0) return;
+    if (Date.now() > giveUp) {
+      throw new AppError('unavailable', `the change is stored, but ${rows[0]!.waiting} instance(s) of the service have not confirmed it; retry the request`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/**
+ * The 204 means that no instance accepts the token any more: it is sent only once every instance
+ * has dropped it (awaitPrincipalCaches). A retry of a revocation whose answer was lost waits too.
+ */
 export async function revokePrincipal(db: Db, id: string, actor: Actor): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  const generation = await db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('principals').select(['id', 'revoked_at']).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!row) throw notFound('principal');
-    if (row.revoked_at !== null) return;
-    await trx.updateTable('principals').set({ revoked_at: new Date() }).where('id', '=', id).execute();
-    await appendRegistryEvent(trx, { kind: 'principal', type: 'PRINCIPAL_REVOKED', actor, payload: { principal_id: id } });
+    if (row.revoked_at === null) {
+      await trx.updateTable('principals').set({ revoked_at: new Date() }).where('id', '=', id).execute();
+      await appendRegistryEvent(trx, { kind: 'principal', type: 'PRINCIPAL_REVOKED', actor, payload: { principal_id: id } });
+    }
+    return principalsGeneration(trx);
   });
   forgetPrincipals(db);
+  await awaitPrincipalCaches(db, generation);
 }
 
 /** ADMIN_TOKEN bootstrap (SPEC §1): that token is an admin's, created or updated. */
@@ -167,11 +219,14 @@ export async function ensureAdmin(db: Db, adminToken: string | null): Promise<{ 
     const existing = await db.selectFrom('principals').select(['id', 'role', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst();
     if (existing && existing.role === 'admin' && existing.revoked_at === null) return null;
     if (existing) {
-      await db.transaction().execute(async (trx) => {
+      const generation = await db.transaction().execute(async (trx) => {
         await trx.updateTable('principals').set({ role: 'admin', organization_id: null, revoked_at: null }).where('id', '=', existing.id).execute();
         await appendRegistryEvent(trx, { kind: 'principal', type: 'PRINCIPAL_BOOTSTRAPPED', actor: system, payload: { principal_id: existing.id } });
+        return principalsGeneration(trx);
       });
       forgetPrincipals(db);
+      // The token's old role may be cached elsewhere.
+      await awaitPrincipalCaches(db, generation);
       return null;
     }
     try {
