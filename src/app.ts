@@ -90,11 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => principalCache.stop());
 
   for (const s of schemas.files) app.addSchema(s);
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === 'body' ? schemas.body : schemas.params;
-    const id = (schema as { $id?: string }).$id;
-    return (id && ajv.getSchema(id)) || ajv.compile(schema);
-  });
+  app.setValidatorCompiler(({ schema, httpPart }) => schemas.forRequestPart(schema as never, httpPart));
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();

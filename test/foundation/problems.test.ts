@@ -91,3 +91,35 @@ t.test('429: too many requests is a problem too', async (t) => {
   t.same(statuses, [200, 200, 200, 429]);
   assertProblem(t, last!, 429, 'rate_limited');
 });
+
+t.test('400: query numbers are finite; limit=Infinity, 1e400 or 400 digits is refused naming query/limit', async (t) => {
+  for (const limit of ['Infinity', '-Infinity', '1e400', '9'.repeat(400)]) {
+    for (const [url, tok] of [
+      ['/v1/register/sandbox', undefined],
+      ['/v1/products', token],
+      ['/v1/sandbox-cases', token],
+    ] as const) {
+      const res = await ta.req({ method: 'GET', url: `${url}?limit=${limit}`, token: tok });
+      const p = assertProblem(t, res, 400, 'validation_failed', 'query/limit');
+      t.match(p.errors!.find((e) => e.path === 'query/limit')!.message, /finite/, `${url}?limit=${limit.slice(0, 12)}: says why`);
+    }
+  }
+  t.equal((await ta.req({ method: 'GET', url: '/v1/register/sandbox?limit=200' })).statusCode, 200, 'the largest limit is served');
+});
+
+t.test('400: a date without a time must be an RFC 3339 date-time, said once, without a regular expression', async (t) => {
+  const lab = await f.org({ kind: 'lab' });
+  for (const valid_until of ['2027-01-01', '2027-01-01T00:00:00', '2027-01-01T00:00:60Z']) {
+    const res = await ta.req({
+      method: 'PUT',
+      url: `/v1/organizations/${lab.id}/accreditation`,
+      token: f.regulator.token,
+      payload: { accreditation_number: 'CNAS L1234', schemes: ['gb-t-45654'], valid_until },
+    });
+    const p = assertProblem(t, res, 400, 'validation_failed', 'body/valid_until');
+    const said = p.errors!.filter((e) => e.path === 'body/valid_until');
+    t.equal(said.length, 1, `${valid_until}: one message for the field (${JSON.stringify(said)})`);
+    t.match(said[0]!.message, /^must be an RFC 3339 date-time/);
+    t.notMatch(p.detail, /pattern|\\d|\[/, 'no regular expression in the detail');
+  }
+});
