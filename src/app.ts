@@ -93,6 +93,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(({ schema, httpPart }) => schemas.forRequestPart(schema as never, httpPart));
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Set here, before the rate limiter and the auth hook may refuse: an answer to a request that
+    // needs a principal is that principal's (or about its credentials), errors included; no cache keeps it.
+    if (request.routeOptions.config?.roles) reply.header('cache-control', 'no-store');
     done();
   });
 

@@ -14,8 +14,8 @@ declare module 'fastify' {
   }
 }
 
-// The syntax of a bearer token; anything else is not a token.
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
+// The syntax of a bearer token; anything else is not a token. The scheme is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{16,512})$/i;
 const bearers = new WeakMap<FastifyRequest, Promise<Principal | null>>();
 
 /**
@@ -37,19 +37,22 @@ export function bearerPrincipal(app: { db: Parameters<typeof authenticate>[0] },
  * once (revocation through this instance clears its principal cache; see services/principals.ts).
  * Then one place decides who may call a route, from its `config.roles`, before the body is read:
  * a stranger or a wrong role gets 401/403, never a 400 or 413 that would describe the route.
+ * A public route (no `config.roles`) ignores the header: credentials it does not need cannot make
+ * it fail, nor cost it a look-up.
  */
 export default fp(
   async (app) => {
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (request) => {
+      const roles = request.routeOptions.config?.roles;
+      if (!roles) return;
       const header = request.headers.authorization;
       if (header !== undefined) {
         const principal = await bearerPrincipal(app, request);
         if (!principal) throw new AppError('unauthenticated', BEARER.test(header) ? 'the token is unknown or revoked' : 'Authorization must be "Bearer <token>"');
         request.principal = principal;
       }
-      const roles = request.routeOptions.config?.roles;
-      if (roles) requireRole(request, ...roles);
+      requireRole(request, ...roles);
     });
     // Routes with roles are documented as needing a bearer token, and with the roles they allow.
     app.addHook('onRoute', (route) => {

@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { sendProblem } from '../plugins/errors.js';
 
+// A load balancer polls these: never rate-limited (a refused probe would take a healthy instance out).
+const probe = { rateLimit: false } as const;
+
 export default async function healthRoutes(app: FastifyInstance) {
-  app.get('/health/live', { schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
-  app.get('/health/ready', { schema: { tags: ['health'] } }, async (request, reply) => {
+  app.get('/health/live', { config: probe, schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
+  app.get('/health/ready', { config: probe, schema: { tags: ['health'] } }, async (request, reply) => {
     try {
       await sql`select 1`.execute(app.db);
     } catch (err) {

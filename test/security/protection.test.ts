@@ -120,8 +120,8 @@ t.test('rate limiting: per token and per IP, 429 problem with Retry-After', asyn
     for (const url of urls) statuses.push((await ask(undefined, '10.0.0.2', url)).statusCode);
     t.same(
       statuses,
-      [200, 200, 401, 404, 200, 429],
-      'the sixth anonymous request from one IP is refused, public, protected or unknown route alike',
+      [200, 200, 401, 404, 200, 200],
+      'public, protected or unknown routes alike count; the health check does not',
     );
     assertProblem(t, await ask(undefined, '10.0.0.2', '/no/such/route'), 429, 'rate_limited');
     t.equal((await ask(undefined, '10.0.0.3', '/v1/schemes')).statusCode, 200, 'another IP is served');
@@ -142,6 +142,33 @@ t.test('rate limiting: per token and per IP, 429 problem with Retry-After', asyn
     assertProblem(t, malformed, 429, 'rate_limited');
     t.equal((await ask(c, '10.0.0.4')).statusCode, 200, 'the valid token from that IP is still served');
   });
+});
+
+t.test('health checks are never rate-limited, and do not spend the budget', async (t) => {
+  const ta = await loggedApp(t, { RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    for (const url of ['/health/live', '/health/ready']) statuses.push((await ta.req({ method: 'GET', url, ...from('10.2.0.1') } as never)).statusCode);
+  }
+  t.same(statuses, Array(20).fill(200), 'a load balancer polling from one address is always answered');
+  const after = [(await ta.req({ method: 'GET', url: '/v1/schemes', ...from('10.2.0.1') } as never)).statusCode];
+  after.push((await ta.req({ method: 'GET', url: '/v1/schemes', ...from('10.2.0.1') } as never)).statusCode);
+  t.same(after, [200, 200], 'the address still has its whole budget');
+  const polled = await ta.req({ method: 'GET', url: '/health/ready', ...from('10.2.0.1') } as never);
+  t.equal(polled.statusCode, 200, 'and health is answered once the budget is spent');
+});
+
+t.test('the 429 states the window; Retry-After the time left', async (t) => {
+  const ta = await loggedApp(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW_MS: '60000' });
+  const ask = () => ta.req({ method: 'GET', url: '/v1/schemes', ...from('10.3.0.1') } as never);
+  t.equal((await ask()).statusCode, 200);
+  // Long enough into the window that the time left (59 s) is not the window (60 s).
+  await new Promise((r) => setTimeout(r, 1200));
+  const limited = await ask();
+  const p = assertProblem(t, limited, 429, 'rate_limited');
+  t.match(p.detail, /\b1 requests? per 60 seconds\b/, `the window: ${p.detail}`);
+  const left = Number(limited.headers['retry-after']);
+  t.ok(left >= 50 && left <= 59, `Retry-After: the seconds left in the window (${left})`);
 });
 
 t.test('the limit resets after its window', async (t) => {
