@@ -10,7 +10,7 @@ import type { Db } from './db/types.js';
 import { Schemas } from './schemas.js';
 import { resolveComponentRefs } from './openapi-refs.js';
 import authPlugin from './plugins/auth.js';
-import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
+import errorsPlugin, { clientErrorHandler, frameworkErrors, requireOneHost } from './plugins/errors.js';
 import idempotencyPlugin from './plugins/idempotency.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeaders from './plugins/security-headers.js';
@@ -74,6 +74,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     // A malformed URL is refused before routing: as a problem, like every other error.
     frameworkErrors,
+    // Node's parser refuses malformed requests before Fastify sees them; they are answered as problems too.
+    clientErrorHandler,
+    // Node answers an HTTP/1.1 request without Host with an empty 400; requireOneHost answers a problem.
+    http: { requireHostHeader: false },
   });
   app.decorate('db', database.db);
   app.decorate('database', database);
@@ -110,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     },
   });
+  app.addHook('onRequest', requireOneHost);
   // Before auth: a request with a bad token or none is limited (per IP) like any other.
   await app.register(rateLimitPlugin, { max: config.rateLimitMax, timeWindow: config.rateLimitWindowMs });
   await app.register(authPlugin);

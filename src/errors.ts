@@ -9,12 +9,14 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflicts with a stored record' },
   invalid_transition: { status: 409, title: 'Event not allowed in the current state' },
+  request_timeout: { status: 408, title: 'Request not received in time' },
   version_mismatch: { status: 412, title: 'The case has moved on' },
   payload_too_large: { status: 413, title: 'Request body too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rule_violation: { status: 422, title: 'A rule refused the request' },
   idempotency_conflict: { status: 422, title: 'Idempotency-Key reused with another request' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  header_too_large: { status: 431, title: 'Request header fields too large' },
   internal_error: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const;
@@ -51,3 +53,27 @@ export function problemBody(code: ErrorCode, detail: string, extra: Record<strin
  */
 export const isDataException = (err: unknown): boolean =>
   typeof (err as { code?: unknown } | null)?.code === 'string' && /^22[0-9A-Z]{3}$/.test((err as { code: string }).code);
+
+// Node's errors when a connection cannot be made or is lost (a stopped server, a dropped network).
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+// SQLSTATE: class 08 (connection exception), the server shutting down or starting (57P01-57P03),
+// no connection slot left (53300), the database itself gone (3D000).
+const OUTAGE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123]|53300|3D000)$/;
+// The drivers' own words for a connection that is lost or a handle that is closed: they carry no code.
+const OUTAGE_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end|driver has already been destroyed|PGlite is closed)/;
+
+/**
+ * The database cannot be reached (SPEC §2: 503 `unavailable`, with Retry-After): PostgreSQL refusing
+ * or dropping connections, a pool or an embedded database that is closed. Not a fault in the request
+ * or in the service, and it passes: the client may retry.
+ */
+export function isUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 3) return false;
+  const { code, message, errors, cause } = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || OUTAGE_SQLSTATE.test(code))) return true;
+  if (typeof message === 'string' && OUTAGE_MESSAGE.test(message)) return true;
+  // Node reports a failed connection to every address of a host name as one AggregateError.
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => isUnavailable(e, depth + 1))) return true;
+  return cause !== undefined && isUnavailable(cause, depth + 1);
+}

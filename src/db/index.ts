@@ -244,7 +244,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // An idle client's network error must not crash the process; the next query reports it.
     pool.on('error', () => {});
     const statements = new StatementNames();
-    pool.on('connect', (client) => preparing(client, statements));
+    pool.on('connect', (client) => {
+      preparing(client, statements);
+      // Nor a checked-out client's (the pool listens only to idle ones): its query fails with the
+      // error, and the pool drops the client when it is released.
+      client.on('error', () => {});
+    });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, embedded: false, url: opts.databaseUrl, close: () => db.destroy() };
   }
