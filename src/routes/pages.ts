@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, isDataException } from '../errors.js';
+import { AppError, isDataException, isUnavailable } from '../errors.js';
+import { UNAVAILABLE_RETRY_AFTER_S } from '../plugins/errors.js';
 import { CERTIFICATE_NUMBER, CERTIFICATE_STATUSES, certificateRegister, certificateStatusHistory, findCertificate, type CertificateStatus } from '../services/register-certificates.js';
 import { PUBLIC_SANDBOX_STATES, findSandboxParticipant, sandboxRegister } from '../services/register.js';
 import { PUBLIC_GENAI_STATES, findGenaiProject, genaiRegister } from '../services/register-genai.js';
@@ -66,6 +67,11 @@ function htmlErrors(app: FastifyInstance) {
     if (status === 400) return sendPage(reply, ctx, errorPage(ctx, { title: s.badRequestTitle, message: s.badRequest }), 400);
     if (status === 404) return sendPage(reply, ctx, errorPage(ctx, { title: s.notFoundTitle, message: s.notFoundPage }), 404);
     if (status < 500) return sendPage(reply, ctx, errorPage(ctx, { title: s.errorTitle, message: err instanceof AppError ? err.detail : err.message }), status);
+    if (isUnavailable(err)) {
+      request.log.warn({ err }, 'page unavailable: the database cannot be reached');
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+      return sendPage(reply, ctx, errorPage(ctx, { title: s.unavailableTitle, message: s.unavailable }), 503);
+    }
     request.log.error({ err }, 'page failed');
     return sendPage(reply, ctx, errorPage(ctx, { title: s.errorTitle, message: s.error(request.id) }), 500);
   });

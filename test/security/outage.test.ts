@@ -99,6 +99,16 @@ t.test('the public register: 503, with or without a token it does not need', asy
   t.equal(workflows.statusCode, 200, 'a public route that needs no database still answers, token or not');
 });
 
+t.test('a register page: a 503 page in the reader\'s language with Retry-After, not a 500', async (t) => {
+  for (const [lang, title] of [['en', 'Temporarily unavailable'], ['zh-Hans', '暂时无法访问']]) {
+    const r = await ta.req({ method: 'GET', url: `/register?lang=${lang}` });
+    t.equal(r.statusCode, 503, lang);
+    t.match(r.headers['content-type'], /^text\/html/);
+    t.ok(Number(r.headers['retry-after']) > 0, 'Retry-After');
+    t.match(r.body, title);
+  }
+});
+
 t.test('/health/ready is 503 with Retry-After; /health/live stays 200', async (t) => {
   unavailable(t, await ta.req({ method: 'GET', url: '/health/ready' }), '/health/ready');
   unavailable(t, await ta.req({ method: 'GET', url: '/health/ready', token: fresh }), '/health/ready with a token');
