@@ -43,12 +43,23 @@ const rules = {
     return null;
   },
   exitReportIn: ({ context }) => (context.record.exit_reports.length > 0 ? null : 'CONCLUDE needs an exit report (SUBMIT_EXIT_REPORT) first'),
-  reportPeriodValid: ({ event }) =>
-    new Date(event.payload.period_end).getTime() > new Date(event.payload.period_start).getTime() ? null : 'period_end must be after period_start',
+  reportPeriodValid: ({ context, event }) => {
+    const start = ms(event.payload.period_start);
+    const end = ms(event.payload.period_end);
+    if (end <= start) return 'period_end must be after period_start';
+    // Testing may start before the planned period (the applicant fires START_TESTING); it counts.
+    const period = context.record.testing_period!;
+    const from = Math.min(ms(period.start), ms(context.record.testing_started_at ?? period.start));
+    if (start < from) return `the report period must lie within the testing period: period_start is before ${iso(new Date(from))}, when testing began`;
+    if (end > ms(period.end)) return `the report period must lie within the testing period: period_end is after its end, ${period.end}`;
+    if (end > ms(event.at)) return 'the report period must end by now: period_end is in the future';
+    return null;
+  },
   criticalIncident: ({ event }) => (event.payload.severity === 'critical' ? null : 'the incident is not critical'),
 } satisfies Record<string, Rule>;
 
 const who = (e: Ev) => e.actor.principal_id;
+const ms = (s: string) => new Date(s).getTime();
 
 const machine = setup({
   types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
@@ -221,7 +232,7 @@ export const sandboxWorkflow: Workflow = {
     ADMIT: { roles: ['regulator'], payload: true, description: 'Admit to the sandbox with conditions and a testing period of at most 24 months.' },
     REJECT: { roles: ['regulator'], payload: true, description: 'Reject the application, with the reason.' },
     START_TESTING: { roles: ['applicant', 'system'], description: 'Start testing; fired by the system at testing_period.start.' },
-    SUBMIT_REPORT: { roles: ['applicant'], payload: true, description: 'File a periodic testing report.' },
+    SUBMIT_REPORT: { roles: ['applicant'], payload: true, description: 'File a periodic testing report for a period within the testing period that has ended.' },
     REPORT_INCIDENT: { roles: ['applicant', 'regulator'], payload: true, description: 'Report an incident; a critical one suspends testing.' },
     SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend testing, with the reason.' },
     REINSTATE: { roles: ['regulator'], description: 'Lift a suspension.' },

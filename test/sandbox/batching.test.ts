@@ -11,8 +11,13 @@ const s = await sandboxCast(ta);
 const A = s.applicant.token;
 const R = s.regulator.token;
 const stats = () => ({ ...ta.app.engine.batcher!.stats });
-const report = (summary: string) => ({ period_start: s.iso(0), period_end: s.iso(day), summary });
-const casesIn = (state: string, n: number) => Promise.all(Array.from({ length: n }, () => s.caseIn(state)));
+// A report covers a period within testing that has ended: casesIn lets a day of testing pass.
+const report = (summary: string) => ({ period_start: s.iso(-day), period_end: s.iso(0), summary });
+const casesIn = async (state: string, n: number) => {
+  const cases = await Promise.all(Array.from({ length: n }, () => s.caseIn(state)));
+  ta.clock.advance(day);
+  return cases;
+};
 const verify = async () => (await ta.req({ method: 'GET', url: '/v1/audit/verify', token: R })).json();
 
 t.test('40 concurrent events on 40 cases: all applied, in fewer statements than events', async (t) => {

@@ -250,7 +250,8 @@ t.test('sandbox over HTTP', async (t) => {
 
   t.test('an event with an Idempotency-Key is applied once', async (t) => {
     const c = await s.caseIn('testing');
-    const payload = { period_start: s.iso(0), period_end: s.iso(day), summary: 'weekly' };
+    ta.clock.advance(day);
+    const payload = { period_start: s.iso(-day), period_end: s.iso(0), summary: 'weekly' };
     const one = await s.fire(c.id, A, 'SUBMIT_REPORT', payload, { 'idempotency-key': `k-${c.id}` });
     const two = await s.fire(c.id, A, 'SUBMIT_REPORT', payload, { 'idempotency-key': `k-${c.id}` });
     t.equal(one.statusCode, 200);

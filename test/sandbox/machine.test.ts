@@ -73,12 +73,34 @@ t.test('START_TESTING: admitted → testing (applicant or system)', async (t) =>
 
 t.test('SUBMIT_REPORT: testing → testing, appended to record.reports', async (t) => {
   const r = testing()
-    .events(['SUBMIT_REPORT', { period_start: at(1), period_end: at(30), summary: 'first' }, { role: 'applicant' }])
-    .when('SUBMIT_REPORT', { period_start: at(30), period_end: at(60), summary: 'second', metrics: { users: 3 } }, { role: 'applicant' });
+    .events(['SUBMIT_REPORT', { period_start: at(1), period_end: at(30), summary: 'first' }, { role: 'applicant', at: at(30) }])
+    .when('SUBMIT_REPORT', { period_start: at(30), period_end: at(60), summary: 'second', metrics: { users: 3 } }, { role: 'applicant', at: at(61) });
   t.equal(r.state, 'testing');
   t.same((r as any).context.record.reports.map((x: any) => x.summary), ['first', 'second']);
-  const bad = testing().when('SUBMIT_REPORT', { period_start: at(30), period_end: at(1), summary: 's' });
+  const bad = testing().when('SUBMIT_REPORT', { period_start: at(30), period_end: at(1), summary: 's' }, { at: at(40) });
   t.equal((bad as any).violation.rule, 'reportPeriodValid');
+});
+
+t.test('SUBMIT_REPORT: the period lies within the testing period and has ended', async (t) => {
+  // Testing period: days 1 to 181, started by the system on day 1.
+  const report = (start: number, end: number, now: number) =>
+    testing().when('SUBMIT_REPORT', { period_start: at(start), period_end: at(end), summary: 's' }, { role: 'applicant', at: at(now) });
+  for (const [name, start, end, now, message] of [
+    ['years before testing began', -2000, -1970, 40, /within the testing period: period_start is before/],
+    ['starting the day before testing began', 0, 10, 40, /period_start is before/],
+    ['ending after the testing period', 150, 182, 190, /period_end is after its end/],
+    ['not yet ended', 30, 45, 40, /must end by now/],
+  ] as const) {
+    const r = report(start, end, now);
+    t.equal((r as any).violation?.rule, 'reportPeriodValid', name);
+    t.match((r as any).violation?.message, message, name);
+  }
+  t.equal(report(1, 40, 40).state, 'testing', 'from the first day of testing to now');
+  t.equal(report(150, 181, 200).state, 'testing', 'up to the end of the testing period');
+  const early = admitted().events(['START_TESTING', {}, { role: 'applicant', at: at(-5) }]);
+  t.equal(early.when('SUBMIT_REPORT', { period_start: at(-5), period_end: at(0), summary: 's' }, { role: 'applicant', at: at(0) }).state, 'testing', 'testing started early by the applicant counts');
+  const extended = testing().events(['EXTEND', { new_end: at(300) }, { at: at(100) }]);
+  t.equal(extended.when('SUBMIT_REPORT', { period_start: at(180), period_end: at(250), summary: 's' }, { role: 'applicant', at: at(260) }).state, 'testing', 'an extension extends the bound');
 });
 
 t.test('REPORT_INCIDENT: minor and serious stay in testing, critical suspends', async (t) => {

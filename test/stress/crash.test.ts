@@ -43,6 +43,9 @@ t.test('SIGKILL under load loses no acknowledged event and leaves no half-writte
     cases.push(c.id);
   }
 
+  // A report covers a period of testing that has ended (SPEC 3.1): from when every case was testing to now.
+  const testing = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 5));
   const acknowledged = new Map<string, string[]>(cases.map((id) => [id, []]));
   let sent = 0;
   for (let round = 0; round < ROUNDS; round++) {
@@ -54,7 +57,7 @@ t.test('SIGKILL under load loses no acknowledged event and leaves no half-writte
         try {
           const r = await call(server.url, 'POST', `/v1/sandbox-cases/${id}/events`, applicant.token, {
             type: 'SUBMIT_REPORT',
-            payload: { period_start: new Date().toISOString(), period_end: new Date(Date.now() + 1000).toISOString(), summary },
+            payload: { period_start: testing, period_end: new Date().toISOString(), summary },
           });
           if (r.status === 200) acknowledged.get(id)!.push(summary);
           else if (r.status >= 500) throw new Error(`5xx: ${r.text}`);

@@ -197,7 +197,7 @@ if (!testDatabaseUrl()) {
     const results = await Promise.all(
       admitted.flatMap((id) =>
         Array.from({ length: per }, (_, j) =>
-          fire(via(j), S, id, A, 'SUBMIT_REPORT', { period_start: iso(T0 + DAY), period_end: iso(T0 + 2 * DAY), summary: `report ${j}` }),
+          fire(via(j), S, id, A, 'SUBMIT_REPORT', { period_start: iso(T0 + DAY), period_end: iso(T0 + DAY + 60_000), summary: `report ${j}` }),
         ),
       ),
     );
