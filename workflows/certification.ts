@@ -3,6 +3,7 @@
 // or denies; a certificate then lives through surveillance, suspension, revocation and expiry.
 import type { CertificationApplication } from '../src/generated/schemas.js';
 import { assign, setup } from 'xstate';
+import { AppError } from '../src/errors.js';
 import { REPLACE_APPLICATION, addMonths, guardsOf, iso, type CaseContext, type CaseEvent, type EventActor, type Rule, type Workflow } from './kit.js';
 
 export type Verdict = 'pass' | 'fail' | 'not_applicable';
@@ -332,7 +333,10 @@ export const certificationWorkflow: Workflow = {
   async checkApplication(lookup, application, organizationId) {
     const product = await lookup.product(application.product_id);
     if (!product || product.organization_id !== organizationId) return 'product_id must name a product of your organization';
-    if (!(await lookup.scheme(application.scheme))) return `no certification scheme ${application.scheme}`;
+    // Schemes are data, not schema: an unknown one is the same refusal here as on PUT …/accreditation.
+    if (!(await lookup.scheme(application.scheme))) {
+      throw new AppError('rule_violation', `no certification scheme ${application.scheme}`, { rule: 'known_scheme', errors: [{ path: 'body/scheme', message: `is not a certification scheme (see GET /v1/schemes)` }] });
+    }
     return null;
   },
   facts: {

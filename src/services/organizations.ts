@@ -119,7 +119,13 @@ export async function setAccreditation(
     if (org.kind !== 'lab') throw ruleViolation('lab_only', 'only an organization of kind lab can be accredited');
     const known = await trx.selectFrom('schemes').select('code').where('code', 'in', input.schemes).execute();
     const unknown = input.schemes.filter((s) => !known.some((k) => k.code === s));
-    if (unknown.length) throw validationFailed(unknown.map((s) => ({ path: `body/schemes/${input.schemes.indexOf(s)}`, message: `no scheme ${s}` })));
+    // Schemes are data, not schema: the same refusal as an unknown scheme in a certification application.
+    if (unknown.length) {
+      throw new AppError('rule_violation', `no certification scheme ${unknown.join(', ')}`, {
+        rule: 'known_scheme',
+        errors: unknown.map((s) => ({ path: `body/schemes/${input.schemes.indexOf(s)}`, message: 'is not a certification scheme (see GET /v1/schemes)' })),
+      });
+    }
     const now = new Date();
     const accreditation = { ...input, valid_until: new Date(input.valid_until).toISOString(), set_at: now.toISOString(), set_by: actor.principal_id ?? 'system' };
     const row = (await trx

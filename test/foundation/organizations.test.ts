@@ -149,10 +149,10 @@ t.test('accreditation', async (t) => {
     t.equal((await auditTypes(ta, 'ACCREDITATION_SET')).length, before);
   });
 
-  t.test('an unknown scheme code answers 400 naming the scheme, and nothing changes', async (t) => {
+  t.test('an unknown scheme code answers 422 naming the scheme, and nothing changes', async (t) => {
     const current = await accreditationOf(lab.id);
     const res = await put(lab.id, { ...good, schemes: ['ai-ethics', 'no-such-scheme'] });
-    const p = assertProblem(t, res, 400, 'validation_failed', 'body/schemes/1');
+    const p = assertProblem(t, res, 422, 'rule_violation', 'body/schemes/1');
     t.match(p.detail, /no-such-scheme/);
     t.same(await accreditationOf(lab.id), current);
   });
