@@ -2,9 +2,10 @@
 // the regulator assigns an accredited lab, the lab tests and posts results, the regulator certifies
 // or denies; a certificate then lives through surveillance, suspension, revocation and expiry.
 import type { CertificationApplication } from '../src/generated/schemas.js';
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import { AppError } from '../src/errors.js';
-import { REPLACE_APPLICATION, addMonths, guardsOf, iso, type CaseContext, type CaseEvent, type EventActor, type Rule, type Workflow } from './kit.js';
+import { accreditationOf, labMayNotAct, labWasNotAccredited } from './accreditation.js';
+import { REPLACE_APPLICATION, addMonths, guardsOf, iso, type Accreditation, type CaseContext, type CaseEvent, type EventActor, type Lookup, type Rule, type Workflow } from './kit.js';
 
 export type Verdict = 'pass' | 'fail' | 'not_applicable';
 export type CriterionResult = { criterion_id: string; verdict: Verdict; notes?: string; evidence_sha256?: string };
@@ -54,9 +55,22 @@ export type CertificationRecord = {
 };
 
 export type SubmitFacts = { product: { id: string; kind: string } | null; scheme: { code: string; product_kinds: string[] } | null };
-export type AssignLabFacts = { lab: { id: string; name: string; kind: string; accreditation: { accreditation_number: string; schemes: string[]; valid_until: string } | null } | null };
-export type PostResultsFacts = { criteria: Criterion[] };
-export type CertifyFacts = { certificate_number: string; validity_months: number };
+export type AssignLabFacts = { lab: { id: string; name: string; kind: string; accreditation: Accreditation | null } | null };
+/**
+ * The assigned lab and its accreditation when it acts (ACCEPT_ASSIGNMENT, POST_RESULTS,
+ * POST_SURVEILLANCE). Events recorded before labs were checked at every act have no `lab`.
+ */
+export type LabFacts = { lab?: { id: string; name: string; accreditation: Accreditation | null } | null };
+export type PostResultsFacts = { criteria: Criterion[] } & LabFacts;
+/**
+ * `results_lab`: the lab that posted the last round, with the accreditation it held on the round's
+ * tested_at (from the registry's history). Absent in CERTIFY events recorded before that check.
+ */
+export type CertifyFacts = {
+  certificate_number: string;
+  validity_months: number;
+  results_lab?: { id: string; name: string; tested_at: string; accreditation: Accreditation | null };
+};
 
 /** Certificates are numbered GDAIC-YYYY-NNNNNN, gap-free per year. */
 export const CERTIFICATE_NUMBER_PREFIX = 'GDAIC';
@@ -82,11 +96,14 @@ const rules = {
     if (event.payload.lab_id === context.organization_id) return "the lab may not be the applicant's own organization (conflict of interest)";
     if (!lab) return 'lab_id names no organization';
     if (lab.kind !== 'lab') return `organization ${lab.name} is not a lab`;
-    const acc = lab.accreditation;
-    if (!acc) return `lab ${lab.name} holds no accreditation`;
-    if (!acc.schemes.includes(scheme)) return `the accreditation of lab ${lab.name} does not cover scheme ${scheme}`;
-    if (time(acc.valid_until) <= time(event.at)) return `the accreditation of lab ${lab.name} expired at ${iso(acc.valid_until)}`;
-    return null;
+    return labMayNotAct(lab, scheme, event.at);
+  },
+  labAccredited: ({ context, event }) => {
+    const facts = event.facts as LabFacts | null;
+    // Recorded before labs were checked at every act: replayed as it was judged then.
+    if (!facts || !('lab' in facts)) return null;
+    if (!facts.lab) return 'the assigned lab is no longer in the registry';
+    return labMayNotAct(facts.lab, context.application.scheme, event.at);
   },
   resultsComplete: ({ event }) => {
     const criteria = (event.facts as PostResultsFacts)?.criteria ?? [];
@@ -111,6 +128,11 @@ const rules = {
     if (!round) return 'no results have been posted';
     const failed = round.mandatory_criteria.filter((id) => round.results.find((r) => r.criterion_id === id)?.verdict !== 'pass');
     return failed.length ? `every mandatory criterion must pass; not passed: ${failed.join(', ')}` : null;
+  },
+  resultsLabAccredited: ({ context, event }) => {
+    const lab = (event.facts as CertifyFacts | null)?.results_lab;
+    // Recorded before CERTIFY looked back at the lab's accreditation: replayed as it was judged then.
+    return lab ? labWasNotAccredited(lab, context.application.scheme) : null;
   },
   surveillanceFailed: ({ event }) => (event.payload.verdict === 'fail' ? null : 'the surveillance verdict is not fail'),
   withinValidity: ({ context, event }) => {
@@ -262,28 +284,31 @@ const machine = setup({
     },
     lab_assigned: {
       on: {
-        ACCEPT_ASSIGNMENT: { target: 'testing', actions: 'recordAcceptance' },
+        ACCEPT_ASSIGNMENT: { target: 'testing', guard: 'labAccredited', actions: 'recordAcceptance' },
         DECLINE_ASSIGNMENT: { target: 'submitted', actions: 'recordDecline' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     testing: {
       on: {
-        POST_RESULTS: { target: 'results_posted', guard: 'resultsComplete', actions: 'recordResults' },
+        POST_RESULTS: { target: 'results_posted', guard: and(['labAccredited', 'resultsComplete']), actions: 'recordResults' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     results_posted: {
       on: {
         REQUEST_RETEST: { target: 'testing', actions: 'recordRetest' },
-        CERTIFY: { target: 'certified', guard: 'mandatoryPassed', actions: 'issueCertificate' },
+        CERTIFY: { target: 'certified', guard: and(['mandatoryPassed', 'resultsLabAccredited']), actions: 'issueCertificate' },
         DENY: { target: 'not_certified', actions: 'recordDecision' },
       },
     },
     certified: {
       meta: { deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }] },
       on: {
-        POST_SURVEILLANCE: [{ guard: 'surveillanceFailed', target: 'suspended', actions: 'recordSurveillance' }, { actions: 'recordSurveillance' }],
+        POST_SURVEILLANCE: [
+          { guard: and(['labAccredited', 'surveillanceFailed']), target: 'suspended', actions: 'recordSurveillance' },
+          { guard: 'labAccredited', actions: 'recordSurveillance' },
+        ],
         SUSPEND: { target: 'suspended', actions: 'recordStatusChange' },
         REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
         EXPIRE: { target: 'expired', guard: 'validityEnded', actions: 'recordStatusChange' },
@@ -304,6 +329,13 @@ const machine = setup({
   },
 });
 
+/** The lab assigned to the case and its accreditation as it stands now. */
+async function assignedLab(lookup: Lookup, context: CaseContext): Promise<NonNullable<LabFacts['lab']> | null> {
+  const id = (context.record as CertificationRecord).lab?.id;
+  const org = id ? await lookup.organization(id) : null;
+  return org && { id: org.id, name: org.name, accreditation: accreditationOf(org.accreditation) };
+}
+
 export const certificationWorkflow: Workflow = {
   kind: 'certification-cases',
   title: 'Safety and ethics certification',
@@ -316,13 +348,17 @@ export const certificationWorkflow: Workflow = {
     SUBMIT: { roles: ['applicant'], description: "Submit for certification; the product's kind must be one the scheme covers." },
     WITHDRAW: { roles: ['applicant'], description: 'Withdraw the application before results are posted.' },
     ASSIGN_LAB: { roles: ['regulator'], payload: true, description: "Assign a lab accredited for the scheme (valid now, not the applicant's own organization)." },
-    ACCEPT_ASSIGNMENT: { roles: ['lab'], description: 'The assigned lab accepts and starts testing.' },
+    ACCEPT_ASSIGNMENT: { roles: ['lab'], description: 'The assigned lab accepts and starts testing, while accredited for the scheme.' },
     DECLINE_ASSIGNMENT: { roles: ['lab'], payload: true, description: 'The assigned lab declines, with the reason; the case returns to submitted.' },
-    POST_RESULTS: { roles: ['lab'], payload: true, description: 'The assigned lab posts a round of results: every mandatory criterion once, none not_applicable.' },
+    POST_RESULTS: { roles: ['lab'], payload: true, description: 'The assigned lab, while accredited for the scheme, posts a round of results: every mandatory criterion once, none not_applicable.' },
     REQUEST_RETEST: { roles: ['regulator'], payload: true, description: 'Send the product back for another round of testing; earlier rounds are kept.' },
-    CERTIFY: { roles: ['regulator'], payload: true, description: 'Issue the certificate; every mandatory criterion of the last round must have passed.' },
+    CERTIFY: {
+      roles: ['regulator'],
+      payload: true,
+      description: "Issue the certificate; every mandatory criterion of the last round must have passed, tested by a lab accredited for the scheme on the results' tested_at.",
+    },
     DENY: { roles: ['regulator'], payload: true, description: 'Refuse certification, with the reason.' },
-    POST_SURVEILLANCE: { roles: ['lab'], payload: true, description: 'The assigned lab reports surveillance findings; a fail suspends the certificate.' },
+    POST_SURVEILLANCE: { roles: ['lab'], payload: true, description: 'The assigned lab, while accredited for the scheme, reports surveillance findings; a fail suspends the certificate.' },
     SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the certificate, with the reason.' },
     RESTORE: { roles: ['regulator'], payload: true, description: 'Lift a suspension, while the certificate is still within its validity.' },
     REVOKE: { roles: ['regulator'], payload: true, description: 'Revoke the certificate, with the reason.' },
@@ -348,23 +384,24 @@ export const certificationWorkflow: Workflow = {
     async ASSIGN_LAB(lookup, _context, event): Promise<AssignLabFacts> {
       const org = await lookup.organization(event.payload.lab_id);
       if (!org) return { lab: null };
-      const acc = org.accreditation;
-      return {
-        lab: {
-          id: org.id,
-          name: org.name,
-          kind: org.kind,
-          accreditation: acc ? { accreditation_number: acc.accreditation_number, schemes: acc.schemes, valid_until: acc.valid_until } : null,
-        },
-      };
+      return { lab: { id: org.id, name: org.name, kind: org.kind, accreditation: accreditationOf(org.accreditation) } };
     },
+    ACCEPT_ASSIGNMENT: async (lookup, context): Promise<LabFacts> => ({ lab: await assignedLab(lookup, context) }),
     async POST_RESULTS(lookup, context): Promise<PostResultsFacts> {
-      return { criteria: (await lookup.scheme(context.application.scheme))?.criteria ?? [] };
+      return { criteria: (await lookup.scheme(context.application.scheme))?.criteria ?? [], lab: await assignedLab(lookup, context) };
     },
+    POST_SURVEILLANCE: async (lookup, context): Promise<LabFacts> => ({ lab: await assignedLab(lookup, context) }),
     async CERTIFY(lookup, context, event): Promise<CertifyFacts> {
       // Allocated inside the event's transaction: a refused CERTIFY rolls the number back, so the series stays gap-free.
       const scheme = await lookup.scheme(context.application.scheme);
-      return { certificate_number: await lookup.nextNumber(CERTIFICATE_NUMBER_PREFIX, new Date(event.at).getUTCFullYear()), validity_months: scheme!.validity_months };
+      const facts: CertifyFacts = { certificate_number: await lookup.nextNumber(CERTIFICATE_NUMBER_PREFIX, new Date(event.at).getUTCFullYear()), validity_months: scheme!.validity_months };
+      const round = (context.record as CertificationRecord).results_rounds.at(-1);
+      if (round) {
+        // As of tested_at, not now: an accreditation set again since (renewed, narrowed) says nothing of the day the lab tested.
+        const org = await lookup.organization(round.lab_id);
+        facts.results_lab = { id: round.lab_id, name: org?.name ?? round.lab_id, tested_at: round.tested_at, accreditation: await lookup.accreditationAt(round.lab_id, round.tested_at) };
+      }
+      return facts;
     },
   },
   initialRecord: (): CertificationRecord => ({ lab: null, assignments: [], results_rounds: [], retests: [], surveillance: [], status_history: [] }),

@@ -1,6 +1,6 @@
 // Shared vocabulary of the case machines. A workflow is an XState v5 machine plus the facts the
 // machine cannot know by itself (roles of each event, rule messages, deadlines, what to look up).
-import type { AnyStateMachine } from 'xstate';
+import { and, type AnyStateMachine } from 'xstate';
 
 export type ActorRole = 'admin' | 'regulator' | 'lab' | 'applicant' | 'system';
 
@@ -41,9 +41,13 @@ export type Rule = (args: RuleArgs) => string | null;
 export type Deadline = { name: string; at: string; event?: string };
 export type DeadlineSpec = (context: CaseContext) => Deadline[];
 
+export type Accreditation = { accreditation_number: string; schemes: string[]; valid_until: string };
+
 /** What a workflow may look up in the registry (implemented over the database by the engine). */
 export interface Lookup {
   organization(id: string): Promise<{ id: string; name: string; kind: string; accreditation: any | null } | null>;
+  /** The accreditation the organization held at a past time: the one last set at or before it (null if none was). */
+  accreditationAt(organizationId: string, at: string): Promise<Accreditation | null>;
   product(id: string): Promise<{ id: string; organization_id: string; kind: string; name: string; version: string } | null>;
   scheme(code: string): Promise<{ code: string; product_kinds: string[]; validity_months: number; criteria: Array<{ id: string; title: string; mandatory: boolean }> } | null>;
   nextNumber(prefix: string, year: number): Promise<string>;
@@ -78,6 +82,20 @@ export function guardsOf<R extends Record<string, Rule>>(rules: R): { [K in keyo
   const out: Record<string, (args: RuleArgs) => boolean> = {};
   for (const [name, rule] of Object.entries(rules)) out[name] = (args) => rule(args) === null;
   return out as { [K in keyof R]: (args: RuleArgs) => boolean };
+}
+
+// xstate's and([...]) guards are recognised by their check function, the same for every and().
+const AND_CHECK = (and([]) as unknown as { check: unknown }).check;
+
+/**
+ * The rules a transition's guard stands for, in the order they are judged: one named guard, or each
+ * guard of an and([...]). The engine names the first that refuses; the workflow docs show them all.
+ */
+export function ruleNames(guard: unknown): string[] {
+  if (typeof guard === 'string') return [guard];
+  const g = guard as { type?: unknown; check?: unknown; guards?: unknown[] } | undefined;
+  if (g && g.check === AND_CHECK && Array.isArray(g.guards)) return g.guards.flatMap(ruleNames);
+  return typeof g?.type === 'string' ? [g.type] : [];
 }
 
 /** Deadlines a state sets, read from the state's meta. */

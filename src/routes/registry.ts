@@ -42,7 +42,7 @@ export default async function registryRoutes(app: FastifyInstance) {
     { config: { roles: ['regulator'] }, schema: { tags: ['organizations'], params: idParams, body: ref('organizations/accreditation.json') } },
     async (request) => {
       const p = principalOf(request);
-      return setAccreditation(db, (request.params as { id: string }).id, request.body as never, actorOf(p));
+      return setAccreditation(db, (request.params as { id: string }).id, request.body as never, actorOf(p), app.engine.now());
     },
   );
 

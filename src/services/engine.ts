@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Db, DbOrTrx, Trx } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
 import type { Schemas } from '../schemas.js';
-import type { ActorRole, CaseContext, CaseEvent, Deadline, EventActor, Workflow } from '../../workflows/kit.js';
+import { ruleNames, type ActorRole, type CaseContext, type CaseEvent, type Deadline, type EventActor, type Workflow } from '../../workflows/kit.js';
 import { GENESIS_HASH, auditRow, type AuditEventBody } from './audit.js';
 import { lookupIn } from './lookup.js';
 import { isKeyTaken, keyInFlight, keyRow, storeAnswer, type KeyedRequest } from './idempotency.js';
@@ -147,11 +147,10 @@ export function step(wf: Workflow, snapshot: AnyMachineSnapshot, event: CaseEven
   const next = wf.machine.transition(snapshot as never, event as never, inertScope(wf.machine)) as AnyMachineSnapshot;
   if (next !== snapshot || wf.machine.getTransitionData(snapshot as never, event as never).length > 0) return next;
   for (const t of stateNode(wf.machine, String(snapshot.value))?.transitions.get(event.type) ?? []) {
-    const g = t.guard as unknown;
-    const name = typeof g === 'string' ? g : (g as { type?: string } | undefined)?.type;
-    const rule = name ? wf.rules[name] : undefined;
-    const message = rule?.({ context: snapshot.context, event });
-    if (name && message) return { violation: { rule: name, message } };
+    for (const name of ruleNames(t.guard)) {
+      const message = wf.rules[name]?.({ context: snapshot.context, event });
+      if (message) return { violation: { rule: name, message } };
+    }
   }
   return { violation: { rule: 'unknown', message: `${event.type} is not possible now` } };
 }

@@ -112,6 +112,8 @@ export async function setAccreditation(
   id: string,
   input: { accreditation_number: string; schemes: string[]; valid_until: string },
   actor: Actor,
+  /** The service's clock: CERTIFY reads accreditations back by the time they were set (SPEC §3.2). */
+  now = new Date(),
 ) {
   return db.transaction().execute(async (trx) => {
     const org = await trx.selectFrom('organizations').select(['id', 'kind']).where('id', '=', id).forUpdate().executeTakeFirst();
@@ -126,7 +128,6 @@ export async function setAccreditation(
         errors: unknown.map((s) => ({ path: `body/schemes/${input.schemes.indexOf(s)}`, message: 'is not a certification scheme (see GET /v1/schemes)' })),
       });
     }
-    const now = new Date();
     const accreditation = { ...input, valid_until: new Date(input.valid_until).toISOString(), set_at: now.toISOString(), set_by: actor.principal_id ?? 'system' };
     const row = (await trx
       .updateTable('organizations')

@@ -1,4 +1,4 @@
-import type { Workflow } from '../../workflows/kit.js';
+import { ruleNames, type Workflow } from '../../workflows/kit.js';
 import { eventsInState, finalStates } from './engine.js';
 
 /** A workflow described from its machine: states, events with roles, transitions, final states. */
@@ -10,8 +10,7 @@ export function describeWorkflow(wf: Workflow) {
     for (const event of eventsInState(wf, from)) {
       for (const t of node.transitions.get(event) ?? []) {
         const target = t.target?.[0]?.key ?? from;
-        const g = t.guard as unknown;
-        const guard = typeof g === 'string' ? g : ((g as { type?: string } | undefined)?.type ?? null);
+        const guard = ruleNames(t.guard).join(' and ') || null;
         transitions.push({ from, event, to: target, guard, roles: wf.events[event]!.roles });
       }
     }

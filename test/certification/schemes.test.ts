@@ -54,7 +54,7 @@ t.test('the OpenAPI document and the workflow description include certification'
   for (const p of ['/v1/schemes', '/v1/schemes/{code}', '/v1/register/certificates', '/v1/register/certificates/{number}', '/v1/certification-cases/{id}/events']) t.ok(paths.includes(p), p);
   const wf = (await ta.req({ method: 'GET', url: '/v1/workflows/certification-cases' })).json();
   t.same(wf.final_states.sort(), ['expired', 'not_certified', 'revoked', 'withdrawn']);
-  t.ok(wf.transitions.some((x: any) => x.from === 'certified' && x.event === 'POST_SURVEILLANCE' && x.to === 'suspended' && x.guard === 'surveillanceFailed'));
+  t.ok(wf.transitions.some((x: any) => x.from === 'certified' && x.event === 'POST_SURVEILLANCE' && x.to === 'suspended' && x.guard === 'labAccredited and surveillanceFailed'));
   const mermaid = await ta.req({ method: 'GET', url: '/v1/workflows/certification-cases?format=mermaid' });
   t.match(mermaid.body, /results_posted --> certified: CERTIFY \(regulator\)/);
 });

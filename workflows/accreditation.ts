@@ -1,0 +1,45 @@
+// A lab's accreditation (SPEC §3.2): which schemes it may assess, until when. The workflows judge it
+// from facts looked up when the event is fired, so what follows is pure.
+import { iso, type Accreditation } from './kit.js';
+
+type Lab = { name: string; accreditation: Accreditation | null };
+
+/** Only what the rules judge, whatever else the organization row holds (set_at, set_by). */
+export const accreditationOf = (a: Accreditation | null | undefined): Accreditation | null =>
+  a ? { accreditation_number: a.accreditation_number, schemes: a.schemes, valid_until: a.valid_until } : null;
+
+/** What an accreditation lacks for `scheme` at time `at`: any, the scheme, or validity; null when it covers. */
+function gap(acc: Accreditation | null, scheme: string, at: string): 'none' | 'scheme' | 'expired' | null {
+  if (!acc) return 'none';
+  if (!acc.schemes.includes(scheme)) return 'scheme';
+  return new Date(acc.valid_until).getTime() <= new Date(at).getTime() ? 'expired' : null;
+}
+
+/** Why the lab may not act for `scheme` at `at` (its accreditation as it stands then), or null. */
+export function labMayNotAct(lab: Lab, scheme: string, at: string): string | null {
+  switch (gap(lab.accreditation, scheme, at)) {
+    case 'none':
+      return `lab ${lab.name} holds no accreditation`;
+    case 'scheme':
+      return `the accreditation of lab ${lab.name} does not cover scheme ${scheme}`;
+    case 'expired':
+      return `the accreditation of lab ${lab.name} expired at ${iso(lab.accreditation!.valid_until)}`;
+    default:
+      return null;
+  }
+}
+
+/** Why the lab was not accredited for `scheme` when it tested (its accreditation as it stood then), or null. */
+export function labWasNotAccredited(lab: Lab & { tested_at: string }, scheme: string): string | null {
+  const when = `on ${iso(lab.tested_at)}, when the results were tested`;
+  switch (gap(lab.accreditation, scheme, lab.tested_at)) {
+    case 'none':
+      return `lab ${lab.name} held no accreditation ${when}`;
+    case 'scheme':
+      return `${when}, the accreditation of lab ${lab.name} did not cover scheme ${scheme}`;
+    case 'expired':
+      return `${when}, the accreditation of lab ${lab.name} had expired (at ${iso(lab.accreditation!.valid_until)})`;
+    default:
+      return null;
+  }
+}
