@@ -62,7 +62,8 @@ async function main(argv: string[]) {
       case 'fire': {
         const wf = workflowByKind.get(values.kind ?? '');
         if (!wf || !values.case || !values.event) throw new Error('fire needs --kind, --case and --event');
-        const out = await fireEvent({ db: database.db, schemas: new Schemas(), now: () => new Date() }, wf, SYSTEM_CALLER, values.case, { type: values.event });
+        const { handFiredEvent } = await import('./services/scheduler.js');
+        const out = await fireEvent({ db: database.db, schemas: new Schemas(), now: () => new Date() }, wf, SYSTEM_CALLER, values.case, await handFiredEvent(database.db, wf, values.case, values.event));
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return 0;
       }

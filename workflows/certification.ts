@@ -5,7 +5,7 @@ import type { CertificationApplication } from '../src/generated/schemas.js';
 import { and, assign, setup } from 'xstate';
 import { AppError } from '../src/errors.js';
 import { accreditationOf, labMayNotAct, labWasNotAccredited } from './accreditation.js';
-import { REPLACE_APPLICATION, addMonths, guardsOf, iso, type Accreditation, type CaseContext, type CaseEvent, type EventActor, type Lookup, type Rule, type Workflow } from './kit.js';
+import { REPLACE_APPLICATION, addMonths, deadlineActedOn, guardsOf, iso, type Accreditation, type CaseContext, type CaseEvent, type EventActor, type Lookup, type Rule, type Workflow } from './kit.js';
 
 export type Verdict = 'pass' | 'fail' | 'not_applicable';
 export type CriterionResult = { criterion_id: string; verdict: Verdict; notes?: string; evidence_sha256?: string };
@@ -143,6 +143,7 @@ const rules = {
     const until = context.record.certificate?.valid_until;
     return until && time(event.at) >= time(until) ? null : `the certificate is valid until ${until}; it cannot expire before then`;
   },
+  validUntilDeadline: deadlineActedOn('valid_until', (c) => (c.record as CertificationRecord).certificate?.valid_until),
 } satisfies Record<string, Rule>;
 
 const STATUS_AFTER: Record<string, CertificateStatus> = { SUSPEND: 'suspended', RESTORE: 'valid', REVOKE: 'revoked', EXPIRE: 'expired' };
@@ -311,7 +312,7 @@ const machine = setup({
         ],
         SUSPEND: { target: 'suspended', actions: 'recordStatusChange' },
         REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
-        EXPIRE: { target: 'expired', guard: 'validityEnded', actions: 'recordStatusChange' },
+        EXPIRE: { target: 'expired', guard: and(['validityEnded', 'validUntilDeadline']), actions: 'recordStatusChange' },
       },
     },
     suspended: {
@@ -319,7 +320,7 @@ const machine = setup({
       on: {
         RESTORE: { target: 'certified', guard: 'withinValidity', actions: 'recordStatusChange' },
         REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
-        EXPIRE: { target: 'expired', guard: 'validityEnded', actions: 'recordStatusChange' },
+        EXPIRE: { target: 'expired', guard: and(['validityEnded', 'validUntilDeadline']), actions: 'recordStatusChange' },
       },
     },
     not_certified: { type: 'final' },
@@ -362,7 +363,7 @@ export const certificationWorkflow: Workflow = {
     SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the certificate, with the reason.' },
     RESTORE: { roles: ['regulator'], payload: true, description: 'Lift a suspension, while the certificate is still within its validity.' },
     REVOKE: { roles: ['regulator'], payload: true, description: 'Revoke the certificate, with the reason.' },
-    EXPIRE: { roles: ['system'], description: 'Fired at valid_until: the certificate expires.' },
+    EXPIRE: { roles: ['system'], payload: true, description: 'Fired at valid_until: the certificate expires.' },
   },
   productOf: (application) => application.product_id ?? null,
   labOf: (context) => (context.record as CertificationRecord).lab?.id ?? null,

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { assign, setup } from 'xstate';
 import type { GenaiApplication } from '../src/generated/schemas.js';
-import { REPLACE_APPLICATION, guardsOf, iso, type CaseContext, type CaseEvent, type Deadline, type Rule, type Workflow } from './kit.js';
+import { REPLACE_APPLICATION, deadlinePayload, guardsOf, iso, type CaseContext, type CaseEvent, type Deadline, type Rule, type Workflow } from './kit.js';
 
 export type { GenaiApplication };
 
@@ -108,8 +108,18 @@ const rules = {
   },
   passedEvaluation: ({ context }) =>
     recordOf(context).evaluations.some((e) => e.verdict === 'pass') ? null : 'COMPLETE needs at least one passed safety evaluation (POST_SAFETY_EVALUATION with verdict pass)',
-  milestoneDue: ({ context, event }) =>
-    newlyOverdue(recordOf(context), event.at).length > 0 ? null : `no milestone not yet accepted fell due by ${event.at}`,
+  milestoneDue: ({ context, event }) => {
+    const p = event.payload as { milestone_id?: string; due?: string } | undefined;
+    // Recorded before the scheduler named the milestone: every milestone then due was marked at once.
+    if (p?.milestone_id === undefined) return newlyOverdue(recordOf(context), event.at).length > 0 ? null : `no milestone not yet accepted fell due by ${event.at}`;
+    const m = recordOf(context).milestones.find((x) => x.id === p.milestone_id);
+    if (!m) return `milestone_id "${p.milestone_id}" is not a milestone of this project`;
+    if (m.status === 'accepted') return `milestone "${m.id}" is already accepted`;
+    if (m.overdue) return `milestone "${m.id}" is already marked overdue`;
+    if (ms(m.due) !== ms(p.due!)) return `milestone "${m.id}" is due ${m.due}, not ${p.due}`;
+    if (ms(m.due) > ms(event.at)) return `milestone "${m.id}" falls due at ${m.due}, after ${event.at}`;
+    return null;
+  },
 } satisfies Record<string, Rule>;
 
 const withMilestone = (r: GenaiRecord, id: string, f: (m: GenaiMilestone) => GenaiMilestone): GenaiMilestone[] =>
@@ -140,9 +150,11 @@ const decideMilestone = (context: Ctx, event: Ev, status: 'accepted' | 'returned
   };
 };
 
+const MILESTONE_DEADLINE = 'milestone:';
+
 /** While the project runs, each milestone not yet accepted nor marked overdue is a deadline the scheduler fires. */
 const milestoneDeadlines = (c: Ctx): Deadline[] =>
-  c.record.milestones.filter((m) => m.status !== 'accepted' && !m.overdue).map((m) => ({ name: `milestone:${m.id}`, at: m.due, event: 'MARK_MILESTONE_OVERDUE' }));
+  c.record.milestones.filter((m) => m.status !== 'accepted' && !m.overdue).map((m) => ({ name: `${MILESTONE_DEADLINE}${m.id}`, at: m.due, event: 'MARK_MILESTONE_OVERDUE' }));
 
 const machine = setup({
   types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
@@ -177,7 +189,8 @@ const machine = setup({
     recordReturn: assign({ record: ({ context, event }) => decideMilestone(context, event, 'returned') }),
     recordOverdue: assign({
       record: ({ context, event }) => {
-        const due = new Set(newlyOverdue(context.record, event.at).map((m) => m.id));
+        const named = event.payload?.milestone_id as string | undefined;
+        const due = new Set(named !== undefined ? [named] : newlyOverdue(context.record, event.at).map((m) => m.id));
         return {
           ...context.record,
           milestones: context.record.milestones.map((m) =>
@@ -320,12 +333,14 @@ export const genaiWorkflow: Workflow = {
     POST_SAFETY_EVALUATION: { roles: ['lab'], payload: true, description: 'The evaluating lab posts a safety evaluation: benchmark, metrics and verdict.' },
     REQUEST_FINAL_EVALUATION: { roles: ['applicant'], description: 'Ask for the final evaluation once every milestone is accepted.' },
     COMPLETE: { roles: ['regulator'], payload: true, description: 'Complete the project; needs at least one passed safety evaluation.' },
-    MARK_MILESTONE_OVERDUE: { roles: ['system'], description: 'Fired when a milestone falls due before it is accepted: marks every such milestone overdue.' },
+    MARK_MILESTONE_OVERDUE: { roles: ['system'], payload: true, description: 'Fired when a milestone falls due before it is accepted: marks that milestone overdue.' },
     SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the project, with the reason.' },
     RESUME: { roles: ['regulator'], payload: true, description: 'Resume a suspended project.' },
     TERMINATE: { roles: ['regulator'], payload: true, description: 'Terminate the project, with the reason.' },
   },
   productOf: () => null,
+  // Each milestone is its own deadline (milestone:<id>); its event names the milestone and its due date.
+  deadlinePayload: (d) => (d.name.startsWith(MILESTONE_DEADLINE) ? { milestone_id: d.name.slice(MILESTONE_DEADLINE.length), due: d.due_at } : deadlinePayload(d)),
   labOf: (c) => (c.record as GenaiRecord).approval?.evaluating_lab.id ?? null,
   async checkApplication(_lookup, application) {
     const dup = duplicateMilestoneIds(application);

@@ -69,6 +69,8 @@ export type Workflow = {
   labOf(context: CaseContext): string | null;
   /** Checks on an application that need the registry (e.g. the product is the applicant's). */
   checkApplication?(lookup: Lookup, application: any, organizationId: string): Promise<string | null>;
+  /** The payload of the system event fired for a due deadline: what it acted on (default: deadlinePayload). */
+  deadlinePayload?(deadline: { name: string; due_at: string }): Record<string, unknown>;
   /** Facts looked up before an event and recorded with it, so replays need no database. */
   facts?: Record<string, (lookup: Lookup, context: CaseContext, event: Omit<CaseEvent, 'facts'>) => Promise<unknown>>;
   initialRecord(): Record<string, unknown>;
@@ -96,6 +98,27 @@ export function ruleNames(guard: unknown): string[] {
   const g = guard as { type?: unknown; check?: unknown; guards?: unknown[] } | undefined;
   if (g && g.check === AND_CHECK && Array.isArray(g.guards)) return g.guards.flatMap(ruleNames);
   return typeof g?.type === 'string' ? [g.type] : [];
+}
+
+/** What the scheduler says a system event acted on: the deadline and when it fell due. */
+export const deadlinePayload = (d: { name: string; due_at: string }): Record<string, unknown> => ({ deadline: d.name, due_at: d.due_at });
+
+/**
+ * The rule of a system event fired for a deadline: the deadline its payload names must be the case's
+ * own (`dueOf`). Whether it may fire before then is the event's own rule (an operator may end a
+ * period early with `cli fire`; the history then shows it fired before due_at). Only the system names
+ * a deadline; events recorded before system events carried payloads name none, and replay as they were.
+ */
+export function deadlineActedOn(name: string, dueOf: (context: CaseContext) => string | undefined): Rule {
+  return ({ context, event }) => {
+    const { deadline, due_at } = (event.payload ?? {}) as { deadline?: string; due_at?: string };
+    if (deadline === undefined && due_at === undefined) return null;
+    if (event.actor.role !== 'system') return `only the scheduler names the deadline ${name} an event acted on`;
+    if (deadline !== name || due_at === undefined) return `a system event acting on a deadline names it (deadline: ${name}) and its due_at`;
+    const due = dueOf(context);
+    if (due === undefined || new Date(due).getTime() !== new Date(due_at).getTime()) return `the case's deadline ${name} is ${due ?? 'not set'}, not ${due_at}`;
+    return null;
+  };
 }
 
 /** Deadlines a state sets, read from the state's meta. */

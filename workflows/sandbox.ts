@@ -2,7 +2,7 @@
 // regulator reviews, admits with conditions and a testing period, supervises, and concludes.
 import { assign, setup } from 'xstate';
 import type { SandboxApplication } from '../src/generated/schemas.js';
-import { REPLACE_APPLICATION, guardsOf, iso, withinMonths, type CaseContext, type CaseEvent, type Rule, type Workflow } from './kit.js';
+import { REPLACE_APPLICATION, deadlineActedOn, guardsOf, iso, withinMonths, type CaseContext, type CaseEvent, type Rule, type Workflow } from './kit.js';
 
 export type SandboxRecord = {
   info_requests: Array<{ seq: number; questions: string[]; respond_by: string; requested_at: string; answers?: string[]; answered_at?: string }>;
@@ -15,7 +15,8 @@ export type SandboxRecord = {
   suspensions: Array<{ seq: number; reason: string; at: string; by: string; reinstated_at?: string }>;
   exit_reports: Array<{ seq: number; outcomes: string; lessons: string; compliance_statement: string; submitted_at: string }>;
   exit_requested_at?: string;
-  decision?: { type: string; at: string; reason?: string; outcome?: string; remarks?: string };
+  /** The final decision with its payload; INFO_LAPSED's names the deadline that lapsed (deadline, due_at). */
+  decision?: { type: string; at: string; reason?: string; outcome?: string; remarks?: string; deadline?: string; due_at?: string };
 };
 
 type Ctx = CaseContext<SandboxApplication, SandboxRecord>;
@@ -56,6 +57,9 @@ const rules = {
     return null;
   },
   criticalIncident: ({ event }) => (event.payload.severity === 'critical' ? null : 'the incident is not critical'),
+  respondByDeadline: deadlineActedOn('respond_by', (c) => (c.record as SandboxRecord).info_requests.at(-1)?.respond_by),
+  testingStartsDeadline: deadlineActedOn('testing_starts_at', (c) => (c.record as SandboxRecord).testing_period?.start),
+  testingEndsDeadline: deadlineActedOn('testing_ends_at', (c) => (c.record as SandboxRecord).testing_period?.end),
 } satisfies Record<string, Rule>;
 
 const who = (e: Ev) => e.actor.principal_id;
@@ -166,14 +170,14 @@ const machine = setup({
       meta: { deadlines: (c: Ctx) => [{ name: 'respond_by', at: c.record.info_requests.at(-1)!.respond_by, event: 'INFO_LAPSED' }] },
       on: {
         PROVIDE_INFO: { target: 'under_review', actions: 'recordAnswers' },
-        INFO_LAPSED: { target: 'lapsed', actions: 'recordDecision' },
+        INFO_LAPSED: { target: 'lapsed', guard: 'respondByDeadline', actions: 'recordDecision' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     admitted: {
       meta: { deadlines: (c: Ctx) => [{ name: 'testing_starts_at', at: c.record.testing_period!.start, event: 'START_TESTING' }, { name: 'testing_ends_at', at: c.record.testing_period!.end }] },
       on: {
-        START_TESTING: { target: 'testing', actions: 'recordTestingStart' },
+        START_TESTING: { target: 'testing', guard: 'testingStartsDeadline', actions: 'recordTestingStart' },
         TERMINATE: { target: 'terminated', actions: 'recordDecision' },
       },
     },
@@ -188,7 +192,7 @@ const machine = setup({
         SUSPEND: { target: 'suspended', actions: 'recordSuspension' },
         EXTEND: { guard: 'extensionAllowed', actions: 'recordExtension' },
         REQUEST_EXIT: { target: 'exit_review', actions: 'recordExitRequest' },
-        PERIOD_ENDED: { target: 'exit_review' },
+        PERIOD_ENDED: { target: 'exit_review', guard: 'testingEndsDeadline' },
         TERMINATE: { target: 'terminated', actions: 'recordDecision' },
       },
     },
@@ -196,7 +200,7 @@ const machine = setup({
       meta: { deadlines: (c: Ctx) => [{ name: 'testing_ends_at', at: c.record.testing_period!.end, event: 'PERIOD_ENDED' }] },
       on: {
         REINSTATE: { target: 'testing', actions: 'recordReinstatement' },
-        PERIOD_ENDED: { target: 'exit_review' },
+        PERIOD_ENDED: { target: 'exit_review', guard: 'testingEndsDeadline' },
         TERMINATE: { target: 'terminated', actions: 'recordDecision' },
       },
     },
@@ -228,17 +232,17 @@ export const sandboxWorkflow: Workflow = {
     START_REVIEW: { roles: ['regulator'], description: 'Start reviewing a submitted application.' },
     REQUEST_INFO: { roles: ['regulator'], payload: true, description: 'Ask the applicant questions, to be answered by respond_by.' },
     PROVIDE_INFO: { roles: ['applicant'], payload: true, description: 'Answer the open information request.' },
-    INFO_LAPSED: { roles: ['system'], description: 'Fired at respond_by when the questions went unanswered.' },
+    INFO_LAPSED: { roles: ['system'], payload: true, description: 'Fired at respond_by when the questions went unanswered.' },
     ADMIT: { roles: ['regulator'], payload: true, description: 'Admit to the sandbox with conditions and a testing period of at most 24 months.' },
     REJECT: { roles: ['regulator'], payload: true, description: 'Reject the application, with the reason.' },
-    START_TESTING: { roles: ['applicant', 'system'], description: 'Start testing; fired by the system at testing_period.start.' },
+    START_TESTING: { roles: ['applicant', 'system'], payload: true, description: 'Start testing; fired by the system at testing_period.start (the applicant fires it without a payload).' },
     SUBMIT_REPORT: { roles: ['applicant'], payload: true, description: 'File a periodic testing report for a period within the testing period that has ended.' },
     REPORT_INCIDENT: { roles: ['applicant', 'regulator'], payload: true, description: 'Report an incident; a critical one suspends testing.' },
     SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend testing, with the reason.' },
     REINSTATE: { roles: ['regulator'], description: 'Lift a suspension.' },
     EXTEND: { roles: ['regulator'], payload: true, description: 'Extend the testing period (at most twice, 36 months in all).' },
     REQUEST_EXIT: { roles: ['applicant'], description: 'Ask to leave the sandbox before the period ends.' },
-    PERIOD_ENDED: { roles: ['system'], description: 'Fired when the testing period ends.' },
+    PERIOD_ENDED: { roles: ['system'], payload: true, description: 'Fired when the testing period ends.' },
     SUBMIT_EXIT_REPORT: { roles: ['applicant'], payload: true, description: 'File the exit report: outcomes, lessons and a compliance statement.' },
     CONCLUDE: { roles: ['regulator'], payload: true, description: 'Conclude the exit review: graduated or not.' },
     TERMINATE: { roles: ['regulator'], payload: true, description: 'Terminate participation, with the reason.' },

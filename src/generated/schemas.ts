@@ -50,11 +50,20 @@ export interface CertificationDenyPayload {
   reason: string;
 }
 
-// certification/events/POST_RESULTS.json
+// certification/events/EXPIRE.json
 /**
  * RFC 3339 date-time with a time zone. No leap second (:60): JavaScript dates cannot hold one.
  */
 export type DateTime = string;
+/**
+ * Fired by the scheduler: the deadline it acted on, the certificate's valid_until
+ */
+export interface CertificationExpirePayload {
+  deadline: 'valid_until';
+  due_at: DateTime;
+}
+
+// certification/events/POST_RESULTS.json
 /**
  * One round of assessment results: every mandatory criterion of the scheme exactly once, none of them not_applicable
  */
@@ -598,6 +607,15 @@ export interface GenaiCompletePayload {
   comments?: string;
 }
 
+// genai/events/MARK_MILESTONE_OVERDUE.json
+/**
+ * Fired by the scheduler: the milestone that fell due before it was accepted, and its due date
+ */
+export interface GenaiMarkMilestoneOverduePayload {
+  milestone_id: string;
+  due: DateTime;
+}
+
 // genai/events/POST_SAFETY_EVALUATION.json
 export interface GenaiPostSafetyEvaluationPayload {
   benchmark: string;
@@ -811,6 +829,24 @@ export interface SandboxExtendPayload {
   new_end: DateTime;
 }
 
+// sandbox/events/INFO_LAPSED.json
+/**
+ * Fired by the scheduler: the deadline it acted on, the open information request's respond_by
+ */
+export interface SandboxInfoLapsedPayload {
+  deadline: 'respond_by';
+  due_at: DateTime;
+}
+
+// sandbox/events/PERIOD_ENDED.json
+/**
+ * Fired by the scheduler: the deadline it acted on, the end of the testing period
+ */
+export interface SandboxPeriodEndedPayload {
+  deadline: 'testing_ends_at';
+  due_at: DateTime;
+}
+
 // sandbox/events/PROVIDE_INFO.json
 export interface SandboxProvideInfoPayload {
   answers: ShortList;
@@ -835,6 +871,15 @@ export interface SandboxReportIncidentPayload {
 export interface SandboxRequestInfoPayload {
   questions: ShortList;
   respond_by: DateTime;
+}
+
+// sandbox/events/START_TESTING.json
+/**
+ * Empty when the applicant starts testing; when the scheduler starts it at testing_period.start, the deadline it acted on
+ */
+export interface SandboxStartTestingPayload {
+  deadline?: 'testing_starts_at';
+  due_at?: DateTime;
 }
 
 // sandbox/events/SUBMIT_EXIT_REPORT.json

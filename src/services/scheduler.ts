@@ -2,9 +2,10 @@
 // INFO_LAPSED, PERIOD_ENDED, EXPIRE, …) once their `deadlines` row falls due. Deadlines live in the
 // database, so a restart loses none, and several instances may sweep at once.
 import { sql } from 'kysely';
-import type { Trx } from '../db/types.js';
+import type { DbOrTrx, Trx } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { workflowByKind } from '../../workflows/index.js';
+import { deadlinePayload, type Workflow } from '../../workflows/kit.js';
 import { SYSTEM_CALLER, fireEventIn, prepareLocked, writeLockedEvents, type EngineDeps, type LockedCase, type PreparedEvent } from './engine.js';
 
 type LogFn = (obj: object, msg?: string) => void;
@@ -49,6 +50,21 @@ const MOVED_ON = new Set(['invalid_transition', 'rule_violation', 'not_found']);
 const IDEMPOTENCY_WINDOW_HOURS = 24;
 
 type Claimed = { case_id: string; name: string; event_type: string; due_at: Date; attempts: number; kind: string; row: LockedCase };
+
+/** The event a due deadline fires: its payload says which deadline it acted on, so the history does. */
+export const deadlineEvent = (wf: Workflow, d: { name: string; event_type: string; due_at: Date | string }) => ({
+  type: d.event_type,
+  payload: (wf.deadlinePayload ?? deadlinePayload)({ name: d.name, due_at: new Date(d.due_at).toISOString() }),
+});
+
+/**
+ * A system event fired by hand (`cli fire`), before or instead of the scheduler: it acts on the
+ * case's deadline of that event, if it has one (the earliest), and says so like the scheduler would.
+ */
+export async function handFiredEvent(db: DbOrTrx, wf: Workflow, caseId: string, type: string): Promise<{ type: string; payload?: unknown }> {
+  const d = await db.selectFrom('deadlines').select(['name', 'event_type', 'due_at']).where('case_id', '=', caseId).where('event_type', '=', type).orderBy('due_at').orderBy('name').limit(1).executeTakeFirst();
+  return d ? deadlineEvent(wf, d) : { type };
+}
 
 /**
  * Fires every due deadline once, in bounded batches. Each batch is one transaction that claims its
@@ -155,7 +171,7 @@ async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, 
       continue;
     }
     try {
-      batch.push({ claim: row, prepared: prepareLocked(deps, wf, SYSTEM_CALLER, row.row, { type: row.event_type }, now) });
+      batch.push({ claim: row, prepared: prepareLocked(deps, wf, SYSTEM_CALLER, row.row, deadlineEvent(wf, row), now) });
       handled.add(row.case_id);
     } catch (err) {
       if (err instanceof AppError && MOVED_ON.has(err.code)) {
@@ -195,7 +211,7 @@ async function fireOne(trx: Trx, deps: EngineDeps, row: Claimed, now: Date, o: t
   try {
     const wf = workflowByKind.get(row.kind);
     if (!wf) throw new Error(`no workflow for case kind ${row.kind}`);
-    const { event } = await fireEventIn(trx, deps, wf, SYSTEM_CALLER, row.case_id, { type: row.event_type });
+    const { event } = await fireEventIn(trx, deps, wf, SYSTEM_CALLER, row.case_id, deadlineEvent(wf, row));
     // The engine rewrites deadlines only when they change; a fired one must go either way.
     await deleteDeadlines(trx, [row]);
     await sql`release savepoint deadline`.execute(trx);

@@ -95,14 +95,15 @@ t.test('a robot and a GenAI service are carried through certification, surveilla
   t.equal(failed.json().case.state, 'suspended', 'a failed surveillance suspends');
   t.equal((await verify(g.record.certificate.number)).status, 'suspended');
 
-  const early = await fireEvent(ta.app.engine, certificationWorkflow, SYSTEM_CALLER, g.id, { type: 'EXPIRE' }).catch((e) => e);
+  const expire = { type: 'EXPIRE', payload: { deadline: 'valid_until', due_at: g.record.certificate.valid_until } };
+  const early = await fireEvent(ta.app.engine, certificationWorkflow, SYSTEM_CALLER, g.id, expire).catch((e) => e);
   t.equal(early.code, 'rule_violation', 'EXPIRE before valid_until is refused');
   ta.clock.set(new Date(Date.parse(g.record.certificate.valid_until) + 1000));
   t.equal((await verify(g.record.certificate.number)).status, 'expired', 'past valid_until the register says expired even before EXPIRE fires');
   const restore = await c.fire(c.regulator.token, g.id, 'RESTORE');
   t.equal(restore.statusCode, 422, 'a certificate past its validity cannot be restored');
   t.equal(restore.json().rule, 'withinValidity');
-  const expired = await fireEvent(ta.app.engine, certificationWorkflow, SYSTEM_CALLER, g.id, { type: 'EXPIRE' });
+  const expired = await fireEvent(ta.app.engine, certificationWorkflow, SYSTEM_CALLER, g.id, expire);
   t.equal(expired.case.state, 'expired');
   t.equal(expired.event.actor.role, 'system');
   t.equal((await verify(g.record.certificate.number)).status, 'expired');

@@ -164,7 +164,7 @@ t.test('a certificate past valid_until reads expired at once, and stays expired 
   t.same(await numbers('?status=expired'), [certChat.number], 'genai-security certificates last 24 months');
   t.same(await numbers('?status=valid'), [certArm.number], 'robot-safety ones 36');
   t.equal((await ta.req({ method: 'GET', url: `/v1/register/certificates/${certChat.number}` })).json().status, 'expired');
-  const fired = await fireEvent(ta.app.engine, certificationWorkflow, SYSTEM_CALLER, chatCase.id, { type: 'EXPIRE' });
+  const fired = await fireEvent(ta.app.engine, certificationWorkflow, SYSTEM_CALLER, chatCase.id, { type: 'EXPIRE', payload: { deadline: 'valid_until', due_at: certChat.valid_until } });
   t.equal(fired.case.state, 'expired');
   t.same(await numbers('?status=expired'), [certChat.number]);
 

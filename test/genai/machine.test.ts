@@ -248,6 +248,22 @@ t.test('MARK_MILESTONE_OVERDUE marks every milestone due by event.at and not acc
   t.same(deadlinesOf(genaiWorkflow, 'active', r.context!), [], 'a marked milestone is not fired again');
 });
 
+t.test('MARK_MILESTONE_OVERDUE naming a milestone marks that one only, once it is due', async (t) => {
+  const g = given().events(...TO_ACTIVE);
+  const mark = (id: string, due: string, at: string) => g.when('MARK_MILESTONE_OVERDUE', { milestone_id: id, due }, { at });
+  const r = mark('m1', after(30), after(61));
+  t.same(r.context!.record.milestones.map((m: any) => [m.id, m.overdue]), [['m1', true], ['m2', false]], 'm2, due too, waits for its own event');
+  t.same(r.context!.record.milestones[0].history, [{ seq: r.context!.record.milestones[0].history[0].seq, type: 'MARKED_OVERDUE', at: after(61), by: null }]);
+  for (const [name, x] of [
+    ['before it is due', mark('m1', after(30), after(29))],
+    ['a due date that is not the milestone\'s', mark('m1', after(31), after(61))],
+    ['an unknown milestone', mark('m9', after(30), after(61))],
+  ] as const) t.equal((x as any).violation?.rule, 'milestoneDue', name);
+  g.events(['MARK_MILESTONE_OVERDUE', { milestone_id: 'm1', due: after(30) }, { at: after(31) }]);
+  t.equal(mark('m1', after(30), after(32)).violation?.rule, 'milestoneDue', 'marked once');
+  t.same(deadlinesOf(genaiWorkflow, 'active', g.context).map((d) => d.name), ['milestone:m2']);
+});
+
 t.test('MARK_MILESTONE_OVERDUE in milestone_review keeps the review; acceptance clears the overdue flag', async (t) => {
   const g = given().events(...TO_ACTIVE, submitM('m1'));
   const r = g.when('MARK_MILESTONE_OVERDUE', {}, { at: after(31) });

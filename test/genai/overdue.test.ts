@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildTestApp, fixtures } from '../helpers/app.js';
 import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
+import { sweepOnce } from '../../src/services/scheduler.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 import { SHA, accreditedLab, after, application, day, projectApi } from './helpers.js';
 
@@ -75,10 +76,13 @@ t.test('overdue milestones: deadlines, the scheduler event and the overdue filte
   });
 
   await t.test('the scheduler marks the overdue milestone in the record and stops firing it', async (t) => {
-    const out = await fireEvent(ta.app.engine, genaiWorkflow, SYSTEM_CALLER, late.id, { type: 'MARK_MILESTONE_OVERDUE' });
-    t.equal(out.case.state, 'active');
-    t.equal(out.event.actor.role, 'system');
+    t.match(await sweepOnce(ta.app.engine), { fired: 2, skipped: 0, failed: 0 }, 'a1 of the active project and c1 of the one in review');
+    const history = (await ta.req({ method: 'GET', url: `/v1/genai-projects/${late.id}/events`, token: f.applicant.token })).json().items.filter((e: any) => e.type === 'MARK_MILESTONE_OVERDUE');
+    t.equal(history.length, 1);
+    t.match(history[0], { type: 'MARK_MILESTONE_OVERDUE', actor: { principal_id: null, role: 'system' }, from_state: 'active', to_state: 'active' });
+    t.same(history[0].payload, { milestone_id: 'a1', due: after(10, now) }, 'the history names the milestone and its due date');
     const c = (await api.get(f.applicant.token, late.id)).json();
+    t.equal(c.state, 'active');
     t.match(c.record.milestones, [
       { id: 'a1', status: 'pending', overdue: true, marked_overdue_at: ta.clock.now().toISOString() },
       { id: 'a2', status: 'pending', overdue: false },
@@ -88,12 +92,17 @@ t.test('overdue milestones: deadlines, the scheduler event and the overdue filte
     t.same(rows.map((r) => r.name), ['milestone:a2']);
     t.same(await ids('?overdue=true&state=active'), [late.id], 'still overdue until accepted');
 
-    const again = fireEvent(ta.app.engine, genaiWorkflow, SYSTEM_CALLER, late.id, { type: 'MARK_MILESTONE_OVERDUE' });
-    await t.rejects(again, { code: 'rule_violation', extra: { rule: 'milestoneDue' } }, 'nothing more is due');
+    const again = fireEvent(ta.app.engine, genaiWorkflow, SYSTEM_CALLER, late.id, { type: 'MARK_MILESTONE_OVERDUE', payload: { milestone_id: 'a1', due: after(10, now) } });
+    await t.rejects(again, { code: 'rule_violation', extra: { rule: 'milestoneDue' } }, 'a milestone is marked overdue once');
+    const early = fireEvent(ta.app.engine, genaiWorkflow, SYSTEM_CALLER, late.id, { type: 'MARK_MILESTONE_OVERDUE', payload: { milestone_id: 'a2', due: after(100, now) } });
+    await t.rejects(early, { code: 'rule_violation', extra: { rule: 'milestoneDue' } }, 'nor before it is due');
+    const unnamed = fireEvent(ta.app.engine, genaiWorkflow, SYSTEM_CALLER, late.id, { type: 'MARK_MILESTONE_OVERDUE' });
+    await t.rejects(unnamed, { code: 'validation_failed' }, 'a new MARK_MILESTONE_OVERDUE must say which milestone');
 
-    const inReviewMarked = await fireEvent(ta.app.engine, genaiWorkflow, SYSTEM_CALLER, inReview.id, { type: 'MARK_MILESTONE_OVERDUE' });
-    t.equal(inReviewMarked.case.state, 'milestone_review');
-    t.same(inReviewMarked.case.deadlines, {});
+    const inReviewMarked = (await api.get(f.regulator.token, inReview.id)).json();
+    t.equal(inReviewMarked.state, 'milestone_review');
+    t.match(inReviewMarked.record.milestones, [{ id: 'c1', overdue: true }]);
+    t.same(inReviewMarked.deadlines, {});
   });
 
   await t.test('accepting the overdue milestone takes the project off the overdue list', async (t) => {

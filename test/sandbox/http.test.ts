@@ -207,7 +207,10 @@ t.test('sandbox over HTTP', async (t) => {
     for (const [final, steps] of finals) {
       const c = await s.create();
       for (const [token, type, payload] of steps) await s.must(c.id, token, type, payload);
-      if (final === 'lapsed') await fireEvent(ta.app.engine, workflowByKind.get('sandbox-cases')!, SYSTEM_CALLER, c.id, { type: 'INFO_LAPSED' });
+      if (final === 'lapsed') {
+        const payload = { deadline: 'respond_by', due_at: (await s.get(c.id)).deadlines.respond_by };
+        await fireEvent(ta.app.engine, workflowByKind.get('sandbox-cases')!, SYSTEM_CALLER, c.id, { type: 'INFO_LAPSED', payload });
+      }
       t.equal((await s.get(c.id)).state, final);
       for (const [token, type] of [[A, 'SUBMIT'], [A, 'WITHDRAW'], [R, 'START_REVIEW'], [R, 'TERMINATE']] as const) {
         const r = await s.fire(c.id, token, type, type === 'TERMINATE' ? { reason: 'x' } : undefined);

@@ -30,13 +30,14 @@ t.test('EXPIRE fires at valid_until, for certified and suspended certificates', 
     t.equal(c.ok(await c.get(c.regulator.token, x.id)).state, 'expired', `${from} → expired`);
     const history = c.ok(await ta.req({ method: 'GET', url: `/v1/certification-cases/${x.id}/events`, token: c.regulator.token })).items;
     t.match(history.at(-1), { type: 'EXPIRE', actor: SYSTEM, from_state: from, to_state: 'expired', at: validUntil });
+    t.same(history.at(-1).payload, { deadline: 'valid_until', due_at: validUntil }, 'the history says which deadline EXPIRE acted on');
     const pub = await ta.req({ method: 'GET', url: `/v1/register/certificates/${x.record.certificate.number}` });
     t.equal(pub.json().status, 'expired', 'the public register shows it expired');
   }
   t.match(await sweepOnce(ta.app.engine), { fired: 0, skipped: 0 });
 });
 
-t.test('MARK_MILESTONE_OVERDUE fires when a milestone falls due, once for milestones due together', async (t) => {
+t.test('MARK_MILESTONE_OVERDUE fires when a milestone falls due, once for each milestone, naming it', async (t) => {
   const ta = await buildTestApp(t);
   const f = await fixtures(ta);
   const lab = await accreditedLab(ta, f);
@@ -66,7 +67,7 @@ t.test('MARK_MILESTONE_OVERDUE fires when a milestone falls due, once for milest
   t.match(await sweepOnce(ta.app.engine), { fired: 0 });
 
   ta.clock.set(after(10, now));
-  t.match(await sweepOnce(ta.app.engine), { fired: 1, skipped: 0, failed: 0 }, 'one event marks both milestones due together');
+  t.match(await sweepOnce(ta.app.engine), { fired: 2, skipped: 0, failed: 0 }, 'one event for each milestone due');
   t.same(await overdue(), [
     ['m1', true],
     ['m2', true],
@@ -75,13 +76,26 @@ t.test('MARK_MILESTONE_OVERDUE fires when a milestone falls due, once for milest
   const got = (await api.get(f.regulator.token, project.id)).json();
   t.equal(got.state, 'active');
   t.same(got.deadlines, { 'milestone:m3': after(40, now) });
-  t.match(await systemEvents(), [{ type: 'MARK_MILESTONE_OVERDUE', actor: SYSTEM, from_state: 'active', to_state: 'active', at: after(10, now) }]);
+  const marked = await systemEvents();
+  t.match(marked, [
+    { type: 'MARK_MILESTONE_OVERDUE', actor: SYSTEM, from_state: 'active', to_state: 'active', at: after(10, now) },
+    { type: 'MARK_MILESTONE_OVERDUE', actor: SYSTEM, from_state: 'active', to_state: 'active', at: after(10, now) },
+  ]);
+  t.same(
+    marked.map((e: any) => e.payload),
+    [
+      { milestone_id: 'm1', due: after(10, now) },
+      { milestone_id: 'm2', due: after(10, now) },
+    ],
+    'each names the milestone and its due date',
+  );
 
   t.equal((await api.fire(f.applicant.token, project.id, 'SUBMIT_MILESTONE', { milestone_id: 'm1', deliverables: ['taxonomy.pdf'], report_sha256: SHA })).statusCode, 200);
   ta.clock.set(after(40, now));
   t.match(await sweepOnce(ta.app.engine), { fired: 1, skipped: 0, failed: 0 }, 'also fires while a milestone is in review');
   t.same((await overdue())[2], ['m3', true]);
-  t.equal((await systemEvents()).length, 2);
+  t.same((await systemEvents()).at(-1).payload, { milestone_id: 'm3', due: after(40, now) });
+  t.equal((await systemEvents()).length, 3);
   t.match(await sweepOnce(ta.app.engine), { fired: 0, skipped: 0 });
   t.equal((await ta.req({ method: 'GET', url: '/v1/audit/verify', token: f.regulator.token })).json().ok, true);
 });

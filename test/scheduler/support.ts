@@ -70,7 +70,7 @@ export async function sandbox(ta: TestApp, cast?: Cast) {
     async get(id: string) {
       return ok(await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}`, token: f.regulator.token }), 'get');
     },
-    async history(id: string): Promise<Array<{ seq: number; type: string; actor: { principal_id: string | null; role: string }; from_state: string; to_state: string; at: string }>> {
+    async history(id: string): Promise<Array<{ seq: number; type: string; actor: { principal_id: string | null; role: string }; from_state: string; to_state: string; payload: unknown; at: string }>> {
       return (await ok(await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}/events`, token: f.regulator.token }), 'history')).items;
     },
     async verify() {

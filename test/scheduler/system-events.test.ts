@@ -24,6 +24,7 @@ t.test('START_TESTING fires at testing_period.start and not a millisecond before
   t.same(c.deadlines, { testing_ends_at: iso(t0 + 100 * DAY) });
   const last = (await s.history(id)).at(-1)!;
   t.match(last, { type: 'START_TESTING', actor: SYSTEM, from_state: 'admitted', to_state: 'testing', at: iso(t0 + DAY) });
+  t.same(last.payload, { deadline: 'testing_starts_at', due_at: iso(t0 + DAY) }, 'the history says which deadline it acted on');
 
   t.match(await sweepOnce(ta.app.engine), { fired: 0 }, 'a fired deadline does not fire again');
   const rows = await ta.database.db.selectFrom('deadlines').selectAll().where('case_id', '=', id).execute();
@@ -54,7 +55,7 @@ t.test('PERIOD_ENDED fires at the end of testing, from testing and from suspende
     [suspended, 'suspended'],
   ]) {
     t.equal((await s.get(id)).state, 'exit_review', `${from} → exit_review`);
-    t.match((await s.history(id)).at(-1), { type: 'PERIOD_ENDED', actor: SYSTEM, from_state: from, to_state: 'exit_review', at: end });
+    t.match((await s.history(id)).at(-1), { type: 'PERIOD_ENDED', actor: SYSTEM, from_state: from, to_state: 'exit_review', at: end, payload: { deadline: 'testing_ends_at', due_at: end } });
   }
   t.same(await ta.database.db.selectFrom('deadlines').selectAll().execute(), [], 'no deadline is left');
   t.equal((await s.verify()).ok, true, 'the audit chains verify');
@@ -80,6 +81,7 @@ t.test('INFO_LAPSED fires at respond_by; an answered request is left alone', asy
   t.match(await sweepOnce(ta.app.engine), { fired: 1, skipped: 0, failed: 0 });
   t.equal((await s.get(silent)).state, 'lapsed');
   t.match((await s.history(silent)).at(-1), { type: 'INFO_LAPSED', actor: SYSTEM, from_state: 'info_requested', to_state: 'lapsed', at: respondBy });
+  t.same((await s.history(silent)).at(-1)?.payload, { deadline: 'respond_by', due_at: respondBy }, 'the history says which deadline it acted on');
 
   const after = await s.get(answered);
   t.equal(after.state, 'under_review', 'the answered case did not lapse');
