@@ -59,7 +59,7 @@ export async function benchEmbedded(opts: { cases: number; clients: number; seco
         method: 'POST' as const,
         path: `/v1/sandbox-cases/${ids[Math.floor(Math.random() * ids.length)]}/events`,
         headers: { authorization: `Bearer ${cast.applicantToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'SUBMIT_REPORT', payload: reportPayload(i++) }),
+        body: JSON.stringify({ type: 'SUBMIT_REPORT', payload: reportPayload(i++, { start: new Date(start), end: new Date(Date.now() - 1000) }) }),
       });
       await httpLoad(svc.url, opts.clients, 3, next);
       const r = await httpLoad(svc.url, opts.clients, opts.seconds, next);

@@ -84,7 +84,7 @@ export async function loadSandboxCases(
   ];
   if (opts.state === 'testing') {
     steps.push({ type: 'START_TESTING', actor: system, payload: {}, at: opts.startAt.toISOString() });
-    for (let r = 0; r < (opts.reports ?? 0); r++) steps.push({ type: 'SUBMIT_REPORT', actor: applicant, payload: reportPayload(r), at: new Date(opts.startAt.getTime() + (r + 1) * 60_000).toISOString() });
+    for (let r = 0; r < (opts.reports ?? 0); r++) steps.push({ type: 'SUBMIT_REPORT', actor: applicant, payload: reportPayload(r, { start: opts.startAt, end: new Date(opts.startAt.getTime() + (r + 1) * 60_000) }), at: new Date(opts.startAt.getTime() + (r + 1) * 60_000).toISOString() });
   }
 
   const flush = async () => {
