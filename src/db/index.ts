@@ -136,7 +136,7 @@ async function openPglite(dataDir: string, opts: { makeTemplate: boolean }): Pro
  * main thread (fs.promises), so that the service's modules load meanwhile (src/main.ts opens the
  * database first); copying many at once was no faster than one at a time on the disks measured.
  */
-async function copyDataDir(from: string, to: string) {
+export async function copyDataDir(from: string, to: string) {
   const files: Array<[string, string]> = [];
   const walk = (src: string, dest: string, top: boolean) => {
     fs.mkdirSync(dest, { recursive: true });
@@ -158,16 +158,24 @@ async function copyDataDir(from: string, to: string) {
   fs.copyFileSync(path.join(from, 'PG_VERSION'), path.join(to, 'PG_VERSION'));
 }
 
-/** Where the copy of a new, migrated embedded data directory is kept (null: cannot tell). */
-export function templatePath(): string | null {
+/**
+ * Where the copy of a new, migrated embedded data directory is kept (null: cannot tell). The test
+ * suite keeps its own under another prefix (test/helpers/template.ts), since a test removes this one.
+ */
+export function templatePath(prefix = 'pglite'): string | null {
   try {
     const { version } = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
-    const digest = createHash('sha256');
-    for (const f of migrationFiles()) digest.update(f).update(fs.readFileSync(path.join(migrationsDir, f)));
-    return path.join(root, 'node_modules/.cache/gd-ai-sandbox-registry', `pglite-${version}-${digest.digest('hex').slice(0, 16)}`);
+    return path.join(root, 'node_modules/.cache/gd-ai-sandbox-registry', `${prefix}-${version}-${migrationsDigest().slice(0, 16)}`);
   } catch {
     return null;
   }
+}
+
+/** A digest of migrations/ (names and contents): a copy or template made under another is stale. */
+export function migrationsDigest(): string {
+  const digest = createHash('sha256');
+  for (const f of migrationFiles()) digest.update(f).update(fs.readFileSync(path.join(migrationsDir, f)));
+  return digest.digest('hex');
 }
 
 /** A data directory, or the copy of one, is whole once its PG_VERSION is there (a copy writes it last). */
@@ -184,8 +192,7 @@ export const templateScratchPrefix = () => `${TEMPLATE_SCRATCH_PREFIX}${process.
  * renamed into place, so the copy is whole or absent; of two made at once, the first renamed stays.
  * Answers where the copy is, or null when none could be made.
  */
-export async function prepareEmbeddedTemplate(): Promise<string | null> {
-  const template = templatePath();
+export async function prepareEmbeddedTemplate(template = templatePath()): Promise<string | null> {
   if (!template) return null;
   if (isInitialised(template)) return template;
   fs.mkdirSync(path.dirname(template), { recursive: true });

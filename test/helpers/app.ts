@@ -5,7 +5,9 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
+import type { Logger } from 'pino';
 import { creditCodeCheckChar, orgCodeCheckChar, CREDIT_CODE_CHARSET } from '../../src/services/credit-code.js';
+import { createPostgresTestDatabase, openEmbeddedTestDatabase } from './template.js';
 
 type Tap = { teardown(fn: () => unknown): void };
 
@@ -24,34 +26,27 @@ export class TestClock {
 export const testDatabaseUrl = () => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null;
 
 /**
- * A fresh, empty database of its own: a new PostgreSQL database on the server named by
- * TEST_DATABASE_URL/DATABASE_URL (dropped again on close), else a new in-memory embedded one.
- * Fresh per test file, so a test that tampers with audit rows cannot disturb another's verify.
+ * A database of its own, migrated and empty: a new PostgreSQL database on the server named by
+ * TEST_DATABASE_URL/DATABASE_URL (dropped again on close), else a new embedded one (removed on
+ * close); each a copy of a template migrated once (test/helpers/template.ts). Fresh per test file,
+ * so a test that tampers with audit rows cannot disturb another's verify.
  */
 export async function openTestDatabase(opts: { poolSize?: number } = {}): Promise<Database> {
   const url = testDatabaseUrl();
-  if (!url) return openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+  if (!url) return openEmbeddedTestDatabase();
   const name = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const adminUrl = new URL(url);
-  adminUrl.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: adminUrl.toString() });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const dbUrl = new URL(url);
-  dbUrl.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: dbUrl.toString(), dataDir: '', poolSize: opts.poolSize ?? 10 });
+  const { adminUrl, dbUrl } = await createPostgresTestDatabase(url, name);
+  const database = await openDatabase({ databaseUrl: dbUrl, dataDir: '', poolSize: opts.poolSize ?? 10 });
   return {
     ...database,
-    url: dbUrl.toString(),
     close: async () => {
       await database.close();
-      const c = new pg.Client({ connectionString: adminUrl.toString() });
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
     },
-  } as Database;
+  };
 }
 
 /** A second handle on the same database (another "instance"); closing it leaves the database. */
@@ -70,7 +65,15 @@ export type TestApp = {
   req(opts: InjectOptions & { token?: string | null }): Promise<Awaited<ReturnType<FastifyInstance['inject']>> & { body: string; json(): any }>;
 };
 
-export async function buildTestApp(t: Tap, opts: { env?: Record<string, string>; database?: Database; clock?: TestClock } = {}): Promise<TestApp> {
+/** A logger as the service makes it (redaction included) whose lines a test reads instead of stdout. */
+export function captureLogs(level = 'trace'): { logger: Logger; lines: string[]; records(): Array<Record<string, any>> } {
+  const lines: string[] = [];
+  const logger = createLogger({ logLevel: level }, { write: (s: string) => void lines.push(s) });
+  return { logger, lines, records: () => lines.map((l) => JSON.parse(l)) };
+}
+
+/** The app on a database of its own (or the one given, left open); `logger` replaces the silent one (see captureLogs). */
+export async function buildTestApp(t: Tap, opts: { env?: Record<string, string>; database?: Database; clock?: TestClock; logger?: Logger } = {}): Promise<TestApp> {
   const adminToken = `admin_${randomBytes(24).toString('hex')}`;
   const config = loadConfig({
     ADMIN_TOKEN: adminToken,
@@ -81,7 +84,7 @@ export async function buildTestApp(t: Tap, opts: { env?: Record<string, string>;
   });
   const database = opts.database ?? (await openTestDatabase());
   const clock = opts.clock ?? new TestClock();
-  const app = await buildApp({ config, database, now: clock.now, logger: createLogger(config) });
+  const app = await buildApp({ config, database, now: clock.now, logger: opts.logger ?? createLogger(config) });
   t.teardown(async () => {
     await app.close();
     if (!opts.database) await database.close();
