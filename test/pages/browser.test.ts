@@ -2,11 +2,17 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { buildTestApp } from '../helpers/app.js';
+import { buildTestApp, testDatabaseUrl } from '../helpers/app.js';
 import { HOLDER_EN, seedRegister } from './seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+
+// The pages look the same on either database: the browser runs once, in the PostgreSQL pass.
+if (!testDatabaseUrl()) {
+  t.plan(0, 'skipped: browser tests need PostgreSQL (DATABASE_URL); they run in the PostgreSQL pass only');
+  process.exit(0);
+}
 
 if (!existsSync(CHROMIUM)) {
   t.plan(0, `browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/before-tests does it in CI)`);
