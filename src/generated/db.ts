@@ -1,0 +1,176 @@
+/* eslint-disable */
+// Generated from migrations/ by `npm run gen:db-types` (kysely-codegen over a migrated PGlite). Do not
+// edit: change the migration, or a JSON column's type in scripts/gen-db-types.ts, and regenerate.
+
+import type { AccreditationInput } from "./schemas.js";
+import type { ColumnType, JSONColumnType } from "kysely";
+
+export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
+  ? ColumnType<S, I | undefined, U>
+  : ColumnType<T, T | undefined, T>;
+
+export type Int8 = ColumnType<string, bigint | number | string, bigint | number | string>;
+
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface AuditEvents {
+  actor_principal_id: string | null;
+  actor_role: string;
+  at: Timestamp;
+  case_id: string | null;
+  chain_id: string;
+  facts: JSONColumnType<Record<string, unknown>> | null;
+  from_state: string | null;
+  hash: string;
+  id: Generated<Int8>;
+  kind: string;
+  payload: JSONColumnType<Record<string, unknown>>;
+  prev_hash: string;
+  seq: number;
+  to_state: string | null;
+  type: string;
+}
+
+export interface AuditHeads {
+  chain_id: string;
+  hash: string;
+  seq: number;
+}
+
+export interface Cases {
+  application: JSONColumnType<Record<string, unknown>>;
+  audit_hash: string;
+  audit_seq: number;
+  created_at: Timestamp;
+  deadlines: Generated<JSONColumnType<Record<string, string>>>;
+  id: Generated<string>;
+  kind: string;
+  lab_id: string | null;
+  number: string;
+  organization_id: string;
+  product_id: string | null;
+  record: JSONColumnType<Record<string, unknown>>;
+  state: string;
+  updated_at: Timestamp;
+  version: number;
+}
+
+export interface Certificates {
+  case_id: string;
+  holder_id: string;
+  holder_name: string;
+  holder_name_en: string | null;
+  issued_at: Timestamp;
+  lab_id: string | null;
+  lab_name: string | null;
+  number: string;
+  product_id: string | null;
+  product_name: string;
+  product_version: string;
+  scheme: string;
+  state: string;
+  status: "valid" | "suspended" | "revoked" | "expired";
+  valid_until: Timestamp;
+}
+
+export interface Deadlines {
+  attempts: Generated<number>;
+  case_id: string;
+  due_at: Timestamp;
+  event_type: string;
+  last_error: string | null;
+  name: string;
+  next_attempt_at: Timestamp | null;
+}
+
+export interface IdempotencyKeys {
+  body: string;
+  created_at: Generated<Timestamp>;
+  headers: JSONColumnType<Record<string, string>>;
+  key: string;
+  method: string;
+  path: string;
+  principal_id: string;
+  request_hash: string;
+  status: number;
+}
+
+export interface NumberSequences {
+  last: number;
+  prefix: string;
+  year: number;
+}
+
+export interface Organizations {
+  accreditation: JSONColumnType<AccreditationInput & { set_at: string; set_by: string }> | null;
+  contact_email: string;
+  created_at: Generated<Timestamp>;
+  credit_code: string | null;
+  id: Generated<string>;
+  kind: string;
+  name: string;
+  name_en: string | null;
+  region: string;
+  registration_number: string | null;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface PrincipalCacheGeneration {
+  generation: Int8;
+  id: Generated<boolean>;
+}
+
+export interface PrincipalCacheInstances {
+  acked: Int8;
+  id: string;
+  lease_until: Timestamp;
+}
+
+export interface Principals {
+  created_at: Generated<Timestamp>;
+  id: Generated<string>;
+  name: string | null;
+  organization_id: string | null;
+  revoked_at: Timestamp | null;
+  role: string;
+  token_hash: string;
+}
+
+export interface Products {
+  body: JSONColumnType<Record<string, unknown>>;
+  created_at: Generated<Timestamp>;
+  id: Generated<string>;
+  kind: string;
+  name: string;
+  organization_id: string;
+  risk_level: string;
+  updated_at: Generated<Timestamp>;
+  version: string;
+}
+
+export interface Schemes {
+  code: string;
+  criteria: JSONColumnType<Array<{ id: string; title: string; mandatory: boolean }>>;
+  description: string | null;
+  product_kinds: JSONColumnType<string[]>;
+  standards: JSONColumnType<string[]>;
+  title: string;
+  title_zh: string | null;
+  validity_months: number;
+}
+
+export interface DB {
+  audit_events: AuditEvents;
+  audit_heads: AuditHeads;
+  cases: Cases;
+  certificates: Certificates;
+  deadlines: Deadlines;
+  idempotency_keys: IdempotencyKeys;
+  number_sequences: NumberSequences;
+  organizations: Organizations;
+  principal_cache_generation: PrincipalCacheGeneration;
+  principal_cache_instances: PrincipalCacheInstances;
+  principals: Principals;
+  products: Products;
+  schemes: Schemes;
+}
