@@ -47,7 +47,28 @@ export async function generateTypes(): Promise<string> {
     });
     parts.push(`// ${schema.$id}`, ...fresh.map((d) => d.text), '');
   }
+  parts.push(...eventPayloads(all));
   return parts.join('\n');
+}
+
+/**
+ * Per workflow folder, each event's payload type by its type (SandboxEventPayloads …): the machine
+ * types its events with it (CaseEventOf in workflows/kit.ts), so `event.payload` is the schema's type.
+ */
+function eventPayloads(all: Array<{ $id?: string; title?: unknown }>): string[] {
+  const byDir = new Map<string, Array<[string, string]>>();
+  for (const s of all) {
+    const m = /^([\w-]+)\/events\/([A-Z][A-Z0-9_]*)\.json$/.exec(s.$id ?? '');
+    if (!m) continue;
+    if (typeof s.title !== 'string') throw new Error(`${s.$id}: an event's payload schema needs a title (its type's name)`);
+    byDir.set(m[1]!, [...(byDir.get(m[1]!) ?? []), [m[2]!, s.title]]);
+  }
+  const out: string[] = [];
+  for (const [dir, events] of byDir) {
+    const name = `${dir.replace(/(^|[-_])(\w)/g, (_, _sep, c: string) => c.toUpperCase())}EventPayloads`;
+    out.push(`// ${dir}/events/*.json`, `export interface ${name} {`, ...events.map(([type, title]) => `  ${type}: ${title};`), '}', '');
+  }
+  return out;
 }
 
 /** Splits generated code into top-level declarations (with their doc comments), named. */

@@ -1,82 +1,41 @@
 // Certification (SPEC §3.2): an applicant asks for a product to be certified against a scheme;
 // the regulator assigns an accredited lab, the lab tests and posts results, the regulator certifies
 // or denies; a certificate then lives through surveillance, suspension, revocation and expiry.
-import type { CertificationApplication } from '../src/generated/schemas.js';
+import type { CertificationApplication, CertificationEventPayloads as Payloads } from '../src/generated/schemas.js';
 import { and, assign, setup } from 'xstate';
 import { AppError } from '../src/errors.js';
 import { accreditationOf, labMayNotAct, labWasNotAccredited } from './accreditation.js';
-import { REPLACE_APPLICATION, addMonths, deadlineActedOn, guardsOf, iso, type Accreditation, type CaseContext, type CaseEvent, type EventActor, type Lookup, type Rule, type Workflow } from './kit.js';
+import { defineWorkflow } from './define.js';
+import type { AssignLabFacts, CertificationRecord, CertifyFacts, CriterionResult, LabFacts, PostResultsFacts, SubmitFacts } from './certification-record.js';
+import { REPLACE_APPLICATION, addMonths, deadlineActedOn, guardsOf, iso, l, payloadOf, type CaseContext, type CaseEventOf, type CertificateStatus, type EventDecl, type Lookup, type Rule, type StateMeta } from './kit.js';
 
-export type Verdict = 'pass' | 'fail' | 'not_applicable';
-export type CriterionResult = { criterion_id: string; verdict: Verdict; notes?: string; evidence_sha256?: string };
-export type Criterion = { id: string; title: string; mandatory: boolean };
-/** The public status of a certificate, as the register shows it. */
-export type CertificateStatus = 'valid' | 'suspended' | 'revoked' | 'expired';
-
-export type { CertificationApplication };
-
-export type CertificationRecord = {
-  submitted_at?: string;
-  /** The lab currently assigned; null before assignment and after a decline. */
-  lab: { id: string; name: string; accreditation_number: string; assigned_at: string; accepted_at?: string } | null;
-  assignments: Array<{
-    seq: number;
-    lab_id: string;
-    lab_name: string;
-    accreditation_number: string;
-    accreditation_valid_until: string;
-    assigned_at: string;
-    assigned_by: EventActor;
-    accepted_at?: string;
-    declined_at?: string;
-    decline_reason?: string;
-  }>;
-  /** Every round of results, oldest first; a retest adds a round and never overwrites one. */
-  results_rounds: Array<{
-    round: number;
-    seq: number;
-    lab_id: string;
-    results: CriterionResult[];
-    summary: string;
-    report_sha256: string;
-    tested_at: string;
-    posted_at: string;
-    posted_by: EventActor;
-    /** The scheme's mandatory criteria when the round was posted: what CERTIFY is judged against. */
-    mandatory_criteria: string[];
-    mandatory_passed: boolean;
-  }>;
-  retests: Array<{ seq: number; round: number; reason: string; requested_at: string; requested_by: EventActor }>;
-  certificate?: { number: string; issued_at: string; valid_until: string; scope: string };
-  surveillance: Array<{ seq: number; lab_id: string; findings: string; verdict: 'pass' | 'fail'; at: string; by: EventActor }>;
-  /** Who changed the certificate's status, when and why (issue, surveillance, suspend, restore, revoke, expire). */
-  status_history: Array<{ seq: number; event: string; status: CertificateStatus; at: string; by: EventActor; reason: string }>;
-  decision?: { type: string; at: string; by: EventActor; reason?: string };
-};
-
-export type SubmitFacts = { product: { id: string; kind: string } | null; scheme: { code: string; product_kinds: string[] } | null };
-export type AssignLabFacts = { lab: { id: string; name: string; kind: string; accreditation: Accreditation | null } | null };
-/**
- * The assigned lab and its accreditation when it acts (ACCEPT_ASSIGNMENT, POST_RESULTS,
- * POST_SURVEILLANCE). Events recorded before labs were checked at every act have no `lab`.
- */
-export type LabFacts = { lab?: { id: string; name: string; accreditation: Accreditation | null } | null };
-export type PostResultsFacts = { criteria: Criterion[] } & LabFacts;
-/**
- * `results_lab`: the lab that posted the last round, with the accreditation it held on the round's
- * tested_at (from the registry's history). Absent in CERTIFY events recorded before that check.
- */
-export type CertifyFacts = {
-  certificate_number: string;
-  validity_months: number;
-  results_lab?: { id: string; name: string; tested_at: string; accreditation: Accreditation | null };
-};
+export type * from './certification-record.js';
+export type { CertificateStatus, CertificationApplication };
 
 /** Certificates are numbered GDAIC-YYYY-NNNNNN, gap-free per year. */
 export const CERTIFICATE_NUMBER_PREFIX = 'GDAIC';
 
+/** Every event of the machine, declared once; its payload schema, if any, is schemas/certification/events/<TYPE>.json. */
+const events = {
+  REPLACE_APPLICATION: REPLACE_APPLICATION(),
+  SUBMIT: { roles: ['applicant'], description: "Submit for certification; the product's kind must be one the scheme covers.", label: l('Submit', '提交申请') },
+  WITHDRAW: { roles: ['applicant'], description: 'Withdraw the application before results are posted.', label: l('Withdraw', '撤回申请') },
+  ASSIGN_LAB: { roles: ['regulator'], description: "Assign a lab accredited for the scheme (valid now, not the applicant's own organization).", label: l('Assign lab', '指派实验室') },
+  ACCEPT_ASSIGNMENT: { roles: ['lab'], description: 'The assigned lab accepts and starts testing, while accredited for the scheme.', label: l('Accept assignment', '接受指派') },
+  DECLINE_ASSIGNMENT: { roles: ['lab'], description: 'The assigned lab declines, with the reason; the case returns to submitted.', label: l('Decline assignment', '拒绝指派') },
+  POST_RESULTS: { roles: ['lab'], description: 'The assigned lab, while accredited for the scheme, posts a round of results: every mandatory criterion once, none not_applicable.', label: l('Post results', '提交检测结果') },
+  REQUEST_RETEST: { roles: ['regulator'], description: 'Send the product back for another round of testing; earlier rounds are kept.', label: l('Request retest', '要求复测') },
+  CERTIFY: { roles: ['regulator'], description: "Issue the certificate; every mandatory criterion of the last round must have passed, tested by a lab accredited for the scheme on the results' tested_at.", label: l('Certify', '颁发证书') },
+  DENY: { roles: ['regulator'], description: 'Refuse certification, with the reason.', label: l('Deny', '不予认证') },
+  POST_SURVEILLANCE: { roles: ['lab'], description: 'The assigned lab, while accredited for the scheme, reports surveillance findings; a fail suspends the certificate.', label: l('Surveillance', '监督检查') },
+  SUSPEND: { roles: ['regulator'], description: 'Suspend the certificate, with the reason.', label: l('Suspend', '暂停证书') },
+  RESTORE: { roles: ['regulator'], description: 'Lift a suspension, while the certificate is still within its validity.', label: l('Restore', '恢复证书'), statusReason: l('Suspension lifted', '暂停已解除') },
+  REVOKE: { roles: ['regulator'], description: 'Revoke the certificate, with the reason.', label: l('Revoke', '撤销证书') },
+  EXPIRE: { roles: ['system'], description: 'Fired at valid_until: the certificate expires.', label: l('Expire', '证书到期'), statusReason: l('Validity period ended', '有效期届满') },
+} satisfies Record<string, EventDecl>;
+
 type Ctx = CaseContext<CertificationApplication, CertificationRecord>;
-type Ev = CaseEvent;
+type Ev = CaseEventOf<Payloads, keyof typeof events>;
 
 const time = (s: string) => new Date(s).getTime();
 const lastRound = (c: Ctx) => c.record.results_rounds.at(-1);
@@ -93,7 +52,7 @@ const rules = {
   labEligible: ({ context, event }) => {
     const lab = (event.facts as AssignLabFacts)?.lab;
     const scheme = context.application.scheme;
-    if (event.payload.lab_id === context.organization_id) return "the lab may not be the applicant's own organization (conflict of interest)";
+    if (payloadOf(event, 'ASSIGN_LAB').lab_id === context.organization_id) return "the lab may not be the applicant's own organization (conflict of interest)";
     if (!lab) return 'lab_id names no organization';
     if (lab.kind !== 'lab') return `organization ${lab.name} is not a lab`;
     return labMayNotAct(lab, scheme, event.at);
@@ -107,7 +66,8 @@ const rules = {
   },
   resultsComplete: ({ event }) => {
     const criteria = (event.facts as PostResultsFacts)?.criteria ?? [];
-    const results = event.payload.results as CriterionResult[];
+    const posted = payloadOf(event, 'POST_RESULTS');
+    const results = posted.results as CriterionResult[];
     const known = new Map(criteria.map((c) => [c.id, c]));
     const seen = new Set<string>();
     const problems: string[] = [];
@@ -120,7 +80,7 @@ const rules = {
     }
     const missing = criteria.filter((c) => c.mandatory && !seen.has(c.id)).map((c) => c.id);
     if (missing.length) problems.push(`mandatory criteria missing: ${missing.join(', ')}`);
-    if (time(event.payload.tested_at) > time(event.at)) problems.push('tested_at may not be in the future');
+    if (time(posted.tested_at) > time(event.at)) problems.push('tested_at may not be in the future');
     return problems.length ? problems.join('; ') : null;
   },
   mandatoryPassed: ({ context }) => {
@@ -134,7 +94,7 @@ const rules = {
     // Recorded before CERTIFY looked back at the lab's accreditation: replayed as it was judged then.
     return lab ? labWasNotAccredited(lab, context.application.scheme) : null;
   },
-  surveillanceFailed: ({ event }) => (event.payload.verdict === 'fail' ? null : 'the surveillance verdict is not fail'),
+  surveillanceFailed: ({ event }) => (payloadOf(event, 'POST_SURVEILLANCE').verdict === 'fail' ? null : 'the surveillance verdict is not fail'),
   withinValidity: ({ context, event }) => {
     const until = context.record.certificate?.valid_until;
     return until && time(event.at) < time(until) ? null : `the certificate's validity ended at ${until}; it cannot be restored`;
@@ -144,17 +104,26 @@ const rules = {
     return until && time(event.at) >= time(until) ? null : `the certificate is valid until ${until}; it cannot expire before then`;
   },
   validUntilDeadline: deadlineActedOn('valid_until', (c) => (c.record as CertificationRecord).certificate?.valid_until),
-} satisfies Record<string, Rule>;
+} satisfies Record<string, Rule<Ctx, Ev>>;
 
-const STATUS_AFTER: Record<string, CertificateStatus> = { SUSPEND: 'suspended', RESTORE: 'valid', REVOKE: 'revoked', EXPIRE: 'expired' };
+/** The certificate status an event leads to: the one its target state means (declared once, in the state's meta). */
+function statusAfter(type: string): CertificateStatus {
+  for (const node of Object.values(machine.root.states)) {
+    for (const t of node.transitions.get(type) ?? []) {
+      const status = (t.target?.[0]?.meta as StateMeta | undefined)?.certificateStatus;
+      if (status) return status;
+    }
+  }
+  throw new Error(`${type} leads to no state with a certificate status`);
+}
 
 const statusEntry = (event: Ev, status: CertificateStatus, reason: string) => ({ seq: event.seq, event: event.type, status, at: event.at, by: event.actor, reason });
 
 const machine = setup({
-  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
+  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx, meta: {} as StateMeta<Ctx> },
   guards: guardsOf(rules),
   actions: {
-    replaceApplication: assign({ application: ({ event }) => event.payload }),
+    replaceApplication: assign({ application: ({ event }) => payloadOf(event, 'REPLACE_APPLICATION') }),
     recordSubmission: assign({ record: ({ context, event }) => ({ ...context.record, submitted_at: event.at }) }),
     recordAssignment: assign({
       record: ({ context, event }) => {
@@ -189,13 +158,14 @@ const machine = setup({
       record: ({ context, event }) => ({
         ...context.record,
         lab: null,
-        assignments: context.record.assignments.map((a, i, all) => (i === all.length - 1 ? { ...a, declined_at: event.at, decline_reason: event.payload.reason } : a)),
+        assignments: context.record.assignments.map((a, i, all) => (i === all.length - 1 ? { ...a, declined_at: event.at, decline_reason: payloadOf(event, 'DECLINE_ASSIGNMENT').reason } : a)),
       }),
     }),
     recordResults: assign({
       record: ({ context, event }) => {
         const criteria = (event.facts as PostResultsFacts).criteria;
-        const results = event.payload.results as CriterionResult[];
+        const posted = payloadOf(event, 'POST_RESULTS');
+        const results = posted.results as CriterionResult[];
         const mandatory = criteria.filter((c) => c.mandatory).map((c) => c.id);
         return {
           ...context.record,
@@ -206,9 +176,9 @@ const machine = setup({
               seq: event.seq,
               lab_id: context.record.lab!.id,
               results,
-              summary: event.payload.summary,
-              report_sha256: event.payload.report_sha256,
-              tested_at: iso(event.payload.tested_at),
+              summary: posted.summary,
+              report_sha256: posted.report_sha256,
+              tested_at: iso(posted.tested_at),
               posted_at: event.at,
               posted_by: event.actor,
               mandatory_criteria: mandatory,
@@ -221,7 +191,7 @@ const machine = setup({
     recordRetest: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        retests: [...context.record.retests, { seq: event.seq, round: context.record.results_rounds.length, reason: event.payload.reason, requested_at: event.at, requested_by: event.actor }],
+        retests: [...context.record.retests, { seq: event.seq, round: context.record.results_rounds.length, reason: payloadOf(event, 'REQUEST_RETEST').reason, requested_at: event.at, requested_by: event.actor }],
       }),
     }),
     issueCertificate: assign({
@@ -231,38 +201,40 @@ const machine = setup({
           number: f.certificate_number,
           issued_at: event.at,
           valid_until: addMonths(new Date(event.at), f.validity_months).toISOString(),
-          scope: event.payload.scope ?? context.application.declared_scope,
+          scope: payloadOf(event, 'CERTIFY').scope ?? context.application.declared_scope,
         };
         return {
           ...context.record,
           certificate,
-          status_history: [...context.record.status_history, statusEntry(event, 'valid', `certificate ${certificate.number} issued`)],
+          status_history: [...context.record.status_history, statusEntry(event, statusAfter(event.type), `certificate ${certificate.number} issued`)],
           decision: { type: event.type, at: event.at, by: event.actor },
         };
       },
     }),
     recordSurveillance: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        surveillance: [...context.record.surveillance, { seq: event.seq, lab_id: context.record.lab!.id, findings: event.payload.findings, verdict: event.payload.verdict, at: event.at, by: event.actor }],
-        status_history: [
-          ...context.record.status_history,
-          statusEntry(event, event.payload.verdict === 'fail' ? 'suspended' : 'valid', `surveillance ${event.payload.verdict}: ${event.payload.findings}`),
-        ],
-      }),
+      record: ({ context, event }) => {
+        const { findings, verdict } = payloadOf(event, 'POST_SURVEILLANCE');
+        return {
+          ...context.record,
+          surveillance: [...context.record.surveillance, { seq: event.seq, lab_id: context.record.lab!.id, findings, verdict, at: event.at, by: event.actor }],
+          status_history: [...context.record.status_history, statusEntry(event, verdict === 'fail' ? 'suspended' : 'valid', `surveillance ${verdict}: ${findings}`)],
+        };
+      },
     }),
     recordStatusChange: assign({
       record: ({ context, event }) => {
         const reason =
-          event.type === 'EXPIRE' ? `validity ended at ${context.record.certificate!.valid_until}` : (event.payload.reason ?? (event.type === 'RESTORE' ? 'suspension lifted' : ''));
-        return { ...context.record, status_history: [...context.record.status_history, statusEntry(event, STATUS_AFTER[event.type]!, reason)] };
+          event.type === 'EXPIRE'
+            ? `validity ended at ${context.record.certificate!.valid_until}`
+            : (payloadOf(event, 'SUSPEND', 'REVOKE', 'RESTORE').reason ?? (event.type === 'RESTORE' ? 'suspension lifted' : ''));
+        return { ...context.record, status_history: [...context.record.status_history, statusEntry(event, statusAfter(event.type), reason)] };
       },
     }),
     recordDecision: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        decision: { type: event.type, at: event.at, by: event.actor, ...(event.payload?.reason ? { reason: event.payload.reason } : {}) },
-      }),
+      record: ({ context, event }) => {
+        const reason = payloadOf(event, 'WITHDRAW', 'DENY').reason;
+        return { ...context.record, decision: { type: event.type, at: event.at, by: event.actor, ...(reason ? { reason } : {}) } };
+      },
     }),
   },
 }).createMachine({
@@ -271,6 +243,7 @@ const machine = setup({
   context: ({ input }) => input,
   states: {
     draft: {
+      meta: { label: l('Draft', '草稿') },
       on: {
         REPLACE_APPLICATION: { actions: 'replaceApplication' },
         SUBMIT: { target: 'submitted', guard: 'productKindCovered', actions: 'recordSubmission' },
@@ -278,12 +251,14 @@ const machine = setup({
       },
     },
     submitted: {
+      meta: { label: l('Submitted', '已提交') },
       on: {
         ASSIGN_LAB: { target: 'lab_assigned', guard: 'labEligible', actions: 'recordAssignment' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     lab_assigned: {
+      meta: { label: l('Lab assigned', '已指派实验室') },
       on: {
         ACCEPT_ASSIGNMENT: { target: 'testing', guard: 'labAccredited', actions: 'recordAcceptance' },
         DECLINE_ASSIGNMENT: { target: 'submitted', actions: 'recordDecline' },
@@ -291,12 +266,14 @@ const machine = setup({
       },
     },
     testing: {
+      meta: { label: l('Testing', '检测中') },
       on: {
         POST_RESULTS: { target: 'results_posted', guard: and(['labAccredited', 'resultsComplete']), actions: 'recordResults' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     results_posted: {
+      meta: { label: l('Results posted', '检测结果已提交') },
       on: {
         REQUEST_RETEST: { target: 'testing', actions: 'recordRetest' },
         CERTIFY: { target: 'certified', guard: and(['mandatoryPassed', 'resultsLabAccredited']), actions: 'issueCertificate' },
@@ -304,7 +281,11 @@ const machine = setup({
       },
     },
     certified: {
-      meta: { deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }] },
+      meta: {
+        label: l('Certified', '已认证'),
+        certificateStatus: 'valid',
+        deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }],
+      },
       on: {
         POST_SURVEILLANCE: [
           { guard: and(['labAccredited', 'surveillanceFailed']), target: 'suspended', actions: 'recordSurveillance' },
@@ -316,17 +297,21 @@ const machine = setup({
       },
     },
     suspended: {
-      meta: { deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }] },
+      meta: {
+        label: l('Suspended', '已暂停'),
+        certificateStatus: 'suspended',
+        deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }],
+      },
       on: {
         RESTORE: { target: 'certified', guard: 'withinValidity', actions: 'recordStatusChange' },
         REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
         EXPIRE: { target: 'expired', guard: and(['validityEnded', 'validUntilDeadline']), actions: 'recordStatusChange' },
       },
     },
-    not_certified: { type: 'final' },
-    revoked: { type: 'final' },
-    expired: { type: 'final' },
-    withdrawn: { type: 'final' },
+    not_certified: { type: 'final', meta: { label: l('Not certified', '未通过认证') } },
+    revoked: { type: 'final', meta: { label: l('Revoked', '已撤销'), certificateStatus: 'revoked' } },
+    expired: { type: 'final', meta: { label: l('Expired', '已过期'), certificateStatus: 'expired' } },
+    withdrawn: { type: 'final', meta: { label: l('Withdrawn', '已撤回') } },
   },
 });
 
@@ -337,34 +322,14 @@ async function assignedLab(lookup: Lookup, context: CaseContext): Promise<NonNul
   return org && { id: org.id, name: org.name, accreditation: accreditationOf(org.accreditation) };
 }
 
-export const certificationWorkflow: Workflow = {
+export const certificationWorkflow = defineWorkflow({
   kind: 'certification-cases',
-  title: 'Safety and ethics certification',
+  title: l('Safety and ethics certification', '安全与伦理认证'),
   schemaDir: 'certification',
   numberPrefix: 'CERT',
   machine,
   rules,
-  events: {
-    REPLACE_APPLICATION,
-    SUBMIT: { roles: ['applicant'], description: "Submit for certification; the product's kind must be one the scheme covers." },
-    WITHDRAW: { roles: ['applicant'], description: 'Withdraw the application before results are posted.' },
-    ASSIGN_LAB: { roles: ['regulator'], payload: true, description: "Assign a lab accredited for the scheme (valid now, not the applicant's own organization)." },
-    ACCEPT_ASSIGNMENT: { roles: ['lab'], description: 'The assigned lab accepts and starts testing, while accredited for the scheme.' },
-    DECLINE_ASSIGNMENT: { roles: ['lab'], payload: true, description: 'The assigned lab declines, with the reason; the case returns to submitted.' },
-    POST_RESULTS: { roles: ['lab'], payload: true, description: 'The assigned lab, while accredited for the scheme, posts a round of results: every mandatory criterion once, none not_applicable.' },
-    REQUEST_RETEST: { roles: ['regulator'], payload: true, description: 'Send the product back for another round of testing; earlier rounds are kept.' },
-    CERTIFY: {
-      roles: ['regulator'],
-      payload: true,
-      description: "Issue the certificate; every mandatory criterion of the last round must have passed, tested by a lab accredited for the scheme on the results' tested_at.",
-    },
-    DENY: { roles: ['regulator'], payload: true, description: 'Refuse certification, with the reason.' },
-    POST_SURVEILLANCE: { roles: ['lab'], payload: true, description: 'The assigned lab, while accredited for the scheme, reports surveillance findings; a fail suspends the certificate.' },
-    SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the certificate, with the reason.' },
-    RESTORE: { roles: ['regulator'], payload: true, description: 'Lift a suspension, while the certificate is still within its validity.' },
-    REVOKE: { roles: ['regulator'], payload: true, description: 'Revoke the certificate, with the reason.' },
-    EXPIRE: { roles: ['system'], payload: true, description: 'Fired at valid_until: the certificate expires.' },
-  },
+  events,
   productOf: (application) => application.product_id ?? null,
   labOf: (context) => (context.record as CertificationRecord).lab?.id ?? null,
   async checkApplication(lookup, application, organizationId) {
@@ -406,4 +371,4 @@ export const certificationWorkflow: Workflow = {
     },
   },
   initialRecord: (): CertificationRecord => ({ lab: null, assignments: [], results_rounds: [], retests: [], surveillance: [], status_history: [] }),
-};
+});

@@ -4,8 +4,9 @@
 // milestone is accepted and the lab has posted a passed safety evaluation.
 import { sql } from 'kysely';
 import { assign, setup } from 'xstate';
-import type { GenaiApplication } from '../src/generated/schemas.js';
-import { REPLACE_APPLICATION, deadlinePayload, guardsOf, iso, type CaseContext, type CaseEvent, type Deadline, type Rule, type Workflow } from './kit.js';
+import type { GenaiApplication, GenaiEventPayloads as Payloads } from '../src/generated/schemas.js';
+import { defineWorkflow } from './define.js';
+import { REPLACE_APPLICATION, deadlinePayload, guardsOf, iso, l, payloadOf, type CaseContext, type CaseEventOf, type Deadline, type EventDecl, type Rule, type StateMeta } from './kit.js';
 
 export type { GenaiApplication };
 
@@ -36,7 +37,7 @@ export type GenaiMilestone = {
 export type GenaiEvaluation = {
   seq: number;
   benchmark: string;
-  metrics: Record<string, number>;
+  metrics: Payloads['POST_SAFETY_EVALUATION']['metrics'];
   verdict: 'pass' | 'fail';
   /** interim while the project runs; final once the applicant asked for the final evaluation. */
   stage: 'interim' | 'final';
@@ -65,8 +66,28 @@ export type ApproveFacts = {
   lab: { id: string; name: string; kind: string; accreditation: { accreditation_number: string; schemes: string[]; valid_until: string } | null } | null;
 };
 
+/** Every event of the machine, declared once; its payload schema, if any, is schemas/genai/events/<TYPE>.json. */
+const events = {
+  REPLACE_APPLICATION: REPLACE_APPLICATION(l('Edit proposal', '修改申报')),
+  SUBMIT: { roles: ['applicant'], description: 'Submit the project proposal for review.', label: l('Submit', '提交申报') },
+  WITHDRAW: { roles: ['applicant'], description: 'Withdraw the proposal before a decision.', label: l('Withdraw', '撤回申报') },
+  START_REVIEW: { roles: ['regulator'], description: 'Start reviewing a submitted proposal.', label: l('Start review', '开始审查') },
+  APPROVE: { roles: ['regulator'], description: 'Approve the project, naming the accredited lab that evaluates it.', label: l('Approve', '批准立项') },
+  REJECT: { roles: ['regulator'], description: 'Reject the proposal, with the reason.', label: l('Reject', '不予批准') },
+  SUBMIT_MILESTONE: { roles: ['applicant'], description: 'Submit one milestone not yet accepted (a returned one may be resubmitted).', label: l('Submit milestone', '提交里程碑成果') },
+  ACCEPT_MILESTONE: { roles: ['regulator'], description: 'Accept the milestone in review.', label: l('Accept milestone', '验收里程碑') },
+  RETURN_MILESTONE: { roles: ['regulator'], description: 'Return the milestone in review for rework.', label: l('Return milestone', '退回里程碑') },
+  POST_SAFETY_EVALUATION: { roles: ['lab'], description: 'The evaluating lab posts a safety evaluation: benchmark, metrics and verdict.', label: l('Post safety evaluation', '提交安全评估') },
+  REQUEST_FINAL_EVALUATION: { roles: ['applicant'], description: 'Ask for the final evaluation once every milestone is accepted.', label: l('Request final evaluation', '申请最终评估') },
+  COMPLETE: { roles: ['regulator'], description: 'Complete the project; needs at least one passed safety evaluation.', label: l('Complete', '结项') },
+  MARK_MILESTONE_OVERDUE: { roles: ['system'], description: 'Fired when a milestone falls due before it is accepted: marks that milestone overdue.', label: l('Mark milestone overdue', '标记里程碑逾期') },
+  SUSPEND: { roles: ['regulator'], description: 'Suspend the project, with the reason.', label: l('Suspend', '暂停项目') },
+  RESUME: { roles: ['regulator'], description: 'Resume a suspended project.', label: l('Resume', '恢复项目') },
+  TERMINATE: { roles: ['regulator'], description: 'Terminate the project, with the reason.', label: l('Terminate', '终止项目') },
+} satisfies Record<string, EventDecl>;
+
 type Ctx = CaseContext<GenaiApplication, GenaiRecord>;
-type Ev = CaseEvent;
+type Ev = CaseEventOf<Payloads, keyof typeof events>;
 
 const ms = (s: string) => new Date(s).getTime();
 const recordOf = (c: CaseContext) => c.record as GenaiRecord;
@@ -95,7 +116,7 @@ const rules = {
     return null;
   },
   milestoneSubmittable: ({ context, event }) => {
-    const id = event.payload.milestone_id as string;
+    const id = payloadOf(event, 'SUBMIT_MILESTONE').milestone_id;
     const milestones = recordOf(context).milestones;
     const m = milestones.find((x) => x.id === id);
     if (!m) return `milestone_id "${id}" is not a milestone of this project (milestones: ${milestones.map((x) => x.id).join(', ')})`;
@@ -120,20 +141,26 @@ const rules = {
     if (ms(m.due) > ms(event.at)) return `milestone "${m.id}" falls due at ${m.due}, after ${event.at}`;
     return null;
   },
-} satisfies Record<string, Rule>;
+} satisfies Record<string, Rule<Ctx, Ev>>;
 
 const withMilestone = (r: GenaiRecord, id: string, f: (m: GenaiMilestone) => GenaiMilestone): GenaiMilestone[] =>
   r.milestones.map((m) => (m.id === id ? f(m) : m));
 
-const reviewComment = (r: GenaiRecord, event: Ev, milestoneId?: string) =>
-  event.payload?.comments
-    ? [...r.review_comments, { seq: event.seq, event: event.type, ...(milestoneId ? { milestone_id: milestoneId } : {}), comments: event.payload.comments as string, at: event.at, by: who(event) }]
+/** The events whose payload may carry the regulator's comments. */
+const COMMENTED = ['APPROVE', 'ACCEPT_MILESTONE', 'RETURN_MILESTONE', 'COMPLETE', 'RESUME'] as const;
+
+const reviewComment = (r: GenaiRecord, event: Ev, milestoneId?: string) => {
+  const comments = payloadOf(event, ...COMMENTED).comments;
+  return comments
+    ? [...r.review_comments, { seq: event.seq, event: event.type, ...(milestoneId ? { milestone_id: milestoneId } : {}), comments, at: event.at, by: who(event) }]
     : r.review_comments;
+};
 
 /** A milestone decision (accept or return) on the milestone in review. */
 const decideMilestone = (context: Ctx, event: Ev, status: 'accepted' | 'returned'): GenaiRecord => {
   const r = context.record;
   const id = r.milestone_in_review!;
+  const comments = payloadOf(event, 'ACCEPT_MILESTONE', 'RETURN_MILESTONE').comments;
   return {
     ...r,
     milestone_in_review: null,
@@ -143,7 +170,7 @@ const decideMilestone = (context: Ctx, event: Ev, status: 'accepted' | 'returned
       ...(status === 'accepted' ? { overdue: false, accepted_at: event.at } : {}),
       history: [
         ...m.history,
-        { seq: event.seq, type: status === 'accepted' ? 'ACCEPTED' : 'RETURNED', at: event.at, by: who(event), ...(event.payload?.comments ? { comments: event.payload.comments } : {}) },
+        { seq: event.seq, type: status === 'accepted' ? 'ACCEPTED' : 'RETURNED', at: event.at, by: who(event), ...(comments ? { comments } : {}) },
       ],
     })),
     review_comments: reviewComment(r, event, id),
@@ -157,10 +184,10 @@ const milestoneDeadlines = (c: Ctx): Deadline[] =>
   c.record.milestones.filter((m) => m.status !== 'accepted' && !m.overdue).map((m) => ({ name: `${MILESTONE_DEADLINE}${m.id}`, at: m.due, event: 'MARK_MILESTONE_OVERDUE' }));
 
 const machine = setup({
-  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
+  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx, meta: {} as StateMeta<Ctx> },
   guards: guardsOf(rules),
   actions: {
-    replaceApplication: assign({ application: ({ event }) => event.payload }),
+    replaceApplication: assign({ application: ({ event }) => payloadOf(event, 'REPLACE_APPLICATION') }),
     recordSubmission: assign({ record: ({ context, event }) => ({ ...context.record, submitted_at: event.at }) }),
     recordReviewStart: assign({ record: ({ context, event }) => ({ ...context.record, review_started_at: event.at }) }),
     recordApproval: assign({
@@ -175,21 +202,24 @@ const machine = setup({
       },
     }),
     recordMilestoneSubmission: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        milestone_in_review: event.payload.milestone_id,
-        milestones: withMilestone(context.record, event.payload.milestone_id, (m) => ({
-          ...m,
-          status: 'submitted',
-          history: [...m.history, { seq: event.seq, type: 'SUBMITTED', at: event.at, by: who(event), deliverables: event.payload.deliverables, report_sha256: event.payload.report_sha256 }],
-        })),
-      }),
+      record: ({ context, event }) => {
+        const { milestone_id, deliverables, report_sha256 } = payloadOf(event, 'SUBMIT_MILESTONE');
+        return {
+          ...context.record,
+          milestone_in_review: milestone_id,
+          milestones: withMilestone(context.record, milestone_id, (m) => ({
+            ...m,
+            status: 'submitted',
+            history: [...m.history, { seq: event.seq, type: 'SUBMITTED', at: event.at, by: who(event), deliverables, report_sha256 }],
+          })),
+        };
+      },
     }),
     recordAcceptance: assign({ record: ({ context, event }) => decideMilestone(context, event, 'accepted') }),
     recordReturn: assign({ record: ({ context, event }) => decideMilestone(context, event, 'returned') }),
     recordOverdue: assign({
       record: ({ context, event }) => {
-        const named = event.payload?.milestone_id as string | undefined;
+        const named = (payloadOf(event, 'MARK_MILESTONE_OVERDUE') as { milestone_id?: string }).milestone_id;
         const due = new Set(named !== undefined ? [named] : newlyOverdue(context.record, event.at).map((m) => m.id));
         return {
           ...context.record,
@@ -200,22 +230,25 @@ const machine = setup({
       },
     }),
     recordEvaluation: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        evaluations: [
-          ...context.record.evaluations,
-          {
-            seq: event.seq,
-            benchmark: event.payload.benchmark,
-            metrics: event.payload.metrics,
-            verdict: event.payload.verdict,
-            stage: context.record.final_evaluation_requested_at ? ('final' as const) : ('interim' as const),
-            lab_id: context.record.approval!.evaluating_lab.id,
-            posted_at: event.at,
-            by: who(event),
-          },
-        ],
-      }),
+      record: ({ context, event }) => {
+        const { benchmark, metrics, verdict } = payloadOf(event, 'POST_SAFETY_EVALUATION');
+        return {
+          ...context.record,
+          evaluations: [
+            ...context.record.evaluations,
+            {
+              seq: event.seq,
+              benchmark,
+              metrics,
+              verdict,
+              stage: context.record.final_evaluation_requested_at ? ('final' as const) : ('interim' as const),
+              lab_id: context.record.approval!.evaluating_lab.id,
+              posted_at: event.at,
+              by: who(event),
+            },
+          ],
+        };
+      },
     }),
     recordFinalEvaluationRequest: assign({ record: ({ context, event }) => ({ ...context.record, final_evaluation_requested_at: event.at }) }),
     recordCompletion: assign({
@@ -224,23 +257,24 @@ const machine = setup({
     recordSuspension: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        suspensions: [...context.record.suspensions, { seq: event.seq, reason: event.payload.reason, at: event.at, by: who(event) }],
+        suspensions: [...context.record.suspensions, { seq: event.seq, reason: payloadOf(event, 'SUSPEND').reason, at: event.at, by: who(event) }],
       }),
     }),
     recordResumption: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        suspensions: context.record.suspensions.map((s, i, all) =>
-          i === all.length - 1 ? { ...s, resumed_at: event.at, ...(event.payload?.comments ? { resume_comments: event.payload.comments } : {}) } : s,
-        ),
-        review_comments: reviewComment(context.record, event),
-      }),
+      record: ({ context, event }) => {
+        const comments = payloadOf(event, 'RESUME').comments;
+        return {
+          ...context.record,
+          suspensions: context.record.suspensions.map((s, i, all) => (i === all.length - 1 ? { ...s, resumed_at: event.at, ...(comments ? { resume_comments: comments } : {}) } : s)),
+          review_comments: reviewComment(context.record, event),
+        };
+      },
     }),
     recordDecision: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        decision: { type: event.type, at: event.at, by: who(event), ...(event.payload?.reason ? { reason: event.payload.reason } : {}) },
-      }),
+      record: ({ context, event }) => {
+        const reason = payloadOf(event, 'WITHDRAW', 'REJECT', 'TERMINATE').reason;
+        return { ...context.record, decision: { type: event.type, at: event.at, by: who(event), ...(reason ? { reason } : {}) } };
+      },
     }),
   },
 }).createMachine({
@@ -249,6 +283,7 @@ const machine = setup({
   context: ({ input }) => input,
   states: {
     draft: {
+      meta: { label: l('Draft', '草稿') },
       on: {
         REPLACE_APPLICATION: { actions: 'replaceApplication' },
         SUBMIT: { target: 'submitted', actions: 'recordSubmission' },
@@ -256,12 +291,14 @@ const machine = setup({
       },
     },
     submitted: {
+      meta: { label: l('Submitted', '已提交') },
       on: {
         START_REVIEW: { target: 'under_review', actions: 'recordReviewStart' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     under_review: {
+      meta: { label: l('Under review', '审查中') },
       on: {
         APPROVE: { target: 'active', guard: 'evaluatingLabAccredited', actions: 'recordApproval' },
         REJECT: { target: 'rejected', actions: 'recordDecision' },
@@ -269,7 +306,7 @@ const machine = setup({
       },
     },
     active: {
-      meta: { deadlines: milestoneDeadlines },
+      meta: { label: l('Active', '进行中'), deadlines: milestoneDeadlines },
       on: {
         SUBMIT_MILESTONE: { target: 'milestone_review', guard: 'milestoneSubmittable', actions: 'recordMilestoneSubmission' },
         POST_SAFETY_EVALUATION: { actions: 'recordEvaluation' },
@@ -280,7 +317,7 @@ const machine = setup({
       },
     },
     milestone_review: {
-      meta: { deadlines: milestoneDeadlines },
+      meta: { label: l('Milestone review', '里程碑评审中'), deadlines: milestoneDeadlines },
       on: {
         ACCEPT_MILESTONE: { target: 'active', actions: 'recordAcceptance' },
         RETURN_MILESTONE: { target: 'active', actions: 'recordReturn' },
@@ -289,6 +326,7 @@ const machine = setup({
       },
     },
     final_evaluation: {
+      meta: { label: l('Final evaluation', '最终评估中') },
       on: {
         // Beyond the SPEC's active → active: the final evaluation is the lab's to post, and without
         // it a project whose interim evaluations all failed could never be completed.
@@ -298,46 +336,30 @@ const machine = setup({
       },
     },
     suspended: {
+      meta: { label: l('Suspended', '已暂停') },
       on: {
         RESUME: { target: 'active', actions: 'recordResumption' },
         TERMINATE: { target: 'terminated', actions: 'recordDecision' },
       },
     },
-    completed: { type: 'final' },
-    rejected: { type: 'final' },
-    withdrawn: { type: 'final' },
-    terminated: { type: 'final' },
+    completed: { type: 'final', meta: { label: l('Completed', '已完成') } },
+    rejected: { type: 'final', meta: { label: l('Rejected', '不予批准') } },
+    withdrawn: { type: 'final', meta: { label: l('Withdrawn', '已撤回') } },
+    terminated: { type: 'final', meta: { label: l('Terminated', '已终止') } },
   },
 });
 
 /** States in which a project's milestones run; an overdue filter only looks at these. */
 export const RUNNING_STATES = ['active', 'milestone_review', 'suspended'] as const;
 
-export const genaiWorkflow: Workflow = {
+export const genaiWorkflow = defineWorkflow({
   kind: 'genai-projects',
-  title: 'Generative-AI joint-laboratory project',
+  title: l('Generative-AI joint-laboratory project', '生成式人工智能联合实验室项目'),
   schemaDir: 'genai',
   numberPrefix: 'GAI',
   machine,
   rules,
-  events: {
-    REPLACE_APPLICATION,
-    SUBMIT: { roles: ['applicant'], description: 'Submit the project proposal for review.' },
-    WITHDRAW: { roles: ['applicant'], description: 'Withdraw the proposal before a decision.' },
-    START_REVIEW: { roles: ['regulator'], description: 'Start reviewing a submitted proposal.' },
-    APPROVE: { roles: ['regulator'], payload: true, description: 'Approve the project, naming the accredited lab that evaluates it.' },
-    REJECT: { roles: ['regulator'], payload: true, description: 'Reject the proposal, with the reason.' },
-    SUBMIT_MILESTONE: { roles: ['applicant'], payload: true, description: 'Submit one milestone not yet accepted (a returned one may be resubmitted).' },
-    ACCEPT_MILESTONE: { roles: ['regulator'], payload: true, description: 'Accept the milestone in review.' },
-    RETURN_MILESTONE: { roles: ['regulator'], payload: true, description: 'Return the milestone in review for rework.' },
-    POST_SAFETY_EVALUATION: { roles: ['lab'], payload: true, description: 'The evaluating lab posts a safety evaluation: benchmark, metrics and verdict.' },
-    REQUEST_FINAL_EVALUATION: { roles: ['applicant'], description: 'Ask for the final evaluation once every milestone is accepted.' },
-    COMPLETE: { roles: ['regulator'], payload: true, description: 'Complete the project; needs at least one passed safety evaluation.' },
-    MARK_MILESTONE_OVERDUE: { roles: ['system'], payload: true, description: 'Fired when a milestone falls due before it is accepted: marks that milestone overdue.' },
-    SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend the project, with the reason.' },
-    RESUME: { roles: ['regulator'], payload: true, description: 'Resume a suspended project.' },
-    TERMINATE: { roles: ['regulator'], payload: true, description: 'Terminate the project, with the reason.' },
-  },
+  events,
   productOf: () => null,
   // Each milestone is its own deadline (milestone:<id>); its event names the milestone and its due date.
   deadlinePayload: (d) => (d.name.startsWith(MILESTONE_DEADLINE) ? { milestone_id: d.name.slice(MILESTONE_DEADLINE.length), due: d.due_at } : deadlinePayload(d)),
@@ -372,4 +394,4 @@ export const genaiWorkflow: Workflow = {
       where m->>'status' <> 'accepted' and (m->>'due')::timestamptz <= ${now.toISOString()}::timestamptz))`;
     return query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`);
   },
-};
+});

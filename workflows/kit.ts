@@ -7,14 +7,34 @@ export type ActorRole = 'admin' | 'regulator' | 'lab' | 'applicant' | 'system';
 export type EventActor = { principal_id: string | null; role: ActorRole };
 
 /** The event a machine receives: what the caller sent plus who, when, and looked-up facts. */
-export type CaseEvent<P = any, F = any> = {
-  type: string;
+export type CaseEvent<P = any, F = any, T extends string = string> = {
+  type: T;
   payload: P;
   actor: EventActor;
   at: string;
   seq: number;
   facts: F;
 };
+
+/** The payload of an event that has no schema file: nothing. */
+export type NoPayload = Record<string, never>;
+
+/**
+ * A machine's events, each with its own payload type: `P` maps an event type to the type generated
+ * from its schema file (src/generated/schemas.ts, e.g. SandboxEventPayloads); the others carry {}.
+ * Actions and rules read an event's payload with payloadOf.
+ */
+export type CaseEventOf<P, K extends string> = { [T in K]: CaseEvent<T extends keyof P ? P[T] : NoPayload, any, T> }[K];
+
+/**
+ * The payload of an action's or rule's event, typed as the event's own: the machine sends every
+ * event through the same actions and guards, so one that reads a payload names the events it serves
+ * (and throws if another reaches it, a mistake in the machine).
+ */
+export function payloadOf<E extends { type: string; payload: unknown }, K extends E['type']>(event: E, ...types: K[]): Extract<E, { type: K }>['payload'] {
+  if (!(types as string[]).includes(event.type)) throw new Error(`${event.type} reached an action or rule of ${types.join(', ')} only`);
+  return event.payload as Extract<E, { type: K }>['payload'];
+}
 
 export type CaseContext<A = any, R = any> = {
   case_id: string;
@@ -24,22 +44,66 @@ export type CaseContext<A = any, R = any> = {
   record: R;
 };
 
-export type EventSpec = {
+// ---- what people read: every name in Simplified Chinese and English ----
+
+export const LANGS = ['zh-Hans', 'en'] as const;
+export type Lang = (typeof LANGS)[number];
+export type Label = Record<Lang, string>;
+/** A label in both languages. */
+export const l = (en: string, zh: string): Label => ({ en, 'zh-Hans': zh });
+export const isLabel = (x: unknown): x is Label =>
+  typeof x === 'object' && x !== null && LANGS.every((lang) => typeof (x as Record<string, unknown>)[lang] === 'string' && (x as Record<string, string>)[lang]!.trim() !== '');
+
+export type WorkflowLabels = {
+  title: Label;
+  states: Record<string, Label>;
+  events: Record<string, Label>;
+  /** What the certificate register's Reason column says of a status change the event made without a reason of the regulator's. */
+  statusReasons: Record<string, Label>;
+};
+
+/** The public status of a certificate (SPEC §4b): what a certification state means on the register. */
+export type CertificateStatus = 'valid' | 'suspended' | 'revoked' | 'expired';
+
+// ---- events and states, each declared once beside the machine ----
+
+/**
+ * What a workflow declares of an event, once, beside the machine's transitions. Whether it carries
+ * a payload is not declared: it does when schemas/<dir>/events/<TYPE>.json exists (defineWorkflow).
+ */
+export type EventDecl = {
   /** Who may fire it. `system` means the scheduler fires it when a deadline falls due. */
+  roles: ActorRole[];
+  description: string;
+  label: Label;
+  /** Not fired through POST …/events (e.g. the draft edit behind PATCH). */
+  internal?: boolean;
+  /** The register's Reason for a certificate status change this event made without a reason given (see WorkflowLabels). */
+  statusReason?: Label;
+};
+
+/** What each state's `meta` declares: its label, the deadlines it sets, the certificate status it means. */
+export type StateMeta<C = any> = {
+  label: Label;
+  deadlines?: (context: C) => Deadline[];
+  /** A certification state that holds a certificate: the status the register shows (written with the case). */
+  certificateStatus?: CertificateStatus;
+};
+
+/** The event catalogue as the engine, routes and docs read it: derived from the declarations by defineWorkflow. */
+export type EventSpec = {
   roles: ActorRole[];
   /** True when the event carries a payload, validated by schemas/<dir>/events/<TYPE>.json. */
   payload?: boolean;
-  /** Not fired through POST …/events (e.g. the draft edit behind PATCH). */
   internal?: boolean;
   description: string;
 };
 
-export type RuleArgs = { context: CaseContext; event: CaseEvent };
 /** A rule answers null when satisfied, otherwise the sentence that explains the refusal. */
-export type Rule = (args: RuleArgs) => string | null;
+export type Rule<C = CaseContext, E = CaseEvent> = (args: { context: C; event: E }) => string | null;
+export type RuleArgs = { context: CaseContext; event: CaseEvent };
 
 export type Deadline = { name: string; at: string; event?: string };
-export type DeadlineSpec = (context: CaseContext) => Deadline[];
 
 export type Accreditation = { accreditation_number: string; schemes: string[]; valid_until: string };
 
@@ -56,13 +120,18 @@ export interface Lookup {
 export type Workflow = {
   /** URL segment and stored kind: sandbox-cases, certification-cases, genai-projects. */
   kind: string;
+  /** Its English title (labels.title has both languages). */
   title: string;
   /** Folder under schemas/ with application.json and events/<TYPE>.json. */
   schemaDir: string;
   numberPrefix: string;
   machine: AnyStateMachine;
   events: Record<string, EventSpec>;
-  rules: Record<string, Rule>;
+  /** The labels of its title, states and events, from their declarations. */
+  labels: WorkflowLabels;
+  /** The certificate status each state that holds a certificate means (state meta certificateStatus). */
+  certificateStatus: Record<string, CertificateStatus>;
+  rules: Record<string, Rule<any, any>>;
   /** The product a case concerns, if any, read from its application. */
   productOf(application: any): string | null;
   /** The lab organization currently involved (assigned or evaluating), who may then see the case. */
@@ -80,10 +149,10 @@ export type Workflow = {
 };
 
 /** Guards for xstate's setup(), derived from the rules: one definition of each rule. */
-export function guardsOf<R extends Record<string, Rule>>(rules: R): { [K in keyof R]: (args: RuleArgs) => boolean } {
-  const out: Record<string, (args: RuleArgs) => boolean> = {};
+export function guardsOf<R extends Record<string, Rule<any, any>>>(rules: R): { [K in keyof R]: (args: Parameters<R[K]>[0]) => boolean } {
+  const out: Record<string, (args: never) => boolean> = {};
   for (const [name, rule] of Object.entries(rules)) out[name] = (args) => rule(args) === null;
-  return out as { [K in keyof R]: (args: RuleArgs) => boolean };
+  return out as { [K in keyof R]: (args: Parameters<R[K]>[0]) => boolean };
 }
 
 // xstate's and([...]) guards are recognised by their check function, the same for every and().
@@ -121,9 +190,6 @@ export function deadlineActedOn(name: string, dueOf: (context: CaseContext) => s
   };
 }
 
-/** Deadlines a state sets, read from the state's meta. */
-export const deadlinesMeta = (spec: DeadlineSpec) => ({ deadlines: spec });
-
 /** True when end is no later than start plus n calendar months. */
 export const withinMonths = (start: string | Date, end: string | Date, n: number): boolean =>
   new Date(end).getTime() <= addMonths(new Date(start), n).getTime();
@@ -141,9 +207,9 @@ export function addMonths(d: Date, months: number): Date {
 export const iso = (s: string | Date): string => (typeof s === 'string' ? new Date(s) : s).toISOString();
 
 /** The draft edit behind PATCH: replaces the application, recorded like any other event. */
-export const REPLACE_APPLICATION: EventSpec = {
+export const REPLACE_APPLICATION = (label = l('Edit application', '修改申请')): EventDecl => ({
   roles: ['applicant'],
-  payload: true,
   internal: true,
   description: 'Replace the application while the case is a draft (PATCH).',
-};
+  label,
+});

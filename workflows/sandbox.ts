@@ -1,8 +1,9 @@
 // Sandbox admission (SPEC §3.1): an applicant asks to test a product under supervision; the
 // regulator reviews, admits with conditions and a testing period, supervises, and concludes.
 import { assign, setup } from 'xstate';
-import type { SandboxApplication } from '../src/generated/schemas.js';
-import { REPLACE_APPLICATION, deadlineActedOn, guardsOf, iso, withinMonths, type CaseContext, type CaseEvent, type Rule, type Workflow } from './kit.js';
+import type { SandboxApplication, SandboxEventPayloads as Payloads } from '../src/generated/schemas.js';
+import { defineWorkflow } from './define.js';
+import { REPLACE_APPLICATION, deadlineActedOn, guardsOf, iso, l, payloadOf, withinMonths, type CaseContext, type CaseEventOf, type EventDecl, type Rule, type StateMeta } from './kit.js';
 
 export type SandboxRecord = {
   info_requests: Array<{ seq: number; questions: string[]; respond_by: string; requested_at: string; answers?: string[]; answered_at?: string }>;
@@ -10,17 +11,41 @@ export type SandboxRecord = {
   testing_period?: { start: string; end: string };
   testing_started_at?: string;
   extensions: Array<{ seq: number; previous_end: string; new_end: string; at: string }>;
-  reports: Array<{ seq: number; period_start: string; period_end: string; summary: string; metrics?: Record<string, number>; submitted_at: string }>;
-  incidents: Array<{ seq: number; severity: 'minor' | 'serious' | 'critical'; occurred_at: string; description: string; reported_at: string; reported_by: string }>;
+  reports: Array<{ seq: number } & Payloads['SUBMIT_REPORT'] & { submitted_at: string }>;
+  incidents: Array<{ seq: number } & Payloads['REPORT_INCIDENT'] & { reported_at: string; reported_by: string }>;
   suspensions: Array<{ seq: number; reason: string; at: string; by: string; reinstated_at?: string }>;
-  exit_reports: Array<{ seq: number; outcomes: string; lessons: string; compliance_statement: string; submitted_at: string }>;
+  exit_reports: Array<{ seq: number } & Payloads['SUBMIT_EXIT_REPORT'] & { submitted_at: string }>;
   exit_requested_at?: string;
   /** The final decision with its payload; INFO_LAPSED's names the deadline that lapsed (deadline, due_at). */
   decision?: { type: string; at: string; reason?: string; outcome?: string; remarks?: string; deadline?: string; due_at?: string };
 };
 
+/** Every event of the machine, declared once; its payload schema, if any, is schemas/sandbox/events/<TYPE>.json. */
+const events = {
+  REPLACE_APPLICATION: REPLACE_APPLICATION(),
+  SUBMIT: { roles: ['applicant'], description: 'Submit the application for review.', label: l('Submit', '提交申请') },
+  WITHDRAW: { roles: ['applicant'], description: 'Withdraw the application before a decision.', label: l('Withdraw', '撤回申请') },
+  START_REVIEW: { roles: ['regulator'], description: 'Start reviewing a submitted application.', label: l('Start review', '开始审查') },
+  REQUEST_INFO: { roles: ['regulator'], description: 'Ask the applicant questions, to be answered by respond_by.', label: l('Request information', '要求补充材料') },
+  PROVIDE_INFO: { roles: ['applicant'], description: 'Answer the open information request.', label: l('Provide information', '补充材料') },
+  INFO_LAPSED: { roles: ['system'], description: 'Fired at respond_by when the questions went unanswered.', label: l('Information deadline passed', '补充材料逾期') },
+  ADMIT: { roles: ['regulator'], description: 'Admit to the sandbox with conditions and a testing period of at most 24 months.', label: l('Admit', '准入') },
+  REJECT: { roles: ['regulator'], description: 'Reject the application, with the reason.', label: l('Reject', '不予准入') },
+  START_TESTING: { roles: ['applicant', 'system'], description: 'Start testing; fired by the system at testing_period.start (the applicant fires it without a payload).', label: l('Start testing', '开始测试') },
+  SUBMIT_REPORT: { roles: ['applicant'], description: 'File a periodic testing report for a period within the testing period that has ended.', label: l('Submit report', '提交阶段报告') },
+  REPORT_INCIDENT: { roles: ['applicant', 'regulator'], description: 'Report an incident; a critical one suspends testing.', label: l('Report incident', '报告安全事件') },
+  SUSPEND: { roles: ['regulator'], description: 'Suspend testing, with the reason.', label: l('Suspend', '暂停测试') },
+  REINSTATE: { roles: ['regulator'], description: 'Lift a suspension.', label: l('Reinstate', '恢复测试') },
+  EXTEND: { roles: ['regulator'], description: 'Extend the testing period (at most twice, 36 months in all).', label: l('Extend testing period', '延长测试期') },
+  REQUEST_EXIT: { roles: ['applicant'], description: 'Ask to leave the sandbox before the period ends.', label: l('Request exit', '申请退出') },
+  PERIOD_ENDED: { roles: ['system'], description: 'Fired when the testing period ends.', label: l('Testing period ended', '测试期届满') },
+  SUBMIT_EXIT_REPORT: { roles: ['applicant'], description: 'File the exit report: outcomes, lessons and a compliance statement.', label: l('Submit exit report', '提交退出报告') },
+  CONCLUDE: { roles: ['regulator'], description: 'Conclude the exit review: graduated or not.', label: l('Conclude exit review', '完成退出评估') },
+  TERMINATE: { roles: ['regulator'], description: 'Terminate participation, with the reason.', label: l('Terminate', '终止') },
+} satisfies Record<string, EventDecl>;
+
 type Ctx = CaseContext<SandboxApplication, SandboxRecord>;
-type Ev = CaseEvent;
+type Ev = CaseEventOf<Payloads, keyof typeof events>;
 
 const MAX_PERIOD_MONTHS = 24;
 const MAX_TOTAL_MONTHS = 36;
@@ -28,9 +53,9 @@ const MAX_EXTENSIONS = 2;
 
 const rules = {
   respondByInFuture: ({ event }) =>
-    new Date(event.payload.respond_by).getTime() > new Date(event.at).getTime() ? null : 'respond_by must be in the future',
+    new Date(payloadOf(event, 'REQUEST_INFO').respond_by).getTime() > new Date(event.at).getTime() ? null : 'respond_by must be in the future',
   testingPeriodValid: ({ event }) => {
-    const { start, end } = event.payload.testing_period;
+    const { start, end } = payloadOf(event, 'ADMIT').testing_period;
     if (new Date(end).getTime() <= new Date(start).getTime()) return 'testing_period.end must be after testing_period.start';
     if (!withinMonths(start, end, MAX_PERIOD_MONTHS)) return `the testing period may last at most ${MAX_PERIOD_MONTHS} months`;
     if (new Date(end).getTime() <= new Date(event.at).getTime()) return 'testing_period.end must be in the future';
@@ -38,15 +63,17 @@ const rules = {
   },
   extensionAllowed: ({ context, event }) => {
     const period = context.record.testing_period!;
+    const { new_end } = payloadOf(event, 'EXTEND');
     if (context.record.extensions.length >= MAX_EXTENSIONS) return `a testing period may be extended at most ${MAX_EXTENSIONS} times`;
-    if (new Date(event.payload.new_end).getTime() <= new Date(period.end).getTime()) return 'new_end must be later than the current end of the testing period';
-    if (!withinMonths(period.start, event.payload.new_end, MAX_TOTAL_MONTHS)) return `the testing period may total at most ${MAX_TOTAL_MONTHS} months`;
+    if (new Date(new_end).getTime() <= new Date(period.end).getTime()) return 'new_end must be later than the current end of the testing period';
+    if (!withinMonths(period.start, new_end, MAX_TOTAL_MONTHS)) return `the testing period may total at most ${MAX_TOTAL_MONTHS} months`;
     return null;
   },
   exitReportIn: ({ context }) => (context.record.exit_reports.length > 0 ? null : 'CONCLUDE needs an exit report (SUBMIT_EXIT_REPORT) first'),
   reportPeriodValid: ({ context, event }) => {
-    const start = ms(event.payload.period_start);
-    const end = ms(event.payload.period_end);
+    const report = payloadOf(event, 'SUBMIT_REPORT');
+    const start = ms(report.period_start);
+    const end = ms(report.period_end);
     if (end <= start) return 'period_end must be after period_start';
     // Testing may start before the planned period (the applicant fires START_TESTING); it counts.
     const period = context.record.testing_period!;
@@ -56,50 +83,53 @@ const rules = {
     if (end > ms(event.at)) return 'the report period must end by now: period_end is in the future';
     return null;
   },
-  criticalIncident: ({ event }) => (event.payload.severity === 'critical' ? null : 'the incident is not critical'),
+  criticalIncident: ({ event }) => (payloadOf(event, 'REPORT_INCIDENT').severity === 'critical' ? null : 'the incident is not critical'),
   respondByDeadline: deadlineActedOn('respond_by', (c) => (c.record as SandboxRecord).info_requests.at(-1)?.respond_by),
   testingStartsDeadline: deadlineActedOn('testing_starts_at', (c) => (c.record as SandboxRecord).testing_period?.start),
   testingEndsDeadline: deadlineActedOn('testing_ends_at', (c) => (c.record as SandboxRecord).testing_period?.end),
-} satisfies Record<string, Rule>;
+} satisfies Record<string, Rule<Ctx, Ev>>;
 
 const who = (e: Ev) => e.actor.principal_id;
 const ms = (s: string) => new Date(s).getTime();
 
 const machine = setup({
-  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx },
+  types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx, meta: {} as StateMeta<Ctx> },
   guards: guardsOf(rules),
   actions: {
-    replaceApplication: assign({ application: ({ event }) => event.payload }),
+    replaceApplication: assign({ application: ({ event }) => payloadOf(event, 'REPLACE_APPLICATION') }),
     recordInfoRequest: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        info_requests: [...context.record.info_requests, { seq: event.seq, questions: event.payload.questions, respond_by: iso(event.payload.respond_by), requested_at: event.at }],
-      }),
+      record: ({ context, event }) => {
+        const { questions, respond_by } = payloadOf(event, 'REQUEST_INFO');
+        return { ...context.record, info_requests: [...context.record.info_requests, { seq: event.seq, questions, respond_by: iso(respond_by), requested_at: event.at }] };
+      },
     }),
     recordAnswers: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        info_requests: context.record.info_requests.map((r, i, all) => (i === all.length - 1 ? { ...r, answers: event.payload.answers, answered_at: event.at } : r)),
+        info_requests: context.record.info_requests.map((r, i, all) => (i === all.length - 1 ? { ...r, answers: payloadOf(event, 'PROVIDE_INFO').answers, answered_at: event.at } : r)),
       }),
     }),
     recordAdmission: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        admission: { conditions: event.payload.conditions, admitted_at: event.at, by: who(event) },
-        testing_period: { start: iso(event.payload.testing_period.start), end: iso(event.payload.testing_period.end) },
-      }),
+      record: ({ context, event }) => {
+        const { conditions, testing_period } = payloadOf(event, 'ADMIT');
+        return {
+          ...context.record,
+          admission: { conditions, admitted_at: event.at, by: who(event) },
+          testing_period: { start: iso(testing_period.start), end: iso(testing_period.end) },
+        };
+      },
     }),
     recordTestingStart: assign({ record: ({ context, event }) => ({ ...context.record, testing_started_at: event.at }) }),
     recordReport: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        reports: [...context.record.reports, { seq: event.seq, ...event.payload, submitted_at: event.at }],
+        reports: [...context.record.reports, { seq: event.seq, ...payloadOf(event, 'SUBMIT_REPORT'), submitted_at: event.at }],
       }),
     }),
     recordIncident: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        incidents: [...context.record.incidents, { seq: event.seq, ...event.payload, reported_at: event.at, reported_by: event.actor.role }],
+        incidents: [...context.record.incidents, { seq: event.seq, ...payloadOf(event, 'REPORT_INCIDENT'), reported_at: event.at, reported_by: event.actor.role }],
       }),
     }),
     recordSuspension: assign({
@@ -109,7 +139,7 @@ const machine = setup({
           ...context.record.suspensions,
           {
             seq: event.seq,
-            reason: event.type === 'REPORT_INCIDENT' ? `critical incident: ${event.payload.description}` : event.payload.reason,
+            reason: event.type === 'REPORT_INCIDENT' ? `critical incident: ${event.payload.description}` : payloadOf(event, 'SUSPEND').reason,
             at: event.at,
             by: event.actor.role,
           },
@@ -123,17 +153,20 @@ const machine = setup({
       }),
     }),
     recordExtension: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        extensions: [...context.record.extensions, { seq: event.seq, previous_end: context.record.testing_period!.end, new_end: iso(event.payload.new_end), at: event.at }],
-        testing_period: { ...context.record.testing_period!, end: iso(event.payload.new_end) },
-      }),
+      record: ({ context, event }) => {
+        const new_end = iso(payloadOf(event, 'EXTEND').new_end);
+        return {
+          ...context.record,
+          extensions: [...context.record.extensions, { seq: event.seq, previous_end: context.record.testing_period!.end, new_end, at: event.at }],
+          testing_period: { ...context.record.testing_period!, end: new_end },
+        };
+      },
     }),
     recordExitRequest: assign({ record: ({ context, event }) => ({ ...context.record, exit_requested_at: event.at }) }),
     recordExitReport: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        exit_reports: [...context.record.exit_reports, { seq: event.seq, ...event.payload, submitted_at: event.at }],
+        exit_reports: [...context.record.exit_reports, { seq: event.seq, ...payloadOf(event, 'SUBMIT_EXIT_REPORT'), submitted_at: event.at }],
       }),
     }),
     recordDecision: assign({
@@ -146,6 +179,7 @@ const machine = setup({
   context: ({ input }) => input,
   states: {
     draft: {
+      meta: { label: l('Draft', '草稿') },
       on: {
         REPLACE_APPLICATION: { actions: 'replaceApplication' },
         SUBMIT: { target: 'submitted' },
@@ -153,12 +187,14 @@ const machine = setup({
       },
     },
     submitted: {
+      meta: { label: l('Submitted', '已提交') },
       on: {
         START_REVIEW: { target: 'under_review' },
         WITHDRAW: { target: 'withdrawn', actions: 'recordDecision' },
       },
     },
     under_review: {
+      meta: { label: l('Under review', '审查中') },
       on: {
         REQUEST_INFO: { target: 'info_requested', guard: 'respondByInFuture', actions: 'recordInfoRequest' },
         ADMIT: { target: 'admitted', guard: 'testingPeriodValid', actions: 'recordAdmission' },
@@ -167,7 +203,10 @@ const machine = setup({
       },
     },
     info_requested: {
-      meta: { deadlines: (c: Ctx) => [{ name: 'respond_by', at: c.record.info_requests.at(-1)!.respond_by, event: 'INFO_LAPSED' }] },
+      meta: {
+        label: l('Information requested', '待补充材料'),
+        deadlines: (c: Ctx) => [{ name: 'respond_by', at: c.record.info_requests.at(-1)!.respond_by, event: 'INFO_LAPSED' }],
+      },
       on: {
         PROVIDE_INFO: { target: 'under_review', actions: 'recordAnswers' },
         INFO_LAPSED: { target: 'lapsed', guard: 'respondByDeadline', actions: 'recordDecision' },
@@ -175,14 +214,20 @@ const machine = setup({
       },
     },
     admitted: {
-      meta: { deadlines: (c: Ctx) => [{ name: 'testing_starts_at', at: c.record.testing_period!.start, event: 'START_TESTING' }, { name: 'testing_ends_at', at: c.record.testing_period!.end }] },
+      meta: {
+        label: l('Admitted', '已准入'),
+        deadlines: (c: Ctx) => [{ name: 'testing_starts_at', at: c.record.testing_period!.start, event: 'START_TESTING' }, { name: 'testing_ends_at', at: c.record.testing_period!.end }],
+      },
       on: {
         START_TESTING: { target: 'testing', guard: 'testingStartsDeadline', actions: 'recordTestingStart' },
         TERMINATE: { target: 'terminated', actions: 'recordDecision' },
       },
     },
     testing: {
-      meta: { deadlines: (c: Ctx) => [{ name: 'testing_ends_at', at: c.record.testing_period!.end, event: 'PERIOD_ENDED' }] },
+      meta: {
+        label: l('Testing', '测试中'),
+        deadlines: (c: Ctx) => [{ name: 'testing_ends_at', at: c.record.testing_period!.end, event: 'PERIOD_ENDED' }],
+      },
       on: {
         SUBMIT_REPORT: { guard: 'reportPeriodValid', actions: 'recordReport' },
         REPORT_INCIDENT: [
@@ -197,7 +242,10 @@ const machine = setup({
       },
     },
     suspended: {
-      meta: { deadlines: (c: Ctx) => [{ name: 'testing_ends_at', at: c.record.testing_period!.end, event: 'PERIOD_ENDED' }] },
+      meta: {
+        label: l('Suspended', '已暂停'),
+        deadlines: (c: Ctx) => [{ name: 'testing_ends_at', at: c.record.testing_period!.end, event: 'PERIOD_ENDED' }],
+      },
       on: {
         REINSTATE: { target: 'testing', actions: 'recordReinstatement' },
         PERIOD_ENDED: { target: 'exit_review', guard: 'testingEndsDeadline' },
@@ -205,48 +253,28 @@ const machine = setup({
       },
     },
     exit_review: {
+      meta: { label: l('Exit review', '退出评估中') },
       on: {
         SUBMIT_EXIT_REPORT: { actions: 'recordExitReport' },
         CONCLUDE: { target: 'exited', guard: 'exitReportIn', actions: 'recordDecision' },
       },
     },
-    exited: { type: 'final' },
-    rejected: { type: 'final' },
-    withdrawn: { type: 'final' },
-    lapsed: { type: 'final' },
-    terminated: { type: 'final' },
+    exited: { type: 'final', meta: { label: l('Exited', '已退出') } },
+    rejected: { type: 'final', meta: { label: l('Rejected', '不予准入') } },
+    withdrawn: { type: 'final', meta: { label: l('Withdrawn', '已撤回') } },
+    lapsed: { type: 'final', meta: { label: l('Lapsed', '逾期失效') } },
+    terminated: { type: 'final', meta: { label: l('Terminated', '已终止') } },
   },
 });
 
-export const sandboxWorkflow: Workflow = {
+export const sandboxWorkflow = defineWorkflow({
   kind: 'sandbox-cases',
-  title: 'Regulatory sandbox admission',
+  title: l('Regulatory sandbox admission', '监管沙盒准入'),
   schemaDir: 'sandbox',
   numberPrefix: 'SBX',
   machine,
+  events,
   rules,
-  events: {
-    REPLACE_APPLICATION,
-    SUBMIT: { roles: ['applicant'], description: 'Submit the application for review.' },
-    WITHDRAW: { roles: ['applicant'], description: 'Withdraw the application before a decision.' },
-    START_REVIEW: { roles: ['regulator'], description: 'Start reviewing a submitted application.' },
-    REQUEST_INFO: { roles: ['regulator'], payload: true, description: 'Ask the applicant questions, to be answered by respond_by.' },
-    PROVIDE_INFO: { roles: ['applicant'], payload: true, description: 'Answer the open information request.' },
-    INFO_LAPSED: { roles: ['system'], payload: true, description: 'Fired at respond_by when the questions went unanswered.' },
-    ADMIT: { roles: ['regulator'], payload: true, description: 'Admit to the sandbox with conditions and a testing period of at most 24 months.' },
-    REJECT: { roles: ['regulator'], payload: true, description: 'Reject the application, with the reason.' },
-    START_TESTING: { roles: ['applicant', 'system'], payload: true, description: 'Start testing; fired by the system at testing_period.start (the applicant fires it without a payload).' },
-    SUBMIT_REPORT: { roles: ['applicant'], payload: true, description: 'File a periodic testing report for a period within the testing period that has ended.' },
-    REPORT_INCIDENT: { roles: ['applicant', 'regulator'], payload: true, description: 'Report an incident; a critical one suspends testing.' },
-    SUSPEND: { roles: ['regulator'], payload: true, description: 'Suspend testing, with the reason.' },
-    REINSTATE: { roles: ['regulator'], description: 'Lift a suspension.' },
-    EXTEND: { roles: ['regulator'], payload: true, description: 'Extend the testing period (at most twice, 36 months in all).' },
-    REQUEST_EXIT: { roles: ['applicant'], description: 'Ask to leave the sandbox before the period ends.' },
-    PERIOD_ENDED: { roles: ['system'], payload: true, description: 'Fired when the testing period ends.' },
-    SUBMIT_EXIT_REPORT: { roles: ['applicant'], payload: true, description: 'File the exit report: outcomes, lessons and a compliance statement.' },
-    CONCLUDE: { roles: ['regulator'], payload: true, description: 'Conclude the exit review: graduated or not.' },
-    TERMINATE: { roles: ['regulator'], payload: true, description: 'Terminate participation, with the reason.' },
-  },
   productOf: (application) => application.product_id ?? null,
   labOf: () => null,
   async checkApplication(lookup, application, organizationId) {
@@ -255,4 +283,4 @@ export const sandboxWorkflow: Workflow = {
     return null;
   },
   initialRecord: (): SandboxRecord => ({ info_requests: [], extensions: [], reports: [], incidents: [], suspensions: [], exit_reports: [] }),
-};
+});

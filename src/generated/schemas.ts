@@ -906,3 +906,54 @@ export interface SandboxSuspendPayload {
 export interface SandboxTerminatePayload {
   reason: string;
 }
+
+// certification/events/*.json
+export interface CertificationEventPayloads {
+  ASSIGN_LAB: CertificationAssignLabPayload;
+  CERTIFY: CertificationCertifyPayload;
+  DECLINE_ASSIGNMENT: CertificationDeclineAssignmentPayload;
+  DENY: CertificationDenyPayload;
+  EXPIRE: CertificationExpirePayload;
+  POST_RESULTS: CertificationPostResultsPayload;
+  POST_SURVEILLANCE: CertificationPostSurveillancePayload;
+  REPLACE_APPLICATION: CertificationReplaceApplicationPayload;
+  REQUEST_RETEST: CertificationRequestRetestPayload;
+  RESTORE: CertificationRestorePayload;
+  REVOKE: CertificationRevokePayload;
+  SUSPEND: CertificationSuspendPayload;
+}
+
+// genai/events/*.json
+export interface GenaiEventPayloads {
+  ACCEPT_MILESTONE: GenaiAcceptMilestonePayload;
+  APPROVE: GenaiApprovePayload;
+  COMPLETE: GenaiCompletePayload;
+  MARK_MILESTONE_OVERDUE: GenaiMarkMilestoneOverduePayload;
+  POST_SAFETY_EVALUATION: GenaiPostSafetyEvaluationPayload;
+  REJECT: GenaiRejectPayload;
+  REPLACE_APPLICATION: GenaiReplaceApplicationPayload;
+  RESUME: GenaiResumePayload;
+  RETURN_MILESTONE: GenaiReturnMilestonePayload;
+  SUBMIT_MILESTONE: GenaiSubmitMilestonePayload;
+  SUSPEND: GenaiSuspendPayload;
+  TERMINATE: GenaiTerminatePayload;
+}
+
+// sandbox/events/*.json
+export interface SandboxEventPayloads {
+  ADMIT: SandboxAdmitPayload;
+  CONCLUDE: SandboxConcludePayload;
+  EXTEND: SandboxExtendPayload;
+  INFO_LAPSED: SandboxInfoLapsedPayload;
+  PERIOD_ENDED: SandboxPeriodEndedPayload;
+  PROVIDE_INFO: SandboxProvideInfoPayload;
+  REJECT: SandboxRejectPayload;
+  REPLACE_APPLICATION: SandboxReplaceApplicationPayload;
+  REPORT_INCIDENT: SandboxReportIncidentPayload;
+  REQUEST_INFO: SandboxRequestInfoPayload;
+  START_TESTING: SandboxStartTestingPayload;
+  SUBMIT_EXIT_REPORT: SandboxSubmitExitReportPayload;
+  SUBMIT_REPORT: SandboxSubmitReportPayload;
+  SUSPEND: SandboxSuspendPayload;
+  TERMINATE: SandboxTerminatePayload;
+}
