@@ -2,7 +2,7 @@
 // every SCHEDULER_INTERVAL_MS), with all of them due at once; compared with benchmark 1's rate.
 import { openDatabase } from '../src/db/index.js';
 import { Schemas } from '../src/schemas.js';
-import { sweepOnce } from '../src/services/scheduler.js';
+import { sweepOnce } from '../src/scheduler/scheduler.js';
 import { log, round } from './lib/common.js';
 
 export type SchedulerResult = { due: number; fired: number; skipped: number; failed: number; seconds: number; rate: number; sweeps: number };

@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { Connection } from './lib/http-client.js';
 import type { DB } from '../src/db/types.js';
-import { certificateRegister } from '../src/services/register-certificates.js';
+import { certificateRegister } from '../src/register/certificates.js';
 import { log, pct, round, sortedOf } from './lib/common.js';
 
 export const SEARCHES = [

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workflows } from '../workflows/index.js';
-import { describeWorkflow, mermaid } from '../src/services/workflow-docs.js';
+import { describeWorkflow, mermaid } from '../src/engine/workflow-docs.js';
 
 export const readmeFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../README.md');
 

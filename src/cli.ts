@@ -4,8 +4,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { Schemas } from './schemas.js';
 import { createLogger } from './logger.js';
-import { createPrincipal, ROLES, type Role } from './services/principals.js';
-import { verifyAudit } from './services/verify.js';
+import { createPrincipal, ROLES, type Role } from './registry/principals.js';
+import { verifyAudit } from './audit/verify.js';
 import { SYSTEM_CALLER, auditEventView, caseView, fireEvent } from './services/engine.js';
 import { workflowByKind } from '../workflows/index.js';
 
@@ -62,13 +62,13 @@ async function main(argv: string[]) {
       case 'fire': {
         const wf = workflowByKind.get(values.kind ?? '');
         if (!wf || !values.case || !values.event) throw new Error('fire needs --kind, --case and --event');
-        const { handFiredEvent } = await import('./services/scheduler.js');
+        const { handFiredEvent } = await import('./scheduler/scheduler.js');
         const out = await fireEvent({ db: database.db, schemas: new Schemas(), now: () => new Date() }, wf, SYSTEM_CALLER, values.case, await handFiredEvent(database.db, wf, values.case, values.event));
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return 0;
       }
       case 'sweep': {
-        const { sweepOnce } = await import('./services/scheduler.js');
+        const { sweepOnce } = await import('./scheduler/scheduler.js');
         // Logs go to stderr, so stdout holds only the JSON result.
         const log = createLogger(config, pino.destination({ dest: 2, sync: true }));
         const result = await sweepOnce({ db: database.db, schemas: new Schemas(), now: () => new Date() }, { log });

@@ -4,14 +4,14 @@
 // the whole service (buildApp), as two instances behind a load balancer would be: events are
 // version-checked in the database, the scheduler claims deadlines with row locks, idempotency keys
 // are rows. What is per process is said where it matters: the principal cache (each worker listens
-// for principal changes and acknowledges them like any instance, services/principal-notifications.ts;
+// for principal changes and acknowledges them like any instance, registry/principal-notifications.ts;
 // a revocation is also passed on to the sibling workers here, which only makes it quicker), the rate
 // limiter's counters (each worker counts the requests it serves) and the event batcher.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
-import { ensureAdmin } from './services/principals.js';
+import { ensureAdmin } from './registry/principals.js';
 
 /** What the workers and the primary say to each other. */
 export type WorkerMessage = { type: 'principals-changed' };

@@ -1,5 +1,5 @@
 // The one catalogue of errors the API can answer. Routes and services throw these; the root
-// handler in plugins/errors.ts turns them (and ajv's errors) into application/problem+json.
+// handler in http/plugins/errors.ts turns them (and ajv's errors) into application/problem+json.
 
 export const ERRORS = {
   validation_failed: { status: 400, title: 'Request is not valid' },

@@ -3,7 +3,7 @@ import { joinSiblings, runPrimary } from './cluster.js';
 import { openDatabase } from './db/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { forgetPrincipals, onPrincipalsChanged } from './services/principals.js';
+import { forgetPrincipals, onPrincipalsChanged } from './registry/principals.js';
 
 // Shown once: only its hash is stored.
 const printBootstrapToken = (token: string) =>

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { reportPayload } from './cast.js';
-import { auditRow, GENESIS_HASH, type AuditEventBody } from '../../src/services/audit.js';
+import { auditRow, GENESIS_HASH, type AuditEventBody } from '../../src/audit/audit.js';
 import { deadlinesOf, initialSnapshot, step } from '../../src/services/engine.js';
 import { sandboxWorkflow } from '../../workflows/sandbox.js';
 import type { CaseContext } from '../../workflows/kit.js';

@@ -1,10 +1,10 @@
 // The public pages as functions from data to markup. Every value goes through html``, which escapes it.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { PublicCertificate, PublicStatusChange, CertificateStatus } from '../services/register-certificates.js';
-import type { SandboxRegisterEntry } from '../services/register.js';
-import type { GenaiProjectPage, GenaiRegisterEntry } from '../services/register-genai.js';
-import type { SchemeView } from '../services/schemes.js';
+import type { PublicCertificate, PublicStatusChange, CertificateStatus } from '../register/certificates.js';
+import type { SandboxRegisterEntry } from '../register/sandbox.js';
+import type { GenaiProjectPage, GenaiRegisterEntry } from '../register/genai.js';
+import type { SchemeView } from '../registry/schemes.js';
 import { certificateStatusLabels, eventLabel, roleLabels, stateLabel, statusChangeLabels, workflowLabels } from '../../workflows/labels.js';
 import { Html, html } from './html.js';
 import { STRINGS, formatDate, formatDateTime, type Lang } from './i18n.js';

@@ -6,9 +6,9 @@ import type { Db, DbOrTrx, Trx } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
 import type { Schemas } from '../schemas.js';
 import { ruleNames, type ActorRole, type CaseContext, type CaseEvent, type Deadline, type EventActor, type Workflow } from '../../workflows/kit.js';
-import { GENESIS_HASH, auditRow, type AuditEventBody } from './audit.js';
-import { lookupIn } from './lookup.js';
-import { isKeyTaken, keyInFlight, keyRow, storeAnswer, type KeyedRequest } from './idempotency.js';
+import { GENESIS_HASH, auditRow, type AuditEventBody } from '../audit/audit.js';
+import { lookupIn } from '../registry/lookup.js';
+import { isKeyTaken, keyInFlight, keyRow, storeAnswer, type KeyedRequest } from '../idempotency.js';
 
 export type Caller = { principal_id: string | null; role: ActorRole; organization_id: string | null };
 export const SYSTEM_CALLER: Caller = { principal_id: null, role: 'system', organization_id: null };

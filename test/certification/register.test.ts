@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.js';
 import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
 import { certificationWorkflow } from '../../workflows/certification.js';
-import { searchLimits, trigramIndexable } from '../../src/services/register-certificates.js';
+import { searchLimits, trigramIndexable } from '../../src/register/certificates.js';
 import { DAY, PUBLIC_CERTIFICATE_KEYS, certificationCast } from './cast.js';
 
 const ta = await buildTestApp(t);

@@ -6,12 +6,12 @@ import { buildTestApp } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { sandboxApplication } from '../sandbox/helpers.js';
 import { BASE as GENAI, SHA, application as genaiApplication, accreditedLab, projectApi } from '../genai/helpers.js';
-import { sweepOnce } from '../../src/services/scheduler.js';
+import { sweepOnce } from '../../src/scheduler/scheduler.js';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 const DAY = 86_400_000;
 
-// SPEC §4, written out here from the SPEC rather than taken from src/services/audit.ts, so that a
+// SPEC §4, written out here from the SPEC rather than taken from src/audit/audit.ts, so that a
 // change to how the service hashes (on the writing and the checking side alike) fails this test:
 //
 //   hash = lowercase hex of SHA-256 over the UTF-8 bytes of  prev_hash ‖ JCS(event)

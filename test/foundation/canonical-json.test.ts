@@ -1,10 +1,10 @@
 // The audit hash is sha256(prev_hash ‖ canonical JSON of the event). The hand-written canonical
-// JSON of src/services/audit.ts (the inner loop of verification) must be byte for byte what the
+// JSON of src/audit/audit.ts (the inner loop of verification) must be byte for byte what the
 // `canonicalize` package (RFC 8785) writes, or hashes written and hashes verified would part ways.
 import t from 'tap';
 import fc from 'fast-check';
 import canonicalizeModule from 'canonicalize';
-import { canonicalJson } from '../../src/services/audit.js';
+import { canonicalJson } from '../../src/audit/audit.js';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 

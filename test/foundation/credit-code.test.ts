@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { buildTestApp } from '../helpers/app.js';
-import { creditCodeProblem } from '../../src/services/credit-code.js';
+import { creditCodeProblem } from '../../src/registry/credit-code.js';
 import { assertProblem, countRows } from './support.js';
 
 // An independent reference for the check characters, written from the standards rather than

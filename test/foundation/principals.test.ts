@@ -149,7 +149,7 @@ t.test('GET /v1/me names the caller', async (t) => {
 });
 
 t.test('requests that find a principal uncached at once share one look-up; a revocation during it is not undone', async (t) => {
-  const { authenticate, forgetPrincipals } = await import('../../src/services/principals.js');
+  const { authenticate, forgetPrincipals } = await import('../../src/registry/principals.js');
   const p = (await create({ role: 'applicant', organization_id: f.applicantOrg.id, name: 'burst' })).json();
   let reads = 0;
   // A handle of its own (its own cache) that counts the statements reading principals.

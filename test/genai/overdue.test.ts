@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestApp, fixtures } from '../helpers/app.js';
 import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
-import { sweepOnce } from '../../src/services/scheduler.js';
+import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 import { SHA, accreditedLab, after, application, day, projectApi } from './helpers.js';
 

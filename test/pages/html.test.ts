@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { escapeHtml, html, trusted } from '../../src/pages/html.js';
 import { chooseLang, formatDate, formatDateTime } from '../../src/pages/i18n.js';
 import { stateDiagram } from '../../src/pages/diagram.js';
-import { describeWorkflow } from '../../src/services/workflow-docs.js';
+import { describeWorkflow } from '../../src/engine/workflow-docs.js';
 import { workflows } from '../../workflows/index.js';
 
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');

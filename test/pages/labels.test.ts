@@ -1,7 +1,7 @@
 import t from 'tap';
 import { workflows } from '../../workflows/index.js';
 import { LANGS, certificateStatusLabels, roleLabels, workflowLabels } from '../../workflows/labels.js';
-import { CERTIFICATE_STATUSES } from '../../src/services/register-certificates.js';
+import { CERTIFICATE_STATUSES } from '../../src/register/certificates.js';
 
 const filled = (label: Record<string, string> | undefined) => Boolean(label) && LANGS.every((l) => typeof label![l] === 'string' && label![l]!.trim() !== '');
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp, TestClock } from '../helpers/app.js';
-import { sweepOnce } from '../../src/services/scheduler.js';
+import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { sandboxCast } from '../sandbox/helpers.js';
 
 // SPEC §4b: the sandbox register's ended_at is when testing actually ended; a case that left

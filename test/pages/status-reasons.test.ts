@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
-import { sweepOnce } from '../../src/services/scheduler.js';
+import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { LANGS, statusChangeLabels } from '../../workflows/labels.js';
 import { DAY, certificationCast } from '../certification/cast.js';
 

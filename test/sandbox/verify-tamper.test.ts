@@ -2,7 +2,7 @@ import t from 'tap';
 import { sql, type Kysely } from 'kysely';
 import { buildTestApp, testDatabaseUrl } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
-import { verifyAudit, type VerifyReport } from '../../src/services/verify.js';
+import { verifyAudit, type VerifyReport } from '../../src/audit/verify.js';
 import { sandboxCast } from './helpers.js';
 
 // SPEC §4: verify vouches that every case's stored row (state, version, record, lab, deadlines) and

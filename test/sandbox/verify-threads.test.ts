@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.js';
-import { verifyAudit } from '../../src/services/verify.js';
+import { verifyAudit } from '../../src/audit/verify.js';
 import { sandboxCast } from './helpers.js';
 
 // On PostgreSQL, verification hands ranges of cases to worker threads that read and verify them on

@@ -2,7 +2,7 @@ import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp, openSameDatabase, openTestDatabase, testDatabaseUrl } from '../helpers/app.js';
 import { createCase, fireEvent, type Caller } from '../../src/services/engine.js';
-import { sweepOnce, type SweepResult } from '../../src/services/scheduler.js';
+import { sweepOnce, type SweepResult } from '../../src/scheduler/scheduler.js';
 import { sandboxWorkflow } from '../../workflows/sandbox.js';
 import { DAY, SANDBOX_APPLICATION, iso, sandbox, waitFor } from './support.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp, fixtures } from '../helpers/app.js';
-import { sweepOnce } from '../../src/services/scheduler.js';
+import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { certificationCast } from '../certification/cast.js';
 import { SHA, accreditedLab, after, application, projectApi } from '../genai/helpers.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Scheduler, type SweepOptions, type SweepResult } from '../../src/services/scheduler.js';
+import { Scheduler, type SweepOptions, type SweepResult } from '../../src/scheduler/scheduler.js';
 import type { EngineDeps } from '../../src/services/engine.js';
 import { waitFor } from './support.js';
 

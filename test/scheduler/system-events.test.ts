@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.js';
-import { sweepOnce } from '../../src/services/scheduler.js';
+import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { DAY, iso, sandbox } from './support.js';
 
 const SYSTEM = { principal_id: null, role: 'system' };

@@ -86,7 +86,7 @@ const ROWS: Row[] = [
     holds: hasNumber((w) => liveNumber(w, 'genai-projects')),
     expect: ALL_HAS,
   },
-  // The public register as HTML pages (src/routes/pages.ts).
+  // The public register as HTML pages (src/pages/routes.ts).
   { route: 'GET /assets/register.css', url: () => '/assets/register.css', expect: ALL_200 },
   { route: 'GET /register', url: () => '/register', expect: ALL_200 },
   { route: 'GET /register/', url: () => '/register/', expect: ALL_200 },

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { hashToken, principalForToken } from '../../src/services/principals.js';
+import { hashToken, principalForToken } from '../../src/registry/principals.js';
 import { loadSchemaFiles, type JsonSchema } from '../../src/schemas.js';
 import { TestClock, fixtures, makeCreditCode, openTestDatabase, type TestApp } from '../helpers/app.js';
 import { assertProblem } from '../foundation/support.js';
@@ -509,7 +509,7 @@ t.test('a token is found by its hash and compared in constant time; anything but
   await sql`update principals set revoked_at = now() where token_hash = ${hashToken(planted)}`.execute(db);
   t.equal(await principalForToken(db, planted), null, 'a revoked token is refused');
 
-  const source = fs.readFileSync(new URL('../../src/services/principals.ts', import.meta.url), 'utf8');
+  const source = fs.readFileSync(new URL('../../src/registry/principals.ts', import.meta.url), 'utf8');
   const fn = source.slice(
     source.indexOf('export async function principalForToken'),
     source.indexOf('\n}\n', source.indexOf('export async function principalForToken')),

@@ -95,7 +95,7 @@ if (!testDatabaseUrl()) {
   });
 
   t.test('an instance whose listener connection is lost reads principals from the database until it listens again', async (t) => {
-    const { principalCacheStatus } = await import('../../src/services/principal-notifications.js');
+    const { principalCacheStatus } = await import('../../src/registry/principal-notifications.js');
     const status = () => principalCacheStatus(b.app.db)!;
     t.match(status(), { listening: true, trusted: true }, 'B listens and trusts its cache');
     const [p, q] = [await newPrincipal(), await newPrincipal()];

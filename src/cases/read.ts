@@ -1,0 +1,23 @@
+import type { DbOrTrx } from '../db/types.js';
+import type { Workflow } from '../../workflows/kit.js';
+import { caseView, type Caller } from '../services/engine.js';
+import { decodeCursor, toPage } from '../paging.js';
+
+const NO_ORG = '00000000-0000-0000-0000-000000000000';
+
+export type CaseListQuery = { state?: string; organization_id?: string; product_id?: string; limit: number; cursor?: string } & Record<string, unknown>;
+
+/** A kind's cases visible to the caller, oldest first, in keyset pages. */
+export async function listCases(db: DbOrTrx, wf: Workflow, caller: Caller, q: CaseListQuery, now: Date) {
+  const after = decodeCursor(q.cursor);
+  let query = db.selectFrom('cases').selectAll().where('kind', '=', wf.kind);
+  if (caller.role === 'applicant') query = query.where('organization_id', '=', caller.organization_id ?? NO_ORG);
+  else if (caller.role === 'lab') query = query.where('lab_id', '=', caller.organization_id ?? NO_ORG);
+  if (q.state) query = query.where('state', '=', q.state);
+  if (q.organization_id) query = query.where('organization_id', '=', q.organization_id);
+  if (q.product_id) query = query.where('product_id', '=', q.product_id);
+  if (wf.applyListFilters) query = wf.applyListFilters(query, q, now) as typeof query;
+  if (after) query = query.where((eb) => eb.or([eb('created_at', '>', new Date(after.at)), eb.and([eb('created_at', '=', new Date(after.at)), eb('id', '>', after.id)])]));
+  const rows = await query.orderBy('created_at').orderBy('id').limit(q.limit + 1).execute();
+  return toPage(rows as never[], q.limit, caseView as never);
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../errors.js';
+import { describeWorkflow, mermaid } from '../../engine/workflow-docs.js';
+import { verifyAudit } from '../../audit/verify.js';
+import { workflowByKind, workflows } from '../../../workflows/index.js';
+
+export default async function workflowRoutes(app: FastifyInstance) {
+  app.get('/v1/workflows', { schema: { tags: ['workflows'] } }, async () => ({ items: workflows.map(describeWorkflow), next_cursor: null }));
+  app.get(
+    '/v1/workflows/:kind',
+    {
+      schema: {
+        tags: ['workflows'],
+        params: { type: 'object', required: ['kind'], properties: { kind: { enum: workflows.map((w) => w.kind) } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { format: { enum: ['json', 'mermaid'], default: 'json' } } },
+      },
+    },
+    async (request, reply) => {
+      const wf = workflowByKind.get((request.params as { kind: string }).kind);
+      if (!wf) throw new AppError('not_found', 'no such workflow');
+      if ((request.query as { format: string }).format === 'mermaid') return reply.type('text/plain; charset=utf-8').send(mermaid(wf));
+      return describeWorkflow(wf);
+    },
+  );
+  app.get('/v1/audit/verify', { config: { roles: ['regulator'] }, schema: { tags: ['audit'] } }, async () => {
+    return verifyAudit(app.db, { databaseUrl: app.database.url });
+  });
+}
