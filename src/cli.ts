@@ -6,7 +6,9 @@ import { Schemas } from './schemas.js';
 import { createLogger } from './logger.js';
 import { createPrincipal, ROLES, type Role } from './registry/principals.js';
 import { verifyAudit } from './audit/verify.js';
-import { SYSTEM_CALLER, auditEventView, caseView, fireEvent } from './services/engine.js';
+import { SYSTEM_CALLER } from './engine/caller.js';
+import { auditEventView, caseView } from './engine/case.js';
+import { fireEvent } from './cases/fire.js';
 import { workflowByKind } from '../workflows/index.js';
 
 const USAGE = `usage: npm run cli -- <command> [options]

@@ -8,7 +8,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { reportPayload } from './cast.js';
 import { auditRow, GENESIS_HASH, type AuditEventBody } from '../../src/audit/audit.js';
-import { deadlinesOf, initialSnapshot, step } from '../../src/services/engine.js';
+import { deadlinesOf, initialSnapshot, step } from '../../src/engine/machine.js';
 import { sandboxWorkflow } from '../../workflows/sandbox.js';
 import type { CaseContext } from '../../workflows/kit.js';
 

@@ -5,7 +5,7 @@ import type { Db } from '../db/types.js';
 import { workflowByKind } from '../../workflows/index.js';
 import type { CaseContext } from '../../workflows/kit.js';
 import { REGISTRY_CHAIN, readChain, verifyChain } from './audit.js';
-import { initialSnapshot, step } from '../services/engine.js';
+import { initialSnapshot, step } from '../engine/machine.js';
 
 /** Equal as JSON documents: key order aside, undefined members as absent, toJSON() honoured. */
 export function sameJson(a: unknown, b: unknown): boolean {

@@ -1,9 +1,24 @@
+// Reading cases: one case, its audit history, a kind's list, each as the caller may see it.
 import type { DbOrTrx } from '../db/types.js';
+import { notFound } from '../errors.js';
 import type { Workflow } from '../../workflows/kit.js';
-import { caseView, type Caller } from '../services/engine.js';
+import { canSee, type Caller } from '../engine/caller.js';
+import { auditEventView, caseView, type CaseRow, type CaseView } from '../engine/case.js';
 import { decodeCursor, toPage } from '../paging.js';
 
 const NO_ORG = '00000000-0000-0000-0000-000000000000';
+
+export async function getCase(db: DbOrTrx, wf: Workflow, caller: Caller, id: string): Promise<CaseView> {
+  const row = (await db.selectFrom('cases').selectAll().where('id', '=', id).where('kind', '=', wf.kind).executeTakeFirst()) as CaseRow | undefined;
+  if (!row || !canSee(row, caller)) throw notFound('case');
+  return caseView(row);
+}
+
+export async function caseHistory(db: DbOrTrx, wf: Workflow, caller: Caller, id: string) {
+  await getCase(db, wf, caller, id);
+  const rows = await db.selectFrom('audit_events').selectAll().where('chain_id', '=', id).orderBy('seq').execute();
+  return rows.map(auditEventView);
+}
 
 export type CaseListQuery = { state?: string; organization_id?: string; product_id?: string; limit: number; cursor?: string } & Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { ruleNames, type Workflow } from '../../workflows/kit.js';
-import { eventsInState, finalStates } from '../services/engine.js';
+import { eventsInState, finalStates } from './machine.js';
 
 /** A workflow described from its machine: states, events with roles, transitions, final states. */
 export function describeWorkflow(wf: Workflow) {

@@ -6,7 +6,9 @@ import type { DbOrTrx, Trx } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { workflowByKind } from '../../workflows/index.js';
 import { deadlinePayload, type Workflow } from '../../workflows/kit.js';
-import { SYSTEM_CALLER, fireEventIn, prepareLocked, writeLockedEvents, type EngineDeps, type LockedCase, type PreparedEvent } from '../services/engine.js';
+import { SYSTEM_CALLER } from '../engine/caller.js';
+import { fireEventIn, prepareLocked, writeLockedEvents, type EngineDeps, type LockedCase } from '../cases/fire.js';
+import type { PreparedEvent } from '../engine/transition.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 export type SchedulerLog = { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { TestClock, buildTestApp } from '../helpers/app.js';
-import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
+import { SYSTEM_CALLER } from '../../src/engine/caller.js';
+import { fireEvent } from '../../src/cases/fire.js';
 import { certificationWorkflow } from '../../workflows/certification.js';
 import { DAY, PUBLIC_CERTIFICATE_KEYS, certificationCast } from './cast.js';
 

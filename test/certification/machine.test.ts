@@ -2,7 +2,7 @@ import t from 'tap';
 import type { AnyMachineSnapshot } from 'xstate';
 import { certificationWorkflow as wf, type CertificationRecord } from '../../workflows/certification.js';
 import type { CaseContext, CaseEvent } from '../../workflows/kit.js';
-import { deadlinesOf, finalStates, initialSnapshot, step } from '../../src/services/engine.js';
+import { deadlinesOf, finalStates, initialSnapshot, step } from '../../src/engine/machine.js';
 
 const ORG = '00000000-0000-4000-8000-0000000000aa';
 const LAB = '00000000-0000-4000-8000-0000000000bb';

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.js';
-import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
+import { SYSTEM_CALLER } from '../../src/engine/caller.js';
+import { fireEvent } from '../../src/cases/fire.js';
 import { certificationWorkflow } from '../../workflows/certification.js';
 import { searchLimits, trigramIndexable } from '../../src/register/certificates.js';
 import { DAY, PUBLIC_CERTIFICATE_KEYS, certificationCast } from './cast.js';

@@ -1,5 +1,5 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { initialSnapshot, step } from '../../src/services/engine.js';
+import { initialSnapshot, step } from '../../src/engine/machine.js';
 import type { TestApp } from '../helpers/app.js';
 import type { CaseContext, CaseEvent } from '../../workflows/kit.js';
 import { genaiWorkflow } from '../../workflows/genai.js';

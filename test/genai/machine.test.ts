@@ -1,5 +1,5 @@
 import t from 'tap';
-import { deadlinesOf, finalStates } from '../../src/services/engine.js';
+import { deadlinesOf, finalStates } from '../../src/engine/machine.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 import { APPLICANT_ORG, LAB_ID, SHA, T0, TO_ACTIVE, after, application, given, labFacts } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildTestApp, fixtures } from '../helpers/app.js';
-import { SYSTEM_CALLER, fireEvent } from '../../src/services/engine.js';
+import { SYSTEM_CALLER } from '../../src/engine/caller.js';
+import { fireEvent } from '../../src/cases/fire.js';
 import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 import { SHA, accreditedLab, after, application, day, projectApi } from './helpers.js';

@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { CaseContext, CaseEvent, Workflow } from '../../workflows/kit.js';
-import { initialSnapshot, resolveSnapshot, step } from '../../src/services/engine.js';
+import { initialSnapshot, resolveSnapshot, step } from '../../src/engine/machine.js';
 
 export const T0 = '2026-06-01T00:00:00.000Z';
 export const at = (days: number, from = T0) => new Date(new Date(from).getTime() + days * 86_400_000).toISOString();

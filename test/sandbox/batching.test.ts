@@ -1,5 +1,5 @@
 // Events of different cases that arrive together share one read and one write (EventBatcher in
-// src/services/engine.ts). Each is still judged, refused and answered on its own.
+// src/cases/batcher.ts). Each is still judged, refused and answered on its own.
 import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.js';

@@ -203,7 +203,8 @@ t.test('sandbox over HTTP', async (t) => {
       ['exited', [[A, 'SUBMIT'], [R, 'START_REVIEW'], [R, 'ADMIT', s.admitPayload()], [A, 'START_TESTING'], [A, 'REQUEST_EXIT'], [A, 'SUBMIT_EXIT_REPORT', { outcomes: 'o', lessons: 'l', compliance_statement: 'c' }], [R, 'CONCLUDE', { outcome: 'graduated' }]]],
     ];
     const { workflowByKind } = await import('../../workflows/index.js');
-    const { fireEvent, SYSTEM_CALLER } = await import('../../src/services/engine.js');
+    const { fireEvent } = await import('../../src/cases/fire.js');
+    const { SYSTEM_CALLER } = await import('../../src/engine/caller.js');
     for (const [final, steps] of finals) {
       const c = await s.create();
       for (const [token, type, payload] of steps) await s.must(c.id, token, type, payload);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { sandboxWorkflow as wf } from '../../workflows/sandbox.js';
-import { finalStates } from '../../src/services/engine.js';
+import { finalStates } from '../../src/engine/machine.js';
 import { at, given } from '../helpers/machine.js';
 
 const period = (startDays: number, endDays: number) => ({ start: at(startDays), end: at(endDays) });

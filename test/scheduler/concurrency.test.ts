@@ -1,7 +1,9 @@
 import t from 'tap';
 import { sql } from 'kysely';
 import { buildTestApp, openSameDatabase, openTestDatabase, testDatabaseUrl } from '../helpers/app.js';
-import { createCase, fireEvent, type Caller } from '../../src/services/engine.js';
+import { createCase } from '../../src/cases/create.js';
+import { fireEvent } from '../../src/cases/fire.js';
+import type { Caller } from '../../src/engine/caller.js';
 import { sweepOnce, type SweepResult } from '../../src/scheduler/scheduler.js';
 import { sandboxWorkflow } from '../../workflows/sandbox.js';
 import { DAY, SANDBOX_APPLICATION, iso, sandbox, waitFor } from './support.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Scheduler, type SweepOptions, type SweepResult } from '../../src/scheduler/scheduler.js';
-import type { EngineDeps } from '../../src/services/engine.js';
+import type { EngineDeps } from '../../src/cases/fire.js';
 import { waitFor } from './support.js';
 
 const deps = { db: null, schemas: null, now: () => new Date('2026-06-01T00:00:00Z') } as unknown as EngineDeps;

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { authenticate, type Principal, type Role } from '../../registry/principals.js';
-import type { Caller } from '../../services/engine.js';
+import type { Caller } from '../../engine/caller.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
