@@ -1,8 +1,7 @@
 import t from 'tap';
-import type { AnyMachineSnapshot } from 'xstate';
 import { certificationWorkflow as wf, type CertificationRecord } from '../../workflows/certification.js';
-import type { CaseContext, CaseEvent } from '../../workflows/kit.js';
-import { deadlinesOf, finalStates, initialSnapshot, step } from '../../src/engine/machine.js';
+import { deadlinesOf, finalStates } from '../../src/engine/machine.js';
+import { given as machine, type Step } from '../helpers/machine.js';
 
 const ORG = '00000000-0000-4000-8000-0000000000aa';
 const LAB = '00000000-0000-4000-8000-0000000000bb';
@@ -32,44 +31,13 @@ const pass = [
 ];
 const results = (rs: unknown[] = pass, over: Record<string, unknown> = {}) => ({ results: rs, summary: 'all good', report_sha256: sha, tested_at: day(0), ...over });
 
-type Opts = { at?: string; role?: CaseEvent['actor']['role']; facts?: unknown };
-type Step = [type: string, payload?: unknown, opts?: Opts];
-
 /** Given these events, when this one: the next state or the rule that refused it (no database). */
-function given(...events: Step[]) {
-  let seq = 1;
-  let snap: AnyMachineSnapshot = initialSnapshot(wf, {
-    case_id: '00000000-0000-4000-8000-000000000001',
+const given = (...events: Step[]) =>
+  machine<CertificationRecord>(wf, {
     number: 'CERT-2026-000001',
     organization_id: ORG,
     application: { product_id: '00000000-0000-4000-8000-0000000000cc', scheme: 'robot-safety', declared_scope: 'Model R1 arm, firmware 2.x' },
-    record: wf.initialRecord(),
-  });
-  const ev = ([type, payload, opts]: Step): CaseEvent => ({
-    type,
-    payload: payload ?? {},
-    actor: { principal_id: null, role: opts?.role ?? 'regulator' },
-    at: opts?.at ?? day(0),
-    seq: ++seq,
-    facts: opts?.facts ?? null,
-  });
-  for (const e of events) {
-    const next = step(wf, snap, ev(e));
-    if ('violation' in next) throw new Error(`given ${e[0]} was refused: ${next.violation.message}`);
-    snap = next;
-  }
-  return {
-    state: String(snap.value),
-    record: (snap.context as CaseContext).record as CertificationRecord,
-    when(...e: Step) {
-      if (!wf.machine.root.states[String(snap.value)]!.transitions.has(e[0])) return { handled: false as const };
-      const next = step(wf, snap, ev(e));
-      if ('violation' in next) return { handled: true as const, violation: next.violation };
-      const ctx = next.context as CaseContext;
-      return { handled: true as const, state: String(next.value), record: ctx.record as CertificationRecord, context: ctx };
-    },
-  };
-}
+  }).events(...events);
 
 const submitted: Step[] = [['SUBMIT', {}, { role: 'applicant', facts: schemeFacts }]];
 const assigned: Step[] = [...submitted, ['ASSIGN_LAB', { lab_id: LAB }, { facts: labFacts() }]];

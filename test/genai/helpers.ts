@@ -1,7 +1,5 @@
-import type { AnyMachineSnapshot } from 'xstate';
-import { initialSnapshot, step } from '../../src/engine/machine.js';
 import type { TestApp } from '../helpers/app.js';
-import type { CaseContext, CaseEvent } from '../../workflows/kit.js';
+import { given as machine, type Step } from '../helpers/machine.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 
 export const T0 = '2026-03-01T00:00:00.000Z';
@@ -43,55 +41,12 @@ export const labFacts = (over: Record<string, unknown> = {}) => ({
   },
 });
 
-type Opts = { at?: string; role?: string; facts?: unknown };
-
-/** Given/when/then over the GenAI machine, no database: events go through the engine's pure step. */
-export function given(app: unknown = application()) {
-  let seq = 1;
-  let snap: AnyMachineSnapshot = initialSnapshot(genaiWorkflow, {
-    case_id: '00000000-0000-4000-8000-000000000001',
-    number: 'GAI-2026-000001',
-    organization_id: APPLICANT_ORG,
-    application: app,
-    record: genaiWorkflow.initialRecord(),
-  });
-  const ev = (type: string, payload: any = {}, o: Opts = {}): CaseEvent => ({
-    type,
-    payload,
-    actor: { principal_id: null, role: (o.role ?? genaiWorkflow.events[type]?.roles[0] ?? 'regulator') as never },
-    at: o.at ?? T0,
-    seq: ++seq,
-    facts: o.facts ?? null,
-  });
-  const api = {
-    /** Events that must all be accepted. */
-    events(...list: Array<[string, any?, Opts?]>) {
-      for (const [type, payload, o] of list) {
-        const next = step(genaiWorkflow, snap, ev(type, payload, o));
-        if ('violation' in next) throw new Error(`given ${type} was refused: ${next.violation.message}`);
-        snap = next;
-      }
-      return api;
-    },
-    /** One more event: handled or not in this state, the rule that refused it, or the next state and context. */
-    when(type: string, payload: any = {}, o: Opts = {}) {
-      if (!genaiWorkflow.machine.root.states[String(snap.value)]?.transitions.has(type)) return { handled: false as const, state: String(snap.value) };
-      const next = step(genaiWorkflow, snap, ev(type, payload, o));
-      if ('violation' in next) return { handled: true as const, state: String(snap.value), violation: next.violation, context: undefined };
-      return { handled: true as const, state: String(next.value), context: next.context as CaseContext, violation: undefined };
-    },
-    get state() {
-      return String(snap.value);
-    },
-    get context() {
-      return snap.context as CaseContext;
-    },
-  };
-  return api;
-}
+/** Given/when/then over the GenAI machine, no database; an event is fired by the first role it declares unless it says. */
+export const given = (app: unknown = application()) =>
+  machine(genaiWorkflow, { application: app, organization_id: APPLICANT_ORG, number: 'GAI-2026-000001', at: T0, role: 'declared' });
 
 /** Events that bring a project to `active` with the accredited lab of labFacts(). */
-export const TO_ACTIVE: Array<[string, any?, Opts?]> = [
+export const TO_ACTIVE: Step[] = [
   ['SUBMIT'],
   ['START_REVIEW'],
   ['APPROVE', { evaluating_lab_id: LAB_ID }, { facts: labFacts() }],
