@@ -2,7 +2,8 @@
 // through its machine) against reading the same rows, in the same batches, without verifying: as
 // one reader reads them (one thread, one connection), and as verification reads them (its threads).
 import { openDatabase } from '../src/db/index.js';
-import { readChain, REGISTRY_CHAIN } from '../src/audit/audit.js';
+import { REGISTRY_CHAIN } from '../src/audit/audit.js';
+import { readChain } from '../src/audit/chains.js';
 import { defaultVerifyThreads, readCaseBatches, verifyAudit } from '../src/audit/verify.js';
 import { log, median, round } from './lib/common.js';
 

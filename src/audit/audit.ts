@@ -1,5 +1,7 @@
+// The audit chain's rows and hashes (SPEC §4), computed without I/O: the engine writes them, the
+// verification recomputes them.
 import * as crypto from 'node:crypto';
-import type { DbOrTrx, Trx } from '../db/types.js';
+import { canonicalJson } from './canonical-json.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const REGISTRY_CHAIN = 'registry';
@@ -19,54 +21,6 @@ export type AuditEventBody = {
   facts: unknown;
   at: string;
 };
-
-/**
- * Canonical JSON (RFC 8785 JCS), byte for byte what the `canonicalize` package writes: object keys
- * sorted by UTF-16 code units, undefined members left out, numbers and strings as JSON.stringify
- * writes them, toJSON() honoured. A loop instead of the package's reduce over template strings:
- * it is the inner loop of audit verification.
- */
-export function canonicalJson(v: unknown): string | undefined {
-  if (v === null || typeof v !== 'object') {
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(Number.isNaN(v) ? 'NaN is not allowed' : 'Infinity is not allowed');
-    return JSON.stringify(v);
-  }
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((v as { toJSON(): unknown }).toJSON());
-  if (Array.isArray(v)) {
-    let out = '[';
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      if (i > 0) out += ',';
-      out += x === undefined || typeof x === 'symbol' ? 'null' : canonicalJson(x);
-    }
-    return `${out}]`;
-  }
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length > 1) keys.sort();
-  let out = '{';
-  let first = true;
-  for (const k of keys) {
-    const x = o[k];
-    if (x === undefined || typeof x === 'symbol') continue;
-    if (!first) out += ',';
-    first = false;
-    out += `${quotedKey(k)}:${canonicalJson(x)}`;
-  }
-  return `${out}}`;
-}
-
-// The same few dozen keys (chain_id, seq, payload fields, …) are quoted for every event: quoted
-// once. Bounded, since payload keys (metric names) come from callers.
-const quotedKeys = new Map<string, string>();
-function quotedKey(k: string): string {
-  let q = quotedKeys.get(k);
-  if (q === undefined) {
-    q = JSON.stringify(k);
-    if (quotedKeys.size < 4096) quotedKeys.set(k, q);
-  }
-  return q;
-}
 
 // One-shot hashing (Node ≥ 20.12) skips a Hash object per event; prev_hash is ASCII hex, so hashing
 // the concatenation is hashing one after the other.
@@ -128,43 +82,6 @@ export function bodyOfRow(r: StoredAuditRow): AuditEventBody {
   };
 }
 
-/**
- * Appends one event to the registry chain (principals, organizations, accreditation). The head
- * row is locked so concurrent writers extend the chain one at a time.
- */
-export async function appendRegistryEvent(
-  trx: Trx,
-  e: { kind: string; type: string; actor: Actor; payload: unknown; at?: Date },
-): Promise<void> {
-  await trx
-    .insertInto('audit_heads')
-    .values({ chain_id: REGISTRY_CHAIN, seq: 0, hash: GENESIS_HASH })
-    .onConflict((oc) => oc.column('chain_id').doNothing())
-    .execute();
-  const head = await trx
-    .selectFrom('audit_heads')
-    .selectAll()
-    .where('chain_id', '=', REGISTRY_CHAIN)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  const body: AuditEventBody = {
-    chain_id: REGISTRY_CHAIN,
-    seq: head.seq + 1,
-    case_id: null,
-    kind: e.kind,
-    type: e.type,
-    actor: e.actor,
-    from_state: null,
-    to_state: null,
-    payload: e.payload,
-    facts: null,
-    at: (e.at ?? new Date()).toISOString(),
-  };
-  const row = auditRow(body, head.hash);
-  await trx.insertInto('audit_events').values(row).execute();
-  await trx.updateTable('audit_heads').set({ seq: body.seq, hash: row.hash }).where('chain_id', '=', REGISTRY_CHAIN).execute();
-}
-
 export type ChainFailure = { case_id: string | null; chain_id: string; seq: number; reason: string };
 
 /**
@@ -195,8 +112,4 @@ export function verifyChain(rows: StoredAuditRow[] & { prev_hash: string; hash: 
     expectedSeq++;
   }
   return null;
-}
-
-export async function readChain(db: DbOrTrx, chainId: string) {
-  return db.selectFrom('audit_events').selectAll().where('chain_id', '=', chainId).orderBy('seq').execute();
 }

@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/types.js';
 import { workflowByKind } from '../../workflows/index.js';
 import type { CaseContext } from '../../workflows/kit.js';
-import { REGISTRY_CHAIN, readChain, verifyChain } from './audit.js';
+import { REGISTRY_CHAIN, verifyChain } from './audit.js';
+import { readChain } from './chains.js';
 import { initialSnapshot, step } from '../engine/machine.js';
 
 /** Equal as JSON documents: key order aside, undefined members as absent, toJSON() honoured. */

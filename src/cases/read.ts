@@ -4,7 +4,7 @@ import { notFound } from '../errors.js';
 import type { Workflow } from '../../workflows/kit.js';
 import { canSee, type Caller } from '../engine/caller.js';
 import { auditEventView, caseView, type CaseRow, type CaseView } from '../engine/case.js';
-import { decodeCursor, toPage } from '../paging.js';
+import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 
 const NO_ORG = '00000000-0000-0000-0000-000000000000';
 
@@ -24,7 +24,7 @@ export type CaseListQuery = { state?: string; organization_id?: string; product_
 
 /** A kind's cases visible to the caller, oldest first, in keyset pages. */
 export async function listCases(db: DbOrTrx, wf: Workflow, caller: Caller, q: CaseListQuery, now: Date) {
-  const after = decodeCursor(q.cursor);
+  const after = decodeKeyset(q.cursor);
   let query = db.selectFrom('cases').selectAll().where('kind', '=', wf.kind);
   if (caller.role === 'applicant') query = query.where('organization_id', '=', caller.organization_id ?? NO_ORG);
   else if (caller.role === 'lab') query = query.where('lab_id', '=', caller.organization_id ?? NO_ORG);
@@ -32,7 +32,7 @@ export async function listCases(db: DbOrTrx, wf: Workflow, caller: Caller, q: Ca
   if (q.organization_id) query = query.where('organization_id', '=', q.organization_id);
   if (q.product_id) query = query.where('product_id', '=', q.product_id);
   if (wf.applyListFilters) query = wf.applyListFilters(query, q, now) as typeof query;
-  if (after) query = query.where((eb) => eb.or([eb('created_at', '>', new Date(after.at)), eb.and([eb('created_at', '=', new Date(after.at)), eb('id', '>', after.id)])]));
+  if (after) query = query.where((eb) => afterKeyset(eb, after));
   const rows = await query.orderBy('created_at').orderBy('id').limit(q.limit + 1).execute();
   return toPage(rows as never[], q.limit, caseView as never);
 }

@@ -3,8 +3,7 @@
 // searched through the indexes of migrations/2026-11-29T00.
 import { sql, type AliasedSelectQueryBuilder, type Expression, type ExpressionBuilder, type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { CertificatesTable, DB, DbOrTrx } from '../db/types.js';
-import { AppError } from '../errors.js';
-import type { Page } from '../paging.js';
+import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { CERTIFICATE_NUMBER_PREFIX } from '../../workflows/certification.js';
 
 export const CERTIFICATE_STATUSES = ['valid', 'suspended', 'revoked', 'expired'] as const;
@@ -60,18 +59,12 @@ export async function findCertificate(db: DbOrTrx, number: string, now: Date): P
   return row ? view(row as Row) : null;
 }
 
-const encode = (r: { issued_at: Date; number: string }) => Buffer.from(JSON.stringify([new Date(r.issued_at).toISOString(), r.number])).toString('base64url');
+const encode = (r: { issued_at: Date; number: string }) => encodeCursor([new Date(r.issued_at).toISOString(), r.number]);
 
-function decode(cursor: string | undefined): [string, string] | null {
-  if (cursor === undefined) return null;
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === 'string' && v[1].length <= 64) return [v[0], v[1]];
-  } catch {
-    // falls through to the refusal below
-  }
-  throw new AppError('validation_failed', 'cursor is not one this service issued', { errors: [{ path: 'query/cursor', message: 'is not a valid cursor' }] });
-}
+const decode = (cursor: string | undefined): [string, string] | null =>
+  decodeCursor(cursor, (v) =>
+    v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === 'string' && v[1].length <= 64 ? [v[0], v[1]] : undefined,
+  );
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/types.js';
-import { decodeCursor, toPage } from '../paging.js';
+import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 
 export const PUBLIC_GENAI_STATES = ['active', 'completed'] as const;
 
@@ -67,7 +67,7 @@ function publicProjects(db: DbOrTrx) {
  * oldest first in keyset pages; `q` matches the number, title, lead organization or a partner's name.
  */
 export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
-  const after = decodeCursor(q.cursor);
+  const after = decodeKeyset(q.cursor);
   let query = publicProjects(db).where('c.state', 'in', q.state ? [q.state] : [...PUBLIC_GENAI_STATES]);
   if (q.q) {
     const like = `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
@@ -80,7 +80,7 @@ export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
       ]),
     );
   }
-  if (after) query = query.where((eb) => eb.or([eb('c.created_at', '>', new Date(after.at)), eb.and([eb('c.created_at', '=', new Date(after.at)), eb('c.id', '>', after.id)])]));
+  if (after) query = query.where((eb) => afterKeyset(eb, after, 'c'));
   const rows = (await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute()) as Row[];
   return toPage(rows, q.limit, genaiRegisterEntry);
 }

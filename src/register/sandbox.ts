@@ -1,5 +1,5 @@
 import type { DbOrTrx } from '../db/types.js';
-import { decodeCursor, toPage } from '../paging.js';
+import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 
 export const PUBLIC_SANDBOX_STATES = ['admitted', 'testing', 'suspended', 'exit_review', 'exited'] as const;
 
@@ -64,13 +64,13 @@ const sandboxView = (r: Row): SandboxRegisterEntry => {
 
 /** The public sandbox register (SPEC §4b): only numbers, names, state, the testing period and when testing ended. */
 export async function sandboxRegister(db: DbOrTrx, q: { q?: string; state?: string; limit: number; cursor?: string }) {
-  const after = decodeCursor(q.cursor);
+  const after = decodeKeyset(q.cursor);
   let query = publicSandboxCases(db).where('c.state', 'in', q.state ? [q.state] : [...PUBLIC_SANDBOX_STATES]);
   if (q.q) {
     const like = `%${q.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     query = query.where((eb) => eb.or([eb('c.number', 'ilike', like), eb('o.name', 'ilike', like), eb('p.name', 'ilike', like)]));
   }
-  if (after) query = query.where((eb) => eb.or([eb('c.created_at', '>', new Date(after.at)), eb.and([eb('c.created_at', '=', new Date(after.at)), eb('c.id', '>', after.id)])]));
+  if (after) query = query.where((eb) => afterKeyset(eb, after, 'c'));
   const rows = await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute();
   return toPage(rows as Array<(typeof rows)[number] & { created_at: Date }>, q.limit, sandboxView);
 }

@@ -1,8 +1,9 @@
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
-import { appendRegistryEvent, type Actor } from '../audit/audit.js';
+import type { Actor } from '../audit/audit.js';
+import { appendRegistryEvent } from '../audit/chains.js';
 import { creditCodeProblem } from './credit-code.js';
-import { decodeCursor, toPage } from '../paging.js';
+import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 import { storeAnswer, type KeyedRequest } from '../idempotency.js';
 import type { Principal } from './principals.js';
 
@@ -97,12 +98,12 @@ export async function getOrganization(db: DbOrTrx, p: Principal, id: string) {
 }
 
 export async function listOrganizations(db: DbOrTrx, p: Principal, q: { kind?: string; region?: string; limit: number; cursor?: string }) {
-  const after = decodeCursor(q.cursor);
+  const after = decodeKeyset(q.cursor);
   let query = db.selectFrom('organizations').selectAll();
   if (!(p.role === 'admin' || p.role === 'regulator')) query = query.where('id', '=', p.organization_id ?? '00000000-0000-0000-0000-000000000000');
   if (q.kind) query = query.where('kind', '=', q.kind);
   if (q.region) query = query.where('region', '=', q.region);
-  if (after) query = query.where((eb) => eb.or([eb('created_at', '>', new Date(after.at)), eb.and([eb('created_at', '=', new Date(after.at)), eb('id', '>', after.id)])]));
+  if (after) query = query.where((eb) => afterKeyset(eb, after));
   const rows = (await query.orderBy('created_at').orderBy('id').limit(q.limit + 1).execute()) as Row[];
   return toPage(rows, q.limit, organizationView);
 }

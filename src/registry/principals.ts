@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound, validationFailed } from '../errors.js';
-import { appendRegistryEvent, type Actor } from '../audit/audit.js';
+import type { Actor } from '../audit/audit.js';
+import { appendRegistryEvent } from '../audit/chains.js';
 import { storeAnswer, type KeyedRequest } from '../idempotency.js';
 
 export const ROLES = ['admin', 'regulator', 'lab', 'applicant'] as const;

@@ -1,8 +1,8 @@
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound } from '../errors.js';
-import { decodeCursor, toPage } from '../paging.js';
+import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 import { actorOf, type Principal } from './principals.js';
-import { appendRegistryEvent } from '../audit/audit.js';
+import { appendRegistryEvent } from '../audit/chains.js';
 import { storeAnswer, type KeyedRequest } from '../idempotency.js';
 
 type Row = { id: string; organization_id: string; body: Record<string, unknown>; created_at: Date; updated_at: Date };
@@ -73,15 +73,12 @@ export async function listProducts(
   p: Principal,
   q: { kind?: string; organization_id?: string; limit: number; cursor?: string },
 ) {
-  const after = decodeCursor(q.cursor);
+  const after = decodeKeyset(q.cursor);
   let query = db.selectFrom('products').selectAll();
   if (!seesAll(p)) query = query.where('organization_id', '=', p.organization_id ?? '00000000-0000-0000-0000-000000000000');
   if (q.organization_id) query = query.where('organization_id', '=', q.organization_id);
   if (q.kind) query = query.where('kind', '=', q.kind);
-  if (after)
-    query = query.where((eb) =>
-      eb.or([eb('created_at', '>', new Date(after.at)), eb.and([eb('created_at', '=', new Date(after.at)), eb('id', '>', after.id)])]),
-    );
+  if (after) query = query.where((eb) => afterKeyset(eb, after));
   const rows = (await query
     .orderBy('created_at')
     .orderBy('id')

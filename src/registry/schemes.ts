@@ -1,6 +1,6 @@
 import type { DbOrTrx } from '../db/types.js';
-import { AppError, notFound } from '../errors.js';
-import type { Page } from '../paging.js';
+import { notFound } from '../errors.js';
+import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 
 export type SchemeView = {
   code: string;
@@ -15,11 +15,13 @@ export type SchemeView = {
 
 const columns = ['code', 'title', 'title_zh', 'description', 'product_kinds', 'standards', 'validity_months', 'criteria'] as const;
 
+const CODE = /^[a-z0-9-]{1,64}$/;
+
 const decode = (cursor: string | undefined): string | null => {
-  if (cursor === undefined) return null;
-  const code = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[a-z0-9-]{1,64}$/.test(code)) throw new AppError('validation_failed', 'cursor is not one this service issued', { errors: [{ path: 'query/cursor', message: 'is not a valid cursor' }] });
-  return code;
+  // A cursor issued before the lists shared one encoder held the bare code.
+  const bare = cursor === undefined ? '' : Buffer.from(cursor, 'base64url').toString('utf8');
+  if (CODE.test(bare)) return bare;
+  return decodeCursor(cursor, (v) => (v.length === 1 && typeof v[0] === 'string' && CODE.test(v[0]) ? v[0] : undefined));
 };
 
 /** Certification schemes by code, optionally only those covering a product kind. */
@@ -30,7 +32,7 @@ export async function listSchemes(db: DbOrTrx, q: { product_kind?: string; limit
   if (after) query = query.where('code', '>', after);
   const rows = (await query.orderBy('code').limit(q.limit + 1).execute()) as SchemeView[];
   const items = rows.slice(0, q.limit);
-  return { items, next_cursor: rows.length > q.limit ? Buffer.from(items.at(-1)!.code).toString('base64url') : null };
+  return { items, next_cursor: rows.length > q.limit ? encodeCursor([items.at(-1)!.code]) : null };
 }
 
 export async function getScheme(db: DbOrTrx, code: string): Promise<SchemeView> {

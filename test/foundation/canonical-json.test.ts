@@ -1,10 +1,10 @@
 // The audit hash is sha256(prev_hash ‖ canonical JSON of the event). The hand-written canonical
-// JSON of src/audit/audit.ts (the inner loop of verification) must be byte for byte what the
+// JSON of src/audit/canonical-json.ts (the inner loop of verification) must be byte for byte what the
 // `canonicalize` package (RFC 8785) writes, or hashes written and hashes verified would part ways.
 import t from 'tap';
 import fc from 'fast-check';
 import canonicalizeModule from 'canonicalize';
-import { canonicalJson } from '../../src/audit/audit.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 
@@ -33,4 +33,19 @@ t.test('the cases a generator may miss', async (t) => {
   cases.forEach((v, i) => t.equal(canonicalJson(v), canonicalize(v), `case ${i}`));
   t.throws(() => canonicalJson({ x: NaN }), /NaN/);
   t.throws(() => canonicalJson([Infinity]), /Infinity/);
+});
+
+t.test('values nested deeper than the recursion are written the same (the explicit-stack walk)', async (t) => {
+  const nest = (v: unknown, depth: number, i: number): unknown => {
+    for (let d = 0; d < depth; d++) v = (d + i) % 3 === 0 ? [v, undefined, d] : (d + i) % 3 === 1 ? { z: v, a: d, u: undefined, '\ud83d\ude00': 'x' } : { at: new Date(Date.UTC(2026, 0, 1, 0, 0, d)), v };
+    return v;
+  };
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 3 }), fc.integer({ min: 250, max: 600 }), fc.nat(2), (v, depth, i) => {
+      const deep = nest(v, depth, i);
+      return canonicalJson(deep) === canonicalize(deep);
+    }),
+    { numRuns: 200 },
+  );
+  t.throws(() => canonicalJson(nest([NaN], 400, 0)), /NaN/);
 });

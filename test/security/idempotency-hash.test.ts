@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import canonicalizeModule from 'canonicalize';
-import { canonicalJson } from '../../src/http/plugins/idempotency.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
 import { buildTestApp } from '../helpers/app.js';
 import { assertProblem } from '../foundation/support.js';
 import { sandboxCast } from '../sandbox/helpers.js';

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { FastifyRequest } from 'fastify';
 import { AppError, problemBody } from '../../errors.js';
 import { keyInFlight, type KeyedRequest } from '../../idempotency.js';
+import { canonicalJson } from '../../audit/canonical-json.js';
 
 const WINDOW_HOURS = 24;
 // Rows of status 0 are claims taken before the work by earlier releases (none are written now);
@@ -11,43 +12,6 @@ const WINDOW_HOURS = 24;
 const PENDING = 0;
 const LEGACY_PENDING_SECONDS = 60;
 const expired = () => sql<boolean>`created_at < now() - make_interval(hours => ${WINDOW_HOURS}) or (status = ${PENDING} and created_at < now() - make_interval(secs => ${LEGACY_PENDING_SECONDS}))`;
-
-/**
- * Canonical JSON (keys sorted, no whitespace; the same text as the `canonicalize` package gives for
- * JSON values), built with an explicit stack: a body nested 100 000 deep, which a route whose
- * payload is checked later lets through, cannot overflow the call stack here.
- */
-export function canonicalJson(root: unknown): string {
-  let out = '';
-  const tasks: Array<{ text: string } | { value: unknown }> = [{ value: root }];
-  while (tasks.length) {
-    const task = tasks.pop()!;
-    if ('text' in task) {
-      out += task.text;
-      continue;
-    }
-    const v = task.value;
-    if (v === null || typeof v !== 'object') {
-      out += JSON.stringify(v) ?? 'null';
-    } else if (Array.isArray(v)) {
-      tasks.push({ text: ']' });
-      for (let i = v.length - 1; i >= 0; i--) {
-        tasks.push({ value: v[i] });
-        if (i > 0) tasks.push({ text: ',' });
-      }
-      tasks.push({ text: '[' });
-    } else {
-      const keys = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
-      tasks.push({ text: '}' });
-      for (let i = keys.length - 1; i >= 0; i--) {
-        tasks.push({ value: (v as Record<string, unknown>)[keys[i]!] });
-        tasks.push({ text: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
-      }
-      tasks.push({ text: '{' });
-    }
-  }
-  return out;
-}
 
 type Claim = { principalId: string; key: string; method: string; path: string; hash: string; stored: boolean };
 
