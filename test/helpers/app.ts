@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { Logger } from 'pino';
-import { creditCodeCheckChar, orgCodeCheckChar, CREDIT_CODE_CHARSET } from '../../src/services/credit-code.js';
+import { creditCodeCheckChar, orgCodeCheckChar, CREDIT_CODE_CHARSET } from '../../src/registry/credit-code.js';
 import { createPostgresTestDatabase, openEmbeddedTestDatabase } from './template.js';
 
 type Tap = { teardown(fn: () => unknown): void };
