@@ -332,6 +332,10 @@ export const certificationWorkflow = defineWorkflow({
   events,
   productOf: (application) => application.product_id ?? null,
   labOf: (context) => (context.record as CertificationRecord).lab?.id ?? null,
+  certificateOf(context) {
+    const cert = (context.record as CertificationRecord).certificate;
+    return cert ? { number: cert.number, scheme: (context.application as CertificationApplication).scheme, issued_at: cert.issued_at, valid_until: cert.valid_until } : null;
+  },
   async checkApplication(lookup, application, organizationId) {
     const product = await lookup.product(application.product_id);
     if (!product || product.organization_id !== organizationId) return 'product_id must name a product of your organization';

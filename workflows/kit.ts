@@ -64,6 +64,8 @@ export type WorkflowLabels = {
 
 /** The public status of a certificate (SPEC §4b): what a certification state means on the register. */
 export type CertificateStatus = 'valid' | 'suspended' | 'revoked' | 'expired';
+/** What the register copies of a case's certificate (the holder, product and lab come from the case's columns). */
+export type IssuedCertificate = { number: string; scheme: string; issued_at: string; valid_until: string };
 
 // ---- events and states, each declared once beside the machine ----
 
@@ -131,6 +133,11 @@ export type Workflow = {
   labels: WorkflowLabels;
   /** The certificate status each state that holds a certificate means (state meta certificateStatus). */
   certificateStatus: Record<string, CertificateStatus>;
+  /**
+   * The certificate a case holds, if any: the engine writes its row of the public register (with the
+   * status its state means) in the same statement as the event.
+   */
+  certificateOf?(context: CaseContext): IssuedCertificate | null;
   rules: Record<string, Rule<any, any>>;
   /** The product a case concerns, if any, read from its application. */
   productOf(application: any): string | null;

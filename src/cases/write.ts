@@ -1,7 +1,7 @@
 // The case's write: one statement that updates cases still at the version read, appends their
-// audit events, rewrites their deadline rows and stores their Idempotency-Key answers, all or
-// nothing. A single event is a batch of one: the same statement serves fireEvent, the batcher
-// and the scheduler.
+// audit events, rewrites their deadline rows and certificate register rows and stores their
+// Idempotency-Key answers, all or nothing. A single event is a batch of one: the same statement
+// serves fireEvent, the batcher and the scheduler.
 import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTrx } from '../db/types.js';
 import { isKeyTaken, keyInFlight, keyRow } from '../idempotency.js';
@@ -17,6 +17,7 @@ const CASE = [['id', 'uuid'], ['version', 'integer'], ['state', 'text'], ['recor
 const AUDIT = [['chain_id', 'text'], ['seq', 'integer'], ['case_id', 'uuid'], ['kind', 'text'], ['type', 'text'], ['actor_principal_id', 'uuid'], ['actor_role', 'text'], ['from_state', 'text'], ['to_state', 'text'], ['payload', 'jsonb'], ['facts', 'jsonb'], ['at', 'timestamptz'], ['prev_hash', 'text'], ['hash', 'text']] as const;
 const KEEP = [['case_id', 'uuid'], ['names', 'jsonb']] as const;
 const DUE = [['case_id', 'uuid'], ['name', 'text'], ['event_type', 'text'], ['due_at', 'timestamptz']] as const;
+const CERT = [['case_id', 'uuid'], ['number', 'text'], ['state', 'text'], ['status', 'text'], ['scheme', 'text'], ['holder_id', 'uuid'], ['product_id', 'uuid'], ['lab_id', 'uuid'], ['issued_at', 'timestamptz'], ['valid_until', 'timestamptz']] as const;
 const KEY = [['case_id', 'uuid'], ['principal_id', 'uuid'], ['key', 'text'], ['method', 'text'], ['path', 'text'], ['request_hash', 'text'], ['status', 'integer'], ['headers', 'text'], ['body', 'text']] as const;
 
 const names = (cols: Columns) => sql.raw(cols.map(([n]) => n).join(', '));
@@ -89,11 +90,14 @@ export async function writeEvents(db: DbOrTrx, items: Array<{ prepared: Prepared
   const keep: Array<Record<string, unknown>> = [];
   const upsert: Array<Record<string, unknown>> = [];
   const keys: Array<Record<string, unknown>> = [];
+  const certs: Array<Record<string, unknown>> = [];
   // Which optional columns any event changes: the others are left out of the update.
   const changes = { record: false, application: false, product_id: false, lab_id: false, deadlines: false };
   for (const { prepared: p, fired } of items) {
     const { row, ctx, audit } = p;
     if (p.keyed) keys.push({ case_id: row.id, ...keyRow(p.keyed, resultOf(p)) });
+    const cert = p.certificate;
+    if (cert) certs.push({ case_id: row.id, number: cert.number, state: p.state, status: cert.status, scheme: cert.scheme, holder_id: row.organization_id, product_id: p.productId, lab_id: p.labId, issued_at: cert.issued_at, valid_until: cert.valid_until });
     cases.push({
       id: row.id,
       version: row.version,
@@ -162,6 +166,26 @@ export async function writeEvents(db: DbOrTrx, items: Array<{ prepared: Prepared
         where deadlines.event_type is distinct from excluded.event_type or deadlines.due_at is distinct from excluded.due_at
     )`
     }`;
+  // The certificate register's row: the names are copied from the registry (kept by its rename
+  // triggers), the status is the one the workflow declares for the case's new state.
+  const c = certs.length === 0 ? null : rows('r', CERT, certs);
+  const certCte = !c
+    ? sql``
+    : sql`,
+    cert as (
+      insert into certificates as cr (number, case_id, state, status, scheme, holder_id, holder_name, holder_name_en,
+                                      product_id, product_name, product_version, lab_id, lab_name, issued_at, valid_until)
+      select ${c.col('number')}::text, u.id, ${c.col('state')}::text, ${c.col('status')}::text, ${c.col('scheme')}::text, o.id, o.name, o.name_en,
+             p.id, p.name, p.version, l.id, l.name, ${c.col('issued_at')}::timestamptz, ${c.col('valid_until')}::timestamptz
+      from u${and(c)}
+      join organizations o on o.id = ${c.col('holder_id')}::uuid
+      left join products p on p.id = ${c.col('product_id')}::uuid
+      left join organizations l on l.id = ${c.col('lab_id')}::uuid
+      where u.id = ${c.col('case_id')}::uuid
+      on conflict (case_id) do update
+        set state = excluded.state, status = excluded.status, lab_id = excluded.lab_id, lab_name = excluded.lab_name, valid_until = excluded.valid_until
+        where cr.state is distinct from excluded.state or cr.lab_id is distinct from excluded.lab_id or cr.valid_until is distinct from excluded.valid_until
+    )`;
   const keyCte = !key
     ? sql``
     : sql`,
@@ -183,7 +207,7 @@ export async function writeEvents(db: DbOrTrx, items: Array<{ prepared: Prepared
       select ${list(e, AUDIT)}
       from u${and(e)}
       where u.id = ${e.col('case_id')}
-    )${deadlineCtes}${keyCte}
+    )${deadlineCtes}${certCte}${keyCte}
     select id from u`.execute(db);
   return new Set(r.rows.map((x) => x.id));
 }

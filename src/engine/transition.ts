@@ -4,7 +4,7 @@
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
 import type { Schemas } from '../schemas.js';
 import type { KeyedRequest } from '../idempotency.js';
-import type { CaseContext, CaseEvent, Deadline, Workflow } from '../../workflows/kit.js';
+import type { CaseContext, CaseEvent, CertificateStatus, Deadline, IssuedCertificate, Workflow } from '../../workflows/kit.js';
 import { auditRow, type AuditEventBody } from '../audit/audit.js';
 import { actorOf, canSee, type Caller } from './caller.js';
 import { allowedEvents, contextOf, deadlinesOf, resolveSnapshot, stateNode, step } from './machine.js';
@@ -33,6 +33,8 @@ export type PreparedEvent = {
   deadlines: Deadline[];
   deadlineMap: Record<string, string>;
   deadlinesChanged: boolean;
+  /** The certificate the case holds after the event, with the status its state means: its register row is written with the case. */
+  certificate: (IssuedCertificate & { status: CertificateStatus }) | null;
   now: Date;
   payload: unknown;
   wf: Workflow;
@@ -124,11 +126,21 @@ export function transitionOf(wf: Workflow, caller: Caller, row: CaseRow, input: 
     deadlines,
     deadlineMap: map,
     deadlinesChanged: !sameDeadlines(map, row.deadlines),
+    certificate: certificateOf(wf, state, ctx),
     now,
     payload,
     wf,
     keyed: opts.idempotency,
   };
+}
+
+/** The certificate a case holds in `state`, with the status the workflow declares that state means. */
+function certificateOf(wf: Workflow, state: string, ctx: CaseContext): PreparedEvent['certificate'] {
+  const cert = wf.certificateOf?.(ctx);
+  if (!cert) return null;
+  const status = wf.certificateStatus[state];
+  if (!status) throw new Error(`${wf.kind}: state ${state} holds certificate ${cert.number} but declares no certificateStatus`);
+  return { ...cert, status };
 }
 
 /** The answer to a written event, built from the row read and what the event changed. */

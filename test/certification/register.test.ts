@@ -216,18 +216,27 @@ t.test('searches over many certificates agree with reading every certificate, pa
       values (${holders[i % 30]}, ${`Nova ${kinds[i % 4]} ${i}${i % 10 === 0 ? ' 100%_off' : ''}`}, '1.0', 'robot', 'medium', '{}') returning id`.execute(db);
     products.push(row.rows[0]!.id);
   }
-  // 150 certified cases, written out of their order of issue; the projection's trigger files them.
+  // 150 certified cases, written out of their order of issue, each with its register row as the
+  // engine writes it (the status its state means, the names copied from the registry).
   const N = 150;
   const order = Array.from({ length: N }, (_, g) => (g * 67) % N);
   for (const g of order) {
     const issued = new Date(Date.UTC(2031, 0, 1) + g * 3_600_000 - (g % 5 === 0 ? 1_800_000 : 0));
     const number = `GDAIC-2031-${String(1000 + ((g * 37) % N)).padStart(6, '0')}`;
+    const state = g % 7 === 0 ? 'revoked' : 'certified';
     await sql`
-      insert into cases (kind, number, state, version, organization_id, product_id, application, record, audit_seq, audit_hash, created_at, updated_at)
-      values ('certification-cases', ${`CERT-2031-${String(g).padStart(6, '0')}`}, ${g % 7 === 0 ? 'revoked' : 'certified'}, 7, ${holders[g % 30]}, ${products[g % 60]},
-              ${JSON.stringify({ scheme: g % 2 ? 'robot-safety' : 'genai-security' })},
-              ${JSON.stringify({ certificate: { number, issued_at: issued.toISOString(), valid_until: new Date(Date.UTC(2045, 0, 1) + g * 60_000).toISOString() } })},
-              7, ${'0'.repeat(64)}, ${issued}, ${issued})`.execute(db);
+      with c as (
+        insert into cases (kind, number, state, version, organization_id, product_id, application, record, audit_seq, audit_hash, created_at, updated_at)
+        values ('certification-cases', ${`CERT-2031-${String(g).padStart(6, '0')}`}, ${state}, 7, ${holders[g % 30]}, ${products[g % 60]},
+                ${JSON.stringify({ scheme: g % 2 ? 'robot-safety' : 'genai-security' })},
+                ${JSON.stringify({ certificate: { number, issued_at: issued.toISOString(), valid_until: new Date(Date.UTC(2045, 0, 1) + g * 60_000).toISOString() } })},
+                7, ${'0'.repeat(64)}, ${issued}, ${issued})
+        returning id, state, organization_id, product_id, application, record
+      )
+      insert into certificates (number, case_id, state, status, scheme, holder_id, holder_name, holder_name_en, product_id, product_name, product_version, issued_at, valid_until)
+      select c.record -> 'certificate' ->> 'number', c.id, c.state, ${certificationWorkflow.certificateStatus[state]!}, c.application ->> 'scheme', o.id, o.name, o.name_en,
+             p.id, p.name, p.version, (c.record -> 'certificate' ->> 'issued_at')::timestamptz, (c.record -> 'certificate' ->> 'valid_until')::timestamptz
+        from c join organizations o on o.id = c.organization_id join products p on p.id = c.product_id`.execute(db);
   }
   await db.updateTable('products').set({ name: 'Renamed Widget 7' }).where('id', '=', products[7]!).execute();
   await db.updateTable('organizations').set({ name_en: 'Galaxy Renamed Holder 11' }).where('id', '=', holders[11]!).execute();
