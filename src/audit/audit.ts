@@ -1,6 +1,8 @@
 // The audit chain's rows and hashes (SPEC §4), computed without I/O: the engine writes them, the
 // verification recomputes them.
 import * as crypto from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { AuditEvents } from '../db/types.js';
 import { canonicalJson } from './canonical-json.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -51,20 +53,12 @@ export function auditRow(event: AuditEventBody, prevHash: string) {
   };
 }
 
-type StoredAuditRow = {
-  chain_id: string;
-  seq: number;
-  case_id: string | null;
-  kind: string;
-  type: string;
-  actor_principal_id: string | null;
-  actor_role: string;
-  from_state: string | null;
-  to_state: string | null;
-  payload: unknown;
-  facts: unknown;
-  at: Date;
-};
+// The columns an event's hash covers, and the two that chain it.
+type StoredAuditRow = Pick<
+  Selectable<AuditEvents>,
+  'chain_id' | 'seq' | 'case_id' | 'kind' | 'type' | 'actor_principal_id' | 'actor_role' | 'from_state' | 'to_state' | 'payload' | 'facts' | 'at'
+>;
+type ChainedAuditRow = StoredAuditRow & Pick<Selectable<AuditEvents>, 'prev_hash' | 'hash'>;
 
 export function bodyOfRow(r: StoredAuditRow): AuditEventBody {
   return {
@@ -98,10 +92,10 @@ export function canonicalOfRow(r: StoredAuditRow, at = r.at.toISOString()): stri
 }
 
 /** Recomputes one chain's hashes in order; returns the first break, if any. `ats` receives each event's time as written in it. */
-export function verifyChain(rows: StoredAuditRow[] & { prev_hash: string; hash: string }[], ats?: string[]): ChainFailure | null {
+export function verifyChain(rows: ChainedAuditRow[], ats?: string[]): ChainFailure | null {
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
-  for (const r of rows as Array<StoredAuditRow & { prev_hash: string; hash: string }>) {
+  for (const r of rows) {
     if (r.seq !== expectedSeq) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: `sequence gap: expected ${expectedSeq}` };
     if (r.prev_hash !== prev) return { case_id: r.case_id, chain_id: r.chain_id, seq: r.seq, reason: 'prev_hash does not match the previous event' };
     const at = r.at.toISOString();

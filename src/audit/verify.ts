@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { sql } from 'kysely';
-import type { Db } from '../db/types.js';
+import { sql, type Selectable } from 'kysely';
+import type { AuditEvents, Cases, Db } from '../db/types.js';
 import { workflowByKind } from '../../workflows/index.js';
 import type { CaseContext } from '../../workflows/kit.js';
 import { REGISTRY_CHAIN, verifyChain } from './audit.js';
@@ -38,8 +38,9 @@ export function sameJson(a: unknown, b: unknown): boolean {
 export type VerifyReport = { ok: boolean; cases_checked: number; events_checked: number; failures: Array<{ case_id: string | null; seq: number; reason: string }> };
 
 /** One batch of cases with their chains, as readCaseBatch gives it. */
-export type CaseBatch = { cases: CaseRow[]; byCase: Map<string, any[]>; events: number };
-type CaseRow = { id: string; kind: string; state: string; number: string; organization_id: string; application: unknown; record: unknown; audit_seq: number; audit_hash: string };
+export type CaseBatch = { cases: CaseRow[]; byCase: Map<string, EventRow[]>; events: number };
+type CaseRow = Selectable<Cases>;
+type EventRow = Selectable<AuditEvents>;
 export type BatchResult = Omit<VerifyReport, 'ok'>;
 
 export const noResult = (): BatchResult => ({ cases_checked: 0, events_checked: 0, failures: [] });
@@ -88,7 +89,7 @@ export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<Ver
 
   const registry = await readChain(db, REGISTRY_CHAIN);
   report.events_checked += registry.length;
-  const regFail = opts.readOnly ? null : verifyChain(registry as never);
+  const regFail = opts.readOnly ? null : verifyChain(registry);
   if (regFail) report.failures.push({ case_id: null, seq: regFail.seq, reason: `registry chain: ${regFail.reason}` });
 
   const first = threads > 0 ? await caseIdsAfter(db, null, batch) : [];
@@ -152,7 +153,7 @@ export function verifyBatch(b: CaseBatch): BatchResult {
     const chain = b.byCase.get(c.id) ?? [];
     out.events_checked += chain.length;
     const ats: string[] = [];
-    const fail = verifyChain(chain as never, ats);
+    const fail = verifyChain(chain, ats);
     if (fail) {
       out.failures.push({ case_id: c.id, seq: fail.seq, reason: fail.reason });
       continue;
@@ -242,7 +243,7 @@ export async function readCaseBatch(db: Db, range: { after: string | null; last?
       if (range.after) q = q.where('id', '>', range.after);
       if (range.last) q = q.where('id', '<=', range.last);
       if (range.limit) q = q.limit(range.limit);
-      const cases = (await q.execute()) as CaseRow[];
+      const cases = await q.execute();
       if (cases.length === 0) return null;
       const events = await trx
         .selectFrom('audit_events')
@@ -278,7 +279,7 @@ export async function* readCaseBatches(db: Db, batch: number) {
   }
 }
 
-function replay(c: CaseRow, chain: any[], ats: string[]): { seq: number; reason: string } | null {
+function replay(c: CaseRow, chain: EventRow[], ats: string[]): { seq: number; reason: string } | null {
   const wf = workflowByKind.get(c.kind);
   if (!wf) return { seq: 0, reason: `unknown kind ${c.kind}` };
   const first = chain[0];
@@ -297,7 +298,7 @@ function replay(c: CaseRow, chain: any[], ats: string[]): { seq: number; reason:
     snap = next;
     if (String(snap.value) !== e.to_state) return { seq: e.seq, reason: `replay reached ${String(snap.value)}, event says ${e.to_state}` };
   }
-  const last = chain.at(-1);
+  const last = chain.at(-1)!; // chain[0] is there (checked above)
   if (c.audit_seq !== last.seq || c.audit_hash !== last.hash) return { seq: last.seq, reason: 'the case row does not point at the last event of its chain' };
   if (String(snap.value) !== c.state) return { seq: last.seq, reason: `stored state ${c.state}, replay gives ${String(snap.value)}` };
   const ctx = snap.context as CaseContext;

@@ -93,11 +93,11 @@ export class EventBatcher {
     if (batch.length === 1) return single(batch[0]!);
     let rows: CaseRow[];
     try {
-      rows = (await this.db
+      rows = await this.db
         .selectFrom('cases')
         .selectAll()
         .where(sql<boolean>`id = any(${batch.map((j) => j.caseId)}::uuid[])`)
-        .execute()) as CaseRow[];
+        .execute();
     } catch {
       // e.g. the pool could not give a connection: each event on its own, with its own error
       await Promise.all(batch.map(alone));

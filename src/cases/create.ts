@@ -7,7 +7,7 @@ import type { CaseContext, Deadline, Workflow } from '../../workflows/kit.js';
 import { GENESIS_HASH, auditRow, type AuditEventBody } from '../audit/audit.js';
 import { lookupIn } from '../registry/lookup.js';
 import { actorOf, type Caller } from '../engine/caller.js';
-import { caseView, type CaseRow, type CaseView } from '../engine/case.js';
+import { caseView, type CaseView } from '../engine/case.js';
 import { deadlinesOf, initialSnapshot } from '../engine/machine.js';
 import { deadlineMap } from '../engine/transition.js';
 import type { EngineDeps } from './fire.js';
@@ -40,7 +40,7 @@ export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller,
     };
     const audit = auditRow(body, GENESIS_HASH);
     const deadlines = deadlinesOf(wf, state, snap.context);
-    const row = (await trx
+    const row = await trx
       .insertInto('cases')
       .values({
         id,
@@ -60,7 +60,7 @@ export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller,
         updated_at: now,
       })
       .returningAll()
-      .executeTakeFirstOrThrow()) as CaseRow;
+      .executeTakeFirstOrThrow();
     await trx.insertInto('audit_events').values(audit).execute();
     await writeDeadlines(trx, id, deadlines);
     const view = caseView(row);

@@ -48,7 +48,7 @@ export async function fireEvent(deps: EngineDeps, wf: Workflow, caller: Caller, 
 /** Read, judge, version-checked write; again if the case moved on; under a row lock at last. */
 export async function fireOptimistic(deps: EngineDeps, wf: Workflow, caller: Caller, caseId: string, input: FireInput, opts: FireOptions): Promise<FireResult> {
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-    const row = (await deps.db.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).executeTakeFirst()) as CaseRow | undefined;
+    const row = await deps.db.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).executeTakeFirst();
     const prepared = prepare(deps, wf, caller, row, input, opts, null);
     const written = await writeEvent(deps.db, prepared);
     if (written) return written;
@@ -64,7 +64,7 @@ export async function fireEventIn(trx: Trx, deps: EngineDeps, wf: Workflow, call
 
 /** fireEventIn once the event type is known to be the workflow's: each check runs once. */
 async function fireLocked(trx: Trx, deps: EngineDeps, wf: Workflow, caller: Caller, caseId: string, input: FireInput, opts: FireOptions): Promise<FireResult> {
-  const row = (await trx.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).forUpdate().executeTakeFirst()) as CaseRow | undefined;
+  const row = await trx.selectFrom('cases').selectAll().where('id', '=', caseId).where('kind', '=', wf.kind).forUpdate().executeTakeFirst();
   check(deps, wf, caller, row, input, opts);
   const lookup = lookupIn(trx);
   const payload = input.payload ?? {};

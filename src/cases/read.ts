@@ -3,13 +3,13 @@ import type { DbOrTrx } from '../db/types.js';
 import { notFound } from '../errors.js';
 import type { Workflow } from '../../workflows/kit.js';
 import { canSee, type Caller } from '../engine/caller.js';
-import { auditEventView, caseView, type CaseRow, type CaseView } from '../engine/case.js';
+import { auditEventView, caseView, type CaseView } from '../engine/case.js';
 import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 
 const NO_ORG = '00000000-0000-0000-0000-000000000000';
 
 export async function getCase(db: DbOrTrx, wf: Workflow, caller: Caller, id: string): Promise<CaseView> {
-  const row = (await db.selectFrom('cases').selectAll().where('id', '=', id).where('kind', '=', wf.kind).executeTakeFirst()) as CaseRow | undefined;
+  const row = await db.selectFrom('cases').selectAll().where('id', '=', id).where('kind', '=', wf.kind).executeTakeFirst();
   if (!row || !canSee(row, caller)) throw notFound('case');
   return caseView(row);
 }

@@ -1,5 +1,8 @@
 // A case as stored and as answered, and an audit event as answered: the shapes the engine judges
 // and the HTTP layer sends.
+// The engine may not import the database's types (test/engine/pure.test.ts), so CaseRow is written
+// here; src/cases hands it the rows it reads, typed by the generated table (src/generated/db.ts),
+// without casts: a migration that changes a column the engine reads fails to compile there.
 
 export type CaseRow = {
   id: string;

@@ -2,7 +2,7 @@
 // projection that triggers keep in step with certification cases (migrations/2026-11-28T02), and
 // searched through the indexes of migrations/2026-11-29T00.
 import { sql, type AliasedSelectQueryBuilder, type Expression, type ExpressionBuilder, type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { CertificatesTable, DB, DbOrTrx } from '../db/types.js';
+import type { Certificates, DB, DbOrTrx } from '../db/types.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { CERTIFICATE_NUMBER_PREFIX } from '../../workflows/certification.js';
 
@@ -26,7 +26,7 @@ const withCertificates = (db: DbOrTrx) => db;
 
 export type CertificateRegisterQuery = { q?: string; scheme?: string; status?: CertificateStatus; limit: number; cursor?: string };
 
-type Row = Pick<CertificatesTable, 'number' | 'scheme' | 'holder_name' | 'product_name' | 'product_version' | 'lab_name' | 'issued_at' | 'valid_until'> & { status: CertificateStatus };
+type Row = Pick<Selectable<Certificates>, 'number' | 'scheme' | 'holder_name' | 'product_name' | 'product_version' | 'lab_name' | 'issued_at' | 'valid_until'> & { status: CertificateStatus };
 
 const view = (r: Row): PublicCertificate => ({
   number: r.number,
@@ -40,7 +40,7 @@ const view = (r: Row): PublicCertificate => ({
 });
 
 /** The public columns of certificates; `from` reads them from a subquery of certificates instead of the whole table. */
-function select(db: DbOrTrx, now: Date, from?: AliasedSelectQueryBuilder<Selectable<CertificatesTable>, 'certificates'>) {
+function select(db: DbOrTrx, now: Date, from?: AliasedSelectQueryBuilder<Selectable<Certificates>, 'certificates'>) {
   return withCertificates(db)
     // A subquery of whole certificate rows, named certificates, reads as the table itself.
     .selectFrom((from ?? 'certificates') as 'certificates')
