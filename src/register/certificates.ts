@@ -1,6 +1,7 @@
 // The public certificate register and verification (SPEC §4b), read from the `certificates`
-// projection that triggers keep in step with certification cases (migrations/2026-11-28T02), and
-// searched through the indexes of migrations/2026-11-29T00.
+// projection: its status written by the engine in each event's own statement (src/cases/write.ts,
+// from the status the certification workflow declares for each state), the holder, product and lab
+// names kept by the triggers of migrations/2026-11-28T02, searched through the indexes of 2026-11-29T00.
 import { sql, type AliasedSelectQueryBuilder, type Expression, type ExpressionBuilder, type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Certificates, DB, DbOrTrx } from '../db/types.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
