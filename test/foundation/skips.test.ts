@@ -1,0 +1,22 @@
+// A test that did not run is reported as skipped (t.plan(0, reason), t.skip, { skip }), never as
+// passed: the closing "N passed, N failed, N skipped" line must be true. Issue 17 item 22 found three
+// files that reported a pass saying "skipped" on the embedded database.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const files = (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+
+t.test('no test file reports work it skipped as passed', async (t) => {
+  const offenders: string[] = [];
+  for (const f of files) {
+    const lines = fs.readFileSync(path.join(root, f), 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (/\bt\.(pass|ok)\s*\([^)]*\bskip/i.test(line)) offenders.push(`test/${f}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  t.ok(files.length > 50, `${files.length} test sources read`);
+  t.same(offenders, [], 'skips are reported with t.plan(0, reason), t.skip or { skip }');
+});
