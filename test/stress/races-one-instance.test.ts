@@ -3,6 +3,7 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 import { buildTestApp, openTestDatabase } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { sandboxApplication } from '../sandbox/helpers.js';
+import { judgeRace } from './race-outcome.js';
 
 // Concurrent conflicting decisions sent to ONE instance, on either database (races.test.ts needs
 // PostgreSQL and several connections). Events without facts queue in the batcher, one per case at
@@ -84,16 +85,7 @@ t.test(`${RACERS} concurrent conflicting decisions on one case, one instance`, a
             return fire(race.kind, id, R, type, payload, i % 3 === 0 ? { 'if-match': `"${before.version}"` } : {});
           }),
         );
-        const statuses = results.map((r) => r.statusCode);
-        for (const s of statuses) tally[s] = (tally[s] ?? 0) + 1;
-        const winners = results.filter((r) => r.statusCode === 200);
-        if (winners.length !== 1) problems.push(`trial ${trial}: ${winners.length} winners (${statuses.join(',')})`);
-        for (const r of results) {
-          if (r.statusCode === 200) continue;
-          const code = r.json().code;
-          if (!((r.statusCode === 409 && code === 'invalid_transition') || (r.statusCode === 412 && code === 'version_mismatch')))
-            problems.push(`trial ${trial}: a loser got ${r.statusCode} ${code} ${r.body.slice(0, 200)}`);
-        }
+        const winners = judgeRace(results, trial, tally, problems);
         const history = (await get(`/v1/${race.kind}/${id}/events`)).items as Array<{ seq: number; type: string; hash: string; prev_hash: string }>;
         const decisions = history.filter((e) => race.events.some(([type]) => type === e.type));
         if (decisions.length !== 1) problems.push(`trial ${trial}: ${decisions.length} decisions in the history`);

@@ -2,6 +2,7 @@ import t from 'tap';
 import { buildTestApp, openTestDatabase, testDatabaseUrl, type TestApp } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { sandboxApplication } from '../sandbox/helpers.js';
+import { judgeRace } from './race-outcome.js';
 
 // 24 concurrent conflicting decisions on one case, TRIALS times for each pair: exactly one wins,
 // the others are told 409 (the state moved on) or 412 (their If-Match is stale), nothing is 5xx,
@@ -131,16 +132,7 @@ if (!testDatabaseUrl()) {
             return fire(race.kind, id, R, type, payload, i % race.ifMatchEvery === 0 ? { 'if-match': `"${before.version}"` } : {});
           }),
         );
-        const statuses = results.map((r) => r.statusCode);
-        for (const s of statuses) tally[s] = (tally[s] ?? 0) + 1;
-        const winners = results.filter((r) => r.statusCode === 200);
-        if (winners.length !== 1) problems.push(`trial ${trial}: ${winners.length} winners (${statuses.join(',')})`);
-        for (const r of results) {
-          if (r.statusCode === 200) continue;
-          const code = r.json().code;
-          if (!((r.statusCode === 409 && code === 'invalid_transition') || (r.statusCode === 412 && code === 'version_mismatch')))
-            problems.push(`trial ${trial}: a loser got ${r.statusCode} ${code}`);
-        }
+        const winners = judgeRace(results, trial, tally, problems);
         const history = (await ok(await ta.req({ method: 'GET', url: `/v1/${race.kind}/${id}/events`, token: R }), 'history'))
           .items as Array<{ seq: number; type: string; hash: string; to_state: string }>;
         const decisions = history.filter((e) => race.decisions.includes(e.type));
