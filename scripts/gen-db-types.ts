@@ -81,8 +81,19 @@ export async function generateDbTypes(db?: Kysely<any>): Promise<string> {
       return metadata;
     },
   });
-  return HEADER + out;
+  // Code that judges rows without building queries (the engine, which may load nothing of kysely)
+  // types them by Rows: each table's row as read, kysely's Selectable, named here once.
+  const withSelectable = out.replace('import type { ColumnType, JSONColumnType } from "kysely";', 'import type { ColumnType, JSONColumnType, Selectable } from "kysely";');
+  if (withSelectable === out) throw new Error('kysely-codegen\'s import of kysely changed: update scripts/gen-db-types.ts');
+  return HEADER + withSelectable + ROWS;
 }
+
+const ROWS = [
+  '',
+  '/** Each table\'s row as read (kysely\'s Selectable of it): the type of a row for code that does not build queries. */',
+  'export type Rows = { [T in keyof DB]: Selectable<DB[T]> };',
+  '',
+].join('\n');
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = await generateDbTypes();

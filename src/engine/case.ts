@@ -1,26 +1,11 @@
 // A case as stored and as answered, and an audit event as answered: the shapes the engine judges
 // and the HTTP layer sends.
-// The engine may not import the database's types (test/engine/pure.test.ts), so CaseRow is written
-// here; src/cases hands it the rows it reads, typed by the generated table (src/generated/db.ts),
-// without casts: a migration that changes a column the engine reads fails to compile there.
+// A case as stored is the generated row of the cases table (src/generated/db.ts, from migrations/):
+// imported for its type only, so the engine loads nothing of the database (test/engine/pure.test.ts),
+// and a migration that changes a column the engine reads fails to compile here.
+import type { Rows } from '../generated/db.js';
 
-export type CaseRow = {
-  id: string;
-  kind: string;
-  number: string;
-  state: string;
-  version: number;
-  organization_id: string;
-  product_id: string | null;
-  lab_id: string | null;
-  application: any;
-  record: any;
-  deadlines: Record<string, string>;
-  audit_seq: number;
-  audit_hash: string;
-  created_at: Date;
-  updated_at: Date;
-};
+export type CaseRow = Rows['cases'];
 
 export type CaseView = {
   id: string;

@@ -3,7 +3,7 @@
 // edit: change the migration, or a JSON column's type in scripts/gen-db-types.ts, and regenerate.
 
 import type { AccreditationInput } from "./schemas.js";
-import type { ColumnType, JSONColumnType } from "kysely";
+import type { ColumnType, JSONColumnType, Selectable } from "kysely";
 
 export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   ? ColumnType<S, I | undefined, U>
@@ -174,3 +174,6 @@ export interface DB {
   products: Products;
   schemes: Schemes;
 }
+
+/** Each table's row as read (kysely's Selectable of it): the type of a row for code that does not build queries. */
+export type Rows = { [T in keyof DB]: Selectable<DB[T]> };

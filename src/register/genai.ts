@@ -17,18 +17,8 @@ export type GenaiRegisterEntry = {
   completed_at: string | null;
 };
 
-type Row = {
-  id: string;
-  created_at: Date;
-  number: string;
-  state: string;
-  organization_name: string;
-  title: string;
-  partners: Array<{ name: string; region: string }> | null;
-  research_areas: string[];
-  approved_at: string | null;
-  completed_at: string | null;
-};
+/** A project as the register query reads it: its type is the query's own (publicProjects), not a copy. */
+type Row = Awaited<ReturnType<ReturnType<typeof publicProjects>['execute']>>[number];
 
 /** One register entry, built field by field: nothing of the application beyond what the public may see. */
 export const genaiRegisterEntry = (r: Row): GenaiRegisterEntry => ({
@@ -54,7 +44,7 @@ function publicProjects(db: DbOrTrx) {
       'c.created_at',
       'o.name as organization_name',
       sql<string>`c.application->>'title'`.as('title'),
-      sql<Row['partners']>`c.application->'partners'`.as('partners'),
+      sql<Array<{ name: string; region: string }> | null>`c.application->'partners'`.as('partners'),
       sql<string[]>`c.application->'research_areas'`.as('research_areas'),
       sql<string | null>`c.record->'approval'->>'approved_at'`.as('approved_at'),
       sql<string | null>`c.record->'completion'->>'completed_at'`.as('completed_at'),
@@ -81,7 +71,7 @@ export async function genaiRegister(db: DbOrTrx, q: GenaiRegisterQuery) {
     );
   }
   if (after) query = query.where((eb) => afterKeyset(eb, after, 'c'));
-  const rows = (await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute()) as Row[];
+  const rows = await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute();
   return toPage(rows, q.limit, genaiRegisterEntry);
 }
 
@@ -95,6 +85,6 @@ export async function findGenaiProject(db: DbOrTrx, number: string): Promise<Gen
     .where('c.state', 'in', [...PUBLIC_GENAI_STATES])
     .executeTakeFirst();
   if (!row) return null;
-  const { lab_name, ...r } = row as Row & { lab_name: string | null };
+  const { lab_name, ...r } = row;
   return { ...genaiRegisterEntry(r), evaluating_lab: lab_name ? { name: lab_name } : null };
 }

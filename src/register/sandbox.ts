@@ -35,7 +35,8 @@ function publicSandboxCases(db: DbOrTrx) {
     .where('c.kind', '=', 'sandbox-cases');
 }
 
-type Row = { number: string; organization_name: string; product_name: string | null; state: string; testing_period: unknown; exit_requested_at: unknown };
+/** A case as the register query reads it: its type is the query's own (publicSandboxCases), not a copy. */
+type Row = Awaited<ReturnType<ReturnType<typeof publicSandboxCases>['execute']>>[number];
 
 /**
  * When testing ended, from what the machine records: at REQUEST_EXIT (exit_requested_at), else at
@@ -72,7 +73,7 @@ export async function sandboxRegister(db: DbOrTrx, q: { q?: string; state?: stri
   }
   if (after) query = query.where((eb) => afterKeyset(eb, after, 'c'));
   const rows = await query.orderBy('c.created_at').orderBy('c.id').limit(q.limit + 1).execute();
-  return toPage(rows as Array<(typeof rows)[number] & { created_at: Date }>, q.limit, sandboxView);
+  return toPage(rows, q.limit, sandboxView);
 }
 
 /** One participant by its number (case-insensitive), or null when no case of that number is in the register. */

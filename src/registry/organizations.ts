@@ -1,4 +1,5 @@
-import type { Db, DbOrTrx } from '../db/types.js';
+import type { Selectable } from 'kysely';
+import type { Db, DbOrTrx, Organizations } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
 import type { Actor } from '../audit/audit.js';
 import { appendRegistryEvent } from '../audit/chains.js';
@@ -17,19 +18,8 @@ export type OrganizationInput = {
   contact_email: string;
 };
 
-type Row = {
-  id: string;
-  name: string;
-  name_en: string | null;
-  kind: string;
-  region: string;
-  credit_code: string | null;
-  registration_number: string | null;
-  contact_email: string;
-  accreditation: unknown;
-  created_at: Date;
-  updated_at: Date;
-};
+/** An organization as stored: the generated table type (migrations/ define the columns). */
+type Row = Selectable<Organizations>;
 
 export const organizationView = (r: Row) => ({
   id: r.id,
@@ -59,7 +49,7 @@ export async function createOrganization(db: Db, input: OrganizationInput, actor
         if (dup) throw duplicate();
       }
       const now = new Date();
-      const row = (await trx
+      const row = await trx
         .insertInto('organizations')
         .values({
           name: input.name,
@@ -73,7 +63,7 @@ export async function createOrganization(db: Db, input: OrganizationInput, actor
           updated_at: now,
         })
         .returningAll()
-        .executeTakeFirstOrThrow()) as Row;
+        .executeTakeFirstOrThrow();
       await appendRegistryEvent(trx, { kind: 'organization', type: 'ORGANIZATION_CREATED', actor, payload: { organization_id: row.id, ...input }, at: now });
       const view = organizationView(row);
       await storeAnswer(trx, keyed, view);
@@ -92,7 +82,7 @@ function visible(p: Principal, id: string) {
 }
 
 export async function getOrganization(db: DbOrTrx, p: Principal, id: string) {
-  const row = (await db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
+  const row = await db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || !visible(p, id)) throw notFound('organization');
   return organizationView(row);
 }
@@ -104,7 +94,7 @@ export async function listOrganizations(db: DbOrTrx, p: Principal, q: { kind?: s
   if (q.kind) query = query.where('kind', '=', q.kind);
   if (q.region) query = query.where('region', '=', q.region);
   if (after) query = query.where((eb) => afterKeyset(eb, after));
-  const rows = (await query.orderBy('created_at').orderBy('id').limit(q.limit + 1).execute()) as Row[];
+  const rows = await query.orderBy('created_at').orderBy('id').limit(q.limit + 1).execute();
   return toPage(rows, q.limit, organizationView);
 }
 
@@ -130,12 +120,12 @@ export async function setAccreditation(
       });
     }
     const accreditation = { ...input, valid_until: new Date(input.valid_until).toISOString(), set_at: now.toISOString(), set_by: actor.principal_id ?? 'system' };
-    const row = (await trx
+    const row = await trx
       .updateTable('organizations')
       .set({ accreditation: JSON.stringify(accreditation), updated_at: now })
       .where('id', '=', id)
       .returningAll()
-      .executeTakeFirstOrThrow()) as Row;
+      .executeTakeFirstOrThrow();
     await appendRegistryEvent(trx, { kind: 'organization', type: 'ACCREDITATION_SET', actor, payload: { organization_id: id, ...accreditation }, at: now });
     return organizationView(row);
   });

@@ -1,11 +1,13 @@
-import type { Db, DbOrTrx } from '../db/types.js';
+import type { Selectable } from 'kysely';
+import type { Db, DbOrTrx, Products } from '../db/types.js';
 import { AppError, notFound } from '../errors.js';
 import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 import { actorOf, type Principal } from './principals.js';
 import { appendRegistryEvent } from '../audit/chains.js';
 import { storeAnswer, type KeyedRequest } from '../idempotency.js';
 
-type Row = { id: string; organization_id: string; body: Record<string, unknown>; created_at: Date; updated_at: Date };
+/** A product as stored: the generated table type (migrations/ define the columns). */
+type Row = Selectable<Products>;
 
 export const productView = (r: Row) => ({
   id: r.id,
@@ -25,7 +27,7 @@ export async function createProduct(
   const organizationId = p.organization_id;
   const now = new Date();
   return db.transaction().execute(async (trx) => {
-    const row = (await trx
+    const row = await trx
       .insertInto('products')
       .values({
         organization_id: organizationId,
@@ -38,7 +40,7 @@ export async function createProduct(
         updated_at: now,
       })
       .returningAll()
-      .executeTakeFirstOrThrow()) as Row;
+      .executeTakeFirstOrThrow();
     await appendRegistryEvent(trx, {
       kind: 'product',
       type: 'PRODUCT_CREATED',
@@ -55,7 +57,7 @@ export async function createProduct(
 const seesAll = (p: Principal) => p.role === 'regulator';
 
 export async function getProduct(db: DbOrTrx, p: Principal, id: string) {
-  const row = (await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
+  const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('product');
   if (!seesAll(p) && row.organization_id !== p.organization_id) {
     // A lab sees the products of cases it is assigned to.
@@ -79,10 +81,10 @@ export async function listProducts(
   if (q.organization_id) query = query.where('organization_id', '=', q.organization_id);
   if (q.kind) query = query.where('kind', '=', q.kind);
   if (after) query = query.where((eb) => afterKeyset(eb, after));
-  const rows = (await query
+  const rows = await query
     .orderBy('created_at')
     .orderBy('id')
     .limit(q.limit + 1)
-    .execute()) as Row[];
+    .execute();
   return toPage(rows, q.limit, productView);
 }

@@ -133,7 +133,7 @@ async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, 
     .selectAll('c')
     .where('d.due_at', '<=', now);
   if (after) claim = claim.where((eb) => eb(eb.refTuple('d.due_at', 'd.case_id', 'd.name'), '>', eb.tuple(after.due_at, after.case_id, after.name)));
-  const claimed = (await claim
+  const claimed = await claim
     .where((eb) => eb.or([eb('d.next_attempt_at', 'is', null), eb('d.next_attempt_at', '<=', now)]))
     .orderBy('d.due_at')
     .orderBy('d.case_id')
@@ -141,7 +141,7 @@ async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, 
     .limit(o.batchSize)
     .forUpdate(['d', 'c'])
     .skipLocked()
-    .execute()) as Array<LockedCase & { case_id: string; name: string; event_type: string; due_at: Date; attempts: number }>;
+    .execute();
   const rows: Claimed[] = claimed.map(({ case_id, name, event_type, due_at, attempts, ...c }) => ({
     case_id,
     name,
@@ -149,7 +149,7 @@ async function sweepBatch(trx: Trx, deps: EngineDeps, o: typeof SWEEP_DEFAULTS, 
     due_at,
     attempts,
     kind: c.kind,
-    row: { ...c, id: case_id } as LockedCase,
+    row: { ...c, id: case_id },
   }));
 
   const last = rows.at(-1);

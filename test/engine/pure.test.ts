@@ -23,7 +23,7 @@ const resolve = (from: string, spec: string) => path.resolve(path.dirname(from),
 const inDb = (file: string) => file.startsWith(path.join(src, 'db') + path.sep);
 const engineFiles = fs.readdirSync(engineDir).filter((f) => f.endsWith('.ts')).map((f) => path.join(engineDir, f));
 
-t.test('no file under src/engine imports the database, even for its types', async (t) => {
+t.test('no file under src/engine imports the database packages or src/db, even for their types', async (t) => {
   t.ok(engineFiles.length >= 4, 'the engine files are found');
   const found: string[] = [];
   for (const file of engineFiles) {
@@ -32,6 +32,20 @@ t.test('no file under src/engine imports the database, even for its types', asyn
     }
   }
   t.same(found, [], 'no import of kysely, pg, PGlite or src/db');
+});
+
+t.test('the engine types rows by the generated table types, imported for their type only', async (t) => {
+  const generated = path.join(src, 'generated', 'db.ts');
+  const uses: string[] = [];
+  const loads: string[] = [];
+  for (const file of engineFiles) {
+    for (const { spec, type } of importsOf(file)) {
+      if (!spec.startsWith('.') || resolve(file, spec) !== generated) continue;
+      (type ? uses : loads).push(path.relative(src, file));
+    }
+  }
+  t.ok(uses.length >= 1, `a case row is the generated row of the cases table (${uses.join(', ')})`);
+  t.same(loads, [], 'never a run-time import of the generated table types');
 });
 
 t.test('nothing the engine loads at run time (within src) loads the database', async (t) => {
