@@ -8,3 +8,14 @@ export type * from '../generated/db.js';
 export type Db = Kysely<DB>;
 export type Trx = Transaction<DB>;
 export type DbOrTrx = Kysely<DB> | Transaction<DB>;
+
+/** An open database: the service's one handle on its tables. */
+export type Database = {
+  db: Kysely<DB>;
+  embedded: boolean;
+  /** PostgreSQL's connection URL (absent for the embedded database). */
+  url?: string;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = { databaseUrl: string | null; dataDir: string; poolSize?: number };

@@ -27,7 +27,7 @@ const LOCK_STALE_MS = 5 * 60_000;
 
 /**
  * The migrated data directory test databases are copied from, made by the first process that needs
- * it (src/db/index.ts prepareEmbeddedTemplate), while the others wait on a lock file instead of
+ * it (src/db/embedded.ts prepareEmbeddedTemplate), while the others wait on a lock file instead of
  * making their own at the same time. Null when none can be made (read-only node_modules).
  */
 async function embeddedTemplate(): Promise<string | null> {
