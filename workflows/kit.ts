@@ -44,6 +44,20 @@ export type CaseContext<A = any, R = any> = {
   record: R;
 };
 
+/**
+ * What a record keeps of a kind of item that accumulates (reports, incidents, retest rounds, …):
+ * how many there are and when the latest came (SPEC §2). The items themselves are events, read from
+ * the case's history (GET /v1/:kind/:id/events?type=…), so a record stays the same size however long
+ * its case lives, and an event costs the same on the first day and after five years.
+ */
+export type Tally = { count: number; latest_at: string | null };
+
+/** No items yet. */
+export const noTally = (): Tally => ({ count: 0, latest_at: null });
+
+/** One more item, at `at` (the event's time). */
+export const counted = (t: Tally, at: string): Tally => ({ count: t.count + 1, latest_at: at });
+
 // ---- what people read: every name in Simplified Chinese and English ----
 
 export const LANGS = ['zh-Hans', 'en'] as const;
