@@ -6,21 +6,27 @@ import { sql } from 'kysely';
 import { assign, setup } from 'xstate';
 import type { GenaiApplication, GenaiEventPayloads as Payloads } from '../src/generated/schemas.js';
 import { defineWorkflow } from './define.js';
-import { REPLACE_APPLICATION, deadlinePayload, guardsOf, iso, l, payloadOf, type CaseContext, type CaseEventOf, type Deadline, type EventDecl, type Rule, type StateMeta } from './kit.js';
+import {
+  REPLACE_APPLICATION,
+  counted,
+  deadlinePayload,
+  guardsOf,
+  iso,
+  l,
+  noTally,
+  payloadOf,
+  type CaseContext,
+  type CaseEventOf,
+  type Deadline,
+  type EventDecl,
+  type Rule,
+  type StateMeta,
+  type Tally,
+} from './kit.js';
 
 export type { GenaiApplication };
 
 export type MilestoneStatus = 'pending' | 'submitted' | 'returned' | 'accepted';
-
-export type MilestoneEntry = {
-  seq: number;
-  type: 'SUBMITTED' | 'ACCEPTED' | 'RETURNED' | 'MARKED_OVERDUE';
-  at: string;
-  by: string | null;
-  deliverables?: string[];
-  report_sha256?: string;
-  comments?: string;
-};
 
 export type GenaiMilestone = {
   id: string;
@@ -31,7 +37,12 @@ export type GenaiMilestone = {
   overdue: boolean;
   marked_overdue_at?: string;
   accepted_at?: string;
-  history: MilestoneEntry[];
+  /** Each SUBMIT_MILESTONE of it. */
+  submissions: Tally;
+  /** The latest submission of it; earlier ones, returns and comments are events in the history (GET …/events). */
+  last_submission?: { seq: number; at: string; by: string | null; deliverables: string[]; report_sha256: string };
+  /** The latest return, if any. */
+  returned_at?: string;
 };
 
 export type GenaiEvaluation = {
@@ -46,16 +57,33 @@ export type GenaiEvaluation = {
   by: string | null;
 };
 
+/**
+ * A project's bounded record (SPEC §2): milestone statuses, the latest evaluation and suspension, and
+ * for what accumulates (evaluations, the regulator's comments, suspensions) a count and the time of
+ * the latest. The items themselves are events, read from the project's history.
+ */
 export type GenaiRecord = {
   submitted_at?: string;
   review_started_at?: string;
   approval?: { evaluating_lab: { id: string; name: string; accreditation_number: string }; approved_at: string; by: string | null };
-  /** Built from the application's plan at approval; the application itself never changes after draft. */
+  /**
+   * Built from the application's plan at approval; the application itself never changes after draft.
+   * Bounded by the plan (its schema's maxItems).
+   */
   milestones: GenaiMilestone[];
   milestone_in_review: string | null;
-  evaluations: GenaiEvaluation[];
-  review_comments: Array<{ seq: number; event: string; milestone_id?: string; comments: string; at: string; by: string | null }>;
-  suspensions: Array<{ seq: number; reason: string; at: string; by: string | null; resumed_at?: string; resume_comments?: string }>;
+  /** Each POST_SAFETY_EVALUATION. */
+  evaluations: Tally;
+  /** Those of them with verdict pass: COMPLETE needs at least one, at any stage. */
+  passed_evaluations: Tally;
+  /** The latest safety evaluation (interim or final). */
+  latest_evaluation?: GenaiEvaluation;
+  /** Each event that carried the regulator's comments (APPROVE, ACCEPT_MILESTONE, RETURN_MILESTONE, COMPLETE, RESUME). */
+  review_comments: Tally;
+  /** Each SUSPEND. */
+  suspensions: Tally;
+  /** The latest suspension, with when it was lifted. */
+  suspension?: { seq: number; reason: string; at: string; by: string | null; resumed_at?: string; resume_comments?: string };
   final_evaluation_requested_at?: string;
   completion?: { completed_at: string; by: string | null };
   decision?: { type: string; at: string; by: string | null; reason?: string };
@@ -128,7 +156,7 @@ const rules = {
     return open.length === 0 ? null : `every milestone must be accepted before the final evaluation; not yet accepted: ${open.join(', ')}`;
   },
   passedEvaluation: ({ context }) =>
-    recordOf(context).evaluations.some((e) => e.verdict === 'pass') ? null : 'COMPLETE needs at least one passed safety evaluation (POST_SAFETY_EVALUATION with verdict pass)',
+    recordOf(context).passed_evaluations.count > 0 ? null : 'COMPLETE needs at least one passed safety evaluation (POST_SAFETY_EVALUATION with verdict pass)',
   milestoneDue: ({ context, event }) => {
     const p = event.payload as { milestone_id?: string; due?: string } | undefined;
     // Recorded before the scheduler named the milestone: every milestone then due was marked at once.
@@ -149,31 +177,23 @@ const withMilestone = (r: GenaiRecord, id: string, f: (m: GenaiMilestone) => Gen
 /** The events whose payload may carry the regulator's comments. */
 const COMMENTED = ['APPROVE', 'ACCEPT_MILESTONE', 'RETURN_MILESTONE', 'COMPLETE', 'RESUME'] as const;
 
-const reviewComment = (r: GenaiRecord, event: Ev, milestoneId?: string) => {
-  const comments = payloadOf(event, ...COMMENTED).comments;
-  return comments
-    ? [...r.review_comments, { seq: event.seq, event: event.type, ...(milestoneId ? { milestone_id: milestoneId } : {}), comments, at: event.at, by: who(event) }]
-    : r.review_comments;
-};
+/** The regulator's comments are counted; what they said is the event's payload, in the history. */
+const reviewComment = (r: GenaiRecord, event: Ev): Tally =>
+  payloadOf(event, ...COMMENTED).comments ? counted(r.review_comments, event.at) : r.review_comments;
 
 /** A milestone decision (accept or return) on the milestone in review. */
 const decideMilestone = (context: Ctx, event: Ev, status: 'accepted' | 'returned'): GenaiRecord => {
   const r = context.record;
   const id = r.milestone_in_review!;
-  const comments = payloadOf(event, 'ACCEPT_MILESTONE', 'RETURN_MILESTONE').comments;
   return {
     ...r,
     milestone_in_review: null,
     milestones: withMilestone(r, id, (m) => ({
       ...m,
       status,
-      ...(status === 'accepted' ? { overdue: false, accepted_at: event.at } : {}),
-      history: [
-        ...m.history,
-        { seq: event.seq, type: status === 'accepted' ? 'ACCEPTED' : 'RETURNED', at: event.at, by: who(event), ...(comments ? { comments } : {}) },
-      ],
+      ...(status === 'accepted' ? { overdue: false, accepted_at: event.at } : { returned_at: event.at }),
     })),
-    review_comments: reviewComment(r, event, id),
+    review_comments: reviewComment(r, event),
   };
 };
 
@@ -196,7 +216,7 @@ const machine = setup({
         return {
           ...context.record,
           approval: { evaluating_lab: { id: lab.id, name: lab.name, accreditation_number: lab.accreditation!.accreditation_number }, approved_at: event.at, by: who(event) },
-          milestones: context.application.milestones.map((m) => ({ id: m.id, title: m.title, due: iso(m.due), status: 'pending' as const, overdue: false, history: [] })),
+          milestones: context.application.milestones.map((m) => ({ id: m.id, title: m.title, due: iso(m.due), status: 'pending' as const, overdue: false, submissions: noTally() })),
           review_comments: reviewComment(context.record, event),
         };
       },
@@ -210,7 +230,8 @@ const machine = setup({
           milestones: withMilestone(context.record, milestone_id, (m) => ({
             ...m,
             status: 'submitted',
-            history: [...m.history, { seq: event.seq, type: 'SUBMITTED', at: event.at, by: who(event), deliverables, report_sha256 }],
+            submissions: counted(m.submissions, event.at),
+            last_submission: { seq: event.seq, at: event.at, by: who(event), deliverables, report_sha256 },
           })),
         };
       },
@@ -224,29 +245,29 @@ const machine = setup({
         return {
           ...context.record,
           milestones: context.record.milestones.map((m) =>
-            due.has(m.id) ? { ...m, overdue: true, marked_overdue_at: event.at, history: [...m.history, { seq: event.seq, type: 'MARKED_OVERDUE' as const, at: event.at, by: null }] } : m,
+            due.has(m.id) ? { ...m, overdue: true, marked_overdue_at: event.at } : m,
           ),
         };
       },
     }),
     recordEvaluation: assign({
-      record: ({ context, event }) => {
+      record: ({ context, event }): GenaiRecord => {
+        const r = context.record;
         const { benchmark, metrics, verdict } = payloadOf(event, 'POST_SAFETY_EVALUATION');
         return {
-          ...context.record,
-          evaluations: [
-            ...context.record.evaluations,
-            {
-              seq: event.seq,
-              benchmark,
-              metrics,
-              verdict,
-              stage: context.record.final_evaluation_requested_at ? ('final' as const) : ('interim' as const),
-              lab_id: context.record.approval!.evaluating_lab.id,
-              posted_at: event.at,
-              by: who(event),
-            },
-          ],
+          ...r,
+          evaluations: counted(r.evaluations, event.at),
+          passed_evaluations: verdict === 'pass' ? counted(r.passed_evaluations, event.at) : r.passed_evaluations,
+          latest_evaluation: {
+            seq: event.seq,
+            benchmark,
+            metrics,
+            verdict,
+            stage: r.final_evaluation_requested_at ? 'final' : 'interim',
+            lab_id: r.approval!.evaluating_lab.id,
+            posted_at: event.at,
+            by: who(event),
+          },
         };
       },
     }),
@@ -257,15 +278,17 @@ const machine = setup({
     recordSuspension: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        suspensions: [...context.record.suspensions, { seq: event.seq, reason: payloadOf(event, 'SUSPEND').reason, at: event.at, by: who(event) }],
+        suspensions: counted(context.record.suspensions, event.at),
+        suspension: { seq: event.seq, reason: payloadOf(event, 'SUSPEND').reason, at: event.at, by: who(event) },
       }),
     }),
     recordResumption: assign({
       record: ({ context, event }) => {
+        const { suspension } = context.record;
         const comments = payloadOf(event, 'RESUME').comments;
         return {
           ...context.record,
-          suspensions: context.record.suspensions.map((s, i, all) => (i === all.length - 1 ? { ...s, resumed_at: event.at, ...(comments ? { resume_comments: comments } : {}) } : s)),
+          ...(suspension ? { suspension: { ...suspension, resumed_at: event.at, ...(comments ? { resume_comments: comments } : {}) } } : {}),
           review_comments: reviewComment(context.record, event),
         };
       },
@@ -383,7 +406,14 @@ export const genaiWorkflow = defineWorkflow({
       };
     },
   },
-  initialRecord: (): GenaiRecord => ({ milestones: [], milestone_in_review: null, evaluations: [], review_comments: [], suspensions: [] }),
+  initialRecord: (): GenaiRecord => ({
+    milestones: [],
+    milestone_in_review: null,
+    evaluations: noTally(),
+    passed_evaluations: noTally(),
+    review_comments: noTally(),
+    suspensions: noTally(),
+  }),
   listFilters: {
     overdue: { type: 'boolean', description: 'true: running projects with a milestone past its due date and not accepted; false: none such' },
   },

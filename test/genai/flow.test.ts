@@ -62,31 +62,61 @@ t.test('a research team, the regulator and the evaluating lab run a GenAI projec
   t.equal(got.headers.etag, `"${done.version}"`);
   t.equal(done.version, 15);
   const r = done.record;
+  const hist = await ta.req({ method: 'GET', url: `${BASE}/${c.id}/events`, token: lab.principal.token });
+  t.equal(hist.statusCode, 200);
+  const items: any[] = hist.json().items;
+  const of = (...types: string[]) => items.filter((e) => types.includes(e.type));
+  const atOf = (type: string, nth = -1) => of(type).at(nth).at;
+
+  // The record: each milestone's status, its submissions counted and the latest one, its latest return.
   t.same(
-    r.milestones.map((m: any) => [m.id, m.status, m.history.map((h: any) => h.type)]),
+    r.milestones.map((m: any) => [m.id, m.status, m.submissions, m.last_submission.deliverables, m.returned_at ?? null]),
     [
-      ['m1', 'accepted', ['SUBMITTED', 'RETURNED', 'SUBMITTED', 'ACCEPTED']],
-      ['m2', 'accepted', ['SUBMITTED', 'ACCEPTED']],
+      ['m1', 'accepted', { count: 2, latest_at: of('SUBMIT_MILESTONE')[1].at }, ['Attack taxonomy v2'], atOf('RETURN_MILESTONE')],
+      ['m2', 'accepted', { count: 1, latest_at: of('SUBMIT_MILESTONE')[2].at }, ['Benchmark', 'Paper'], null],
     ],
   );
-  t.same(r.evaluations.map((e: any) => [e.verdict, e.stage, e.lab_id]), [
-    ['fail', 'interim', lab.org.id],
-    ['pass', 'final', lab.org.id],
-  ]);
+  t.equal(r.milestones[0].last_submission.seq, of('SUBMIT_MILESTONE')[1].seq, 'the latest submission is that event');
+  // The history: each milestone's submissions, returns and acceptances, in order.
   t.same(
-    r.review_comments.map((x: any) => [x.event, x.milestone_id ?? null, x.comments]),
+    of('SUBMIT_MILESTONE', 'RETURN_MILESTONE', 'ACCEPT_MILESTONE').map((e) => [e.type, e.payload.milestone_id ?? null, e.payload.deliverables ?? null]),
     [
-      ['APPROVE', null, 'Report monthly to the joint laboratory'],
-      ['RETURN_MILESTONE', 'm1', 'Cover jailbreaks in Cantonese slang'],
-      ['ACCEPT_MILESTONE', 'm1', 'Accepted'],
-      ['COMPLETE', null, 'Results to be published by the joint laboratory'],
+      ['SUBMIT_MILESTONE', 'm1', ['Attack taxonomy v1']],
+      ['RETURN_MILESTONE', null, null],
+      ['SUBMIT_MILESTONE', 'm1', ['Attack taxonomy v2']],
+      ['ACCEPT_MILESTONE', null, null],
+      ['SUBMIT_MILESTONE', 'm2', ['Benchmark', 'Paper']],
+      ['ACCEPT_MILESTONE', null, null],
+    ],
+  );
+
+  // Evaluations: counted, the latest in the record; each one (its verdict, the lab that posted it, and
+  // whether the final evaluation had been asked for) in the history.
+  t.same(r.evaluations, { count: 2, latest_at: atOf('POST_SAFETY_EVALUATION') });
+  t.same(r.passed_evaluations, { count: 1, latest_at: atOf('POST_SAFETY_EVALUATION') });
+  t.match(r.latest_evaluation, { seq: of('POST_SAFETY_EVALUATION')[1].seq, benchmark: 'CValues-Yue', verdict: 'pass', stage: 'final', lab_id: lab.org.id });
+  t.same(
+    of('POST_SAFETY_EVALUATION').map((e) => [e.payload.verdict, e.from_state, e.actor.principal_id]),
+    [
+      ['fail', 'active', lab.principal.id],
+      ['pass', 'final_evaluation', lab.principal.id],
+    ],
+  );
+
+  // The regulator's comments: counted in the record, said in the history.
+  t.same(r.review_comments, { count: 4, latest_at: atOf('COMPLETE') });
+  t.same(
+    items.filter((e) => e.payload?.comments).map((e) => [e.type, e.payload.comments]),
+    [
+      ['APPROVE', 'Report monthly to the joint laboratory'],
+      ['RETURN_MILESTONE', 'Cover jailbreaks in Cantonese slang'],
+      ['ACCEPT_MILESTONE', 'Accepted'],
+      ['COMPLETE', 'Results to be published by the joint laboratory'],
     ],
   );
   t.ok(r.completion.completed_at);
 
-  const hist = await ta.req({ method: 'GET', url: `${BASE}/${c.id}/events`, token: lab.principal.token });
-  t.equal(hist.statusCode, 200);
-  t.same(hist.json().items.map((e: any) => e.type), [
+  t.same(items.map((e: any) => e.type), [
     'CASE_CREATED',
     'REPLACE_APPLICATION',
     'SUBMIT',

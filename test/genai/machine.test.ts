@@ -69,7 +69,8 @@ t.test('APPROVE: under_review → active with an accredited evaluating lab', asy
       ['m2', 'pending', false, after(60)],
     ],
   );
-  t.match(record.review_comments, [{ event: 'APPROVE', comments: 'Mind the data rules' }]);
+  t.same(record.milestones[0].submissions, { count: 0, latest_at: null }, 'nothing submitted yet');
+  t.same(record.review_comments, { count: 1, latest_at: after(3) }, 'the comments are counted; what they say is the APPROVE event in the history');
   t.equal(genaiWorkflow.labOf(r.context!), LAB_ID, 'the evaluating lab may now see the project');
   t.equal(genaiWorkflow.labOf(given().context), null);
 });
@@ -104,7 +105,15 @@ t.test('SUBMIT_MILESTONE: active → milestone_review, one at a time', async (t)
   const r = g.when(...submitM('m1'));
   t.equal(r.state, 'milestone_review');
   t.equal(r.context!.record.milestone_in_review, 'm1');
-  t.match(r.context!.record.milestones[0], { status: 'submitted', history: [{ type: 'SUBMITTED', deliverables: ['m1 report'], report_sha256: SHA }] });
+  t.same(r.context!.record.milestones[0], {
+    id: 'm1',
+    title: 'Attack taxonomy',
+    due: after(30),
+    status: 'submitted',
+    overdue: false,
+    submissions: { count: 1, latest_at: T0 },
+    last_submission: { seq: 5, at: T0, by: null, deliverables: ['m1 report'], report_sha256: SHA },
+  });
   g.events(submitM('m1'));
   t.equal(g.when(...submitM('m2')).handled, false, 'a second milestone waits until the first is decided');
 });
@@ -126,32 +135,45 @@ t.test('ACCEPT_MILESTONE: milestone_review → active, the milestone accepted wi
   const r = given().events(...TO_ACTIVE, submitM('m1')).when('ACCEPT_MILESTONE', { comments: 'Thorough' }, { at: after(20) });
   t.equal(r.state, 'active');
   const m1 = r.context!.record.milestones[0];
-  t.match(m1, { status: 'accepted', accepted_at: after(20) });
-  t.match(m1.history.at(-1), { type: 'ACCEPTED', comments: 'Thorough' });
+  t.match(m1, { status: 'accepted', accepted_at: after(20), submissions: { count: 1 } });
+  t.notOk('history' in m1, 'the milestone keeps no list of its events');
   t.equal(r.context!.record.milestone_in_review, null);
-  t.match(r.context!.record.review_comments.at(-1), { event: 'ACCEPT_MILESTONE', milestone_id: 'm1', comments: 'Thorough' });
+  t.same(r.context!.record.review_comments, { count: 1, latest_at: after(20) });
+  t.same(given().events(...TO_ACTIVE, submitM('m1')).when('ACCEPT_MILESTONE').context!.record.review_comments, { count: 0, latest_at: null }, 'no comments, nothing counted');
   t.equal(given().events(...TO_ACTIVE).when('ACCEPT_MILESTONE').handled, false);
 });
 
 t.test('RETURN_MILESTONE: milestone_review → active, and the returned milestone can be resubmitted', async (t) => {
   const g = given().events(...TO_ACTIVE, submitM('m1'));
-  const r = g.when('RETURN_MILESTONE', { comments: 'Add the attack success rates' });
+  const r = g.when('RETURN_MILESTONE', { comments: 'Add the attack success rates' }, { at: after(10) });
   t.equal(r.state, 'active');
-  t.equal(r.context!.record.milestones[0].status, 'returned');
-  t.match(r.context!.record.review_comments.at(-1), { event: 'RETURN_MILESTONE', milestone_id: 'm1' });
-  g.events(['RETURN_MILESTONE', { comments: 'Add the attack success rates' }]);
-  const again = g.when(...submitM('m1'));
+  t.match(r.context!.record.milestones[0], { status: 'returned', returned_at: after(10) });
+  t.same(r.context!.record.review_comments, { count: 1, latest_at: after(10) });
+  g.events(['RETURN_MILESTONE', { comments: 'Add the attack success rates' }, { at: after(10) }]);
+  const again = g.when('SUBMIT_MILESTONE', { milestone_id: 'm1', deliverables: ['m1 report v2'], report_sha256: 'b'.repeat(64) }, { at: after(12) });
   t.equal(again.state, 'milestone_review');
   t.same(
-    again.context!.record.milestones[0].history.map((h: any) => h.type),
-    ['SUBMITTED', 'RETURNED', 'SUBMITTED'],
+    again.context!.record.milestones[0],
+    {
+      id: 'm1',
+      title: 'Attack taxonomy',
+      due: after(30),
+      status: 'submitted',
+      overdue: false,
+      submissions: { count: 2, latest_at: after(12) },
+      last_submission: { seq: again.context!.record.milestones[0].last_submission.seq, at: after(12), by: null, deliverables: ['m1 report v2'], report_sha256: 'b'.repeat(64) },
+      returned_at: after(10),
+    },
+    'the latest submission only, the earlier one and the return counted',
   );
 });
 
 t.test('POST_SAFETY_EVALUATION: active → active, recorded as an interim evaluation of the evaluating lab', async (t) => {
-  const r = given().events(...TO_ACTIVE).when(...evaluation('fail'));
+  const r = given().events(...TO_ACTIVE).when('POST_SAFETY_EVALUATION', evaluation('fail')[1], { at: after(7) });
   t.equal(r.state, 'active');
-  t.match(r.context!.record.evaluations, [{ benchmark: 'CValues', metrics: { refusal_rate: 0.97 }, verdict: 'fail', stage: 'interim', lab_id: LAB_ID }]);
+  t.same(r.context!.record.latest_evaluation, { seq: 5, benchmark: 'CValues', metrics: { refusal_rate: 0.97 }, verdict: 'fail', stage: 'interim', lab_id: LAB_ID, posted_at: after(7), by: null });
+  t.same(r.context!.record.evaluations, { count: 1, latest_at: after(7) });
+  t.same(r.context!.record.passed_evaluations, { count: 0, latest_at: null }, 'a failed one is not a passed one');
   t.equal(given().events(...TO_ACTIVE, submitM('m1')).when(...evaluation('pass')).handled, false, 'not while a milestone is in review');
   t.equal(given().events(['SUBMIT'], ['START_REVIEW']).when(...evaluation('pass')).handled, false, 'not before approval');
 });
@@ -169,7 +191,8 @@ t.test('REQUEST_FINAL_EVALUATION: active → final_evaluation only when every mi
 t.test('POST_SAFETY_EVALUATION during the final evaluation is recorded as final', async (t) => {
   const r = given().events(...TO_ACTIVE, ...ALL_ACCEPTED, ['REQUEST_FINAL_EVALUATION']).when(...evaluation('pass'));
   t.equal(r.state, 'final_evaluation');
-  t.equal(r.context!.record.evaluations[0].stage, 'final');
+  t.match(r.context!.record.latest_evaluation, { stage: 'final', verdict: 'pass' });
+  t.match(r.context!.record, { evaluations: { count: 1 }, passed_evaluations: { count: 1 } });
 });
 
 t.test('COMPLETE: final_evaluation → completed only with a passed safety evaluation', async (t) => {
@@ -181,7 +204,12 @@ t.test('COMPLETE: final_evaluation → completed only with a passed safety evalu
     .when('COMPLETE', { comments: 'Well done' }, { at: after(90) });
   t.equal(r.state, 'completed');
   t.match(r.context!.record.completion, { completed_at: after(90) });
-  t.match(r.context!.record.review_comments.at(-1), { event: 'COMPLETE', comments: 'Well done' });
+  t.same(r.context!.record.review_comments, { count: 1, latest_at: after(90) });
+  const passedThenFailed = given()
+    .events(...TO_ACTIVE, evaluation('pass'), ...ALL_ACCEPTED, ['REQUEST_FINAL_EVALUATION'], evaluation('fail'))
+    .when('COMPLETE');
+  t.equal(passedThenFailed.context!.record.latest_evaluation.verdict, 'fail');
+  t.equal(passedThenFailed.state, 'completed', 'a passed evaluation earlier than the latest one is enough, as before');
   t.equal(given().events(...TO_ACTIVE, evaluation('pass')).when('COMPLETE').handled, false, 'not before the final evaluation');
 });
 
@@ -189,13 +217,19 @@ t.test('SUSPEND: active → suspended with the reason; RESUME: suspended → act
   const g = given().events(...TO_ACTIVE);
   const s = g.when('SUSPEND', { reason: 'Data leak under investigation' }, { at: after(5) });
   t.equal(s.state, 'suspended');
-  t.match(s.context!.record.suspensions, [{ reason: 'Data leak under investigation', at: after(5) }]);
+  t.same(s.context!.record.suspension, { seq: 5, reason: 'Data leak under investigation', at: after(5), by: null });
+  t.same(s.context!.record.suspensions, { count: 1, latest_at: after(5) });
   g.events(['SUSPEND', { reason: 'Data leak under investigation' }, { at: after(5) }]);
   t.equal(g.when(...submitM('m1')).handled, false, 'no milestones while suspended');
   const r = g.when('RESUME', { comments: 'Cleared' }, { at: after(9) });
   t.equal(r.state, 'active');
-  t.match(r.context!.record.suspensions[0], { resumed_at: after(9), resume_comments: 'Cleared' });
+  t.same(r.context!.record.suspension, { seq: g.record.suspension.seq, reason: 'Data leak under investigation', at: after(5), by: null, resumed_at: after(9), resume_comments: 'Cleared' });
+  t.same(r.context!.record.review_comments, { count: 1, latest_at: after(9) });
   t.equal(g.when('RESUME', {}).state, 'active', 'comments are optional');
+  g.events(['RESUME', {}, { at: after(9) }], ['SUSPEND', { reason: 'Second incident' }, { at: after(11) }]);
+  t.match(g.record.suspension, { reason: 'Second incident', at: after(11), by: null }, 'the latest suspension');
+  t.notOk('resumed_at' in g.record.suspension, 'not yet lifted');
+  t.same(g.record.suspensions, { count: 2, latest_at: after(11) });
   t.equal(given().events(...TO_ACTIVE, submitM('m1')).when('SUSPEND', { reason: 'x' }).handled, false);
 });
 
@@ -253,7 +287,7 @@ t.test('MARK_MILESTONE_OVERDUE naming a milestone marks that one only, once it i
   const mark = (id: string, due: string, at: string) => g.when('MARK_MILESTONE_OVERDUE', { milestone_id: id, due }, { at });
   const r = mark('m1', after(30), after(61));
   t.same(r.context!.record.milestones.map((m: any) => [m.id, m.overdue]), [['m1', true], ['m2', false]], 'm2, due too, waits for its own event');
-  t.same(r.context!.record.milestones[0].history, [{ seq: r.context!.record.milestones[0].history[0].seq, type: 'MARKED_OVERDUE', at: after(61), by: null }]);
+  t.same(r.context!.record.milestones[0], { id: 'm1', title: 'Attack taxonomy', due: after(30), status: 'pending', overdue: true, marked_overdue_at: after(61), submissions: { count: 0, latest_at: null } });
   for (const [name, x] of [
     ['before it is due', mark('m1', after(30), after(29))],
     ['a due date that is not the milestone\'s', mark('m1', after(31), after(61))],
@@ -272,8 +306,7 @@ t.test('MARK_MILESTONE_OVERDUE in milestone_review keeps the review; acceptance 
   g.events(['MARK_MILESTONE_OVERDUE', {}, { at: after(31) }]);
   t.equal(g.when('MARK_MILESTONE_OVERDUE', {}, { at: after(32) }).violation?.rule, 'milestoneDue', 'an overdue milestone is marked once');
   g.events(['ACCEPT_MILESTONE', {}, { at: after(33) }]);
-  t.match(g.context.record.milestones[0], { status: 'accepted', overdue: false, marked_overdue_at: after(31) });
-  t.same(g.context.record.milestones[0].history.map((h: any) => h.type), ['SUBMITTED', 'MARKED_OVERDUE', 'ACCEPTED']);
+  t.match(g.context.record.milestones[0], { status: 'accepted', overdue: false, marked_overdue_at: after(31), accepted_at: after(33), submissions: { count: 1, latest_at: T0 } });
   t.equal(given().events(...TO_ACTIVE, ['SUSPEND', { reason: 'x' }]).when('MARK_MILESTONE_OVERDUE', {}, { at: after(90) }).handled, false);
 });
 

@@ -110,10 +110,18 @@ t.test('overdue milestones: deadlines, the scheduler event and the overdue filte
     t.equal((await api.fire(f.applicant.token, late.id, 'SUBMIT_MILESTONE', { milestone_id: 'a1', deliverables: ['late but done'], report_sha256: SHA })).statusCode, 200);
     const accepted = await api.fire(f.regulator.token, late.id, 'ACCEPT_MILESTONE', { comments: 'Late' });
     t.equal(accepted.statusCode, 200);
-    t.match(accepted.json().case.record.milestones[0], { status: 'accepted', overdue: false });
+    const m = accepted.json().case.record.milestones[0];
+    t.match(m, { status: 'accepted', overdue: false, submissions: { count: 1 }, last_submission: { deliverables: ['late but done'] } });
+    t.ok(Date.parse(m.marked_overdue_at) <= Date.parse(m.last_submission.at) && Date.parse(m.last_submission.at) <= Date.parse(m.accepted_at), 'marked overdue, then submitted, then accepted');
+    const history = (await ta.req({ method: 'GET', url: `/v1/genai-projects/${late.id}/events`, token: f.applicant.token })).json().items;
     t.same(
-      accepted.json().case.record.milestones[0].history.map((h: any) => h.type),
-      ['MARKED_OVERDUE', 'SUBMITTED', 'ACCEPTED'],
+      history.filter((e: any) => ['MARK_MILESTONE_OVERDUE', 'SUBMIT_MILESTONE', 'ACCEPT_MILESTONE'].includes(e.type)).map((e: any) => [e.type, e.payload.milestone_id ?? null]),
+      [
+        ['MARK_MILESTONE_OVERDUE', 'a1'],
+        ['SUBMIT_MILESTONE', 'a1'],
+        ['ACCEPT_MILESTONE', null],
+      ],
+      'the history holds what the milestone went through',
     );
     t.same(await ids('?overdue=true'), [inReview.id, suspended.id].sort());
   });
