@@ -24,6 +24,7 @@ export function writeResults(r: Results): string {
     // p99 is the one absolute target: say so where the baseline's own p99 is over it on this machine.
     const p99Note = t.http.p99 > 25 && t.pgbench.p99 > 25 ? ' (pgbench\'s own p99 is over 25 ms on this machine)' : '';
     out.push(`| 1. transitions, ${t.clients} clients | **${round(t.ratio)} × pgbench**, p99 ${ms(t.http.p99)} (${round(t.http.p99 / t.pgbench.p99)} × pgbench's ${ms(t.pgbench.p99)}) | ≥ 0.6 × pgbench, p99 ≤ 25 ms | ${ok(t.ratio >= 0.6 && t.http.p99 <= 25)}${p99Note} |`);
+    if (t.http.lastOverFirst !== undefined) out.push(`| 1. transitions, last round ÷ first | **${round(t.http.lastOverFirst)}** (${t.http.rounds.join(' → ')} events/s; pgbench's own ${round(t.pgbench.lastOverFirst)}) | ≥ 0.95 | ${ok(t.http.lastOverFirst >= 0.95)} |`);
   }
   const s = r.search;
   if (s) out.push(`| 2. register search, ${int(s.certificates)} certificates | **p95 ${ms(s.http.p95)}**, p50 ${ms(s.http.p50)} (${round(s.ratioP95)} × the SQL's p95) | p95 ≤ 20 ms | ${ok(s.http.p95 <= 20)} |`);
@@ -35,6 +36,14 @@ export function writeResults(r: Results): string {
   if (e) {
     out.push(`| 5. embedded, start to ready | **${round(e.freshStartMs / 1000)} s** first start after install (new DATA_DIR), ${round(e.secondStartMs / 1000)} s existing (${round(e.coldStartMs / 1000)} s with no initialised copy) | ≤ 5 s | ${ok(Math.max(e.freshStartMs, e.secondStartMs) <= 5000)} |`);
     out.push(`| 5. embedded, transitions | ${int(e.rate)} events/s${e.ratio ? ` (**${round(e.ratio)} × the PostgreSQL service's rate**)` : ''}, p99 ${ms(e.p99)} | (reported) | |`);
+  }
+  const g = r.growth;
+  if (g) out.push(`| 6. growth, CPU per event | **${round(g.ratio)}**: the service's CPU per event on cases with ${g.sets[1].priorReports} prior reports ÷ with none (${g.sets[1].cpuMsPerEvent.service} vs ${g.sets[0].cpuMsPerEvent.service} ms) | ≤ 1.1 | ${ok(g.ratio <= 1.1)} |`);
+  const so = r.soak;
+  if (so) {
+    out.push(`| 7. soak, latency | last window ÷ first: **p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}** (${int(so.rate)} events/s for ${round(so.seconds / 60, 1)} min) | ≤ 1.2 | ${ok(so.p50Ratio <= 1.2 && so.p99Ratio <= 1.2)} |`);
+    out.push(`| 7. soak, memory | RSS at the end ÷ after the warm-up: **${round(so.rssRatio)}** (${so.rss.end} vs ${so.rss.afterWarmup} MB) | flat (≤ 1.1) | ${ok(so.rssRatio <= 1.1)} |`);
+    out.push(`| 7. soak, answers | ${int(so.sent)} sent, **${so.errors} not 200**; audit verification ${so.verify.ok ? '**ok**' : '**failed**'} | all 200, ok | ${ok(so.ok)} |`);
   }
   out.push('');
 
@@ -52,12 +61,17 @@ export function writeResults(r: Results): string {
     const roundsCell = (f: { rounds: number[]; roundP99?: number[] }) => f.rounds.map((x, k) => (f.roundP99 ? `${x} (p99 ${f.roundP99[k]})` : String(x))).join(', ');
     out.push(`| service (HTTP) | ${int(t.http.rate)} | ${roundsCell(t.http)} | ${ms(t.http.p50)} | ${ms(t.http.p99)} | ${int(t.http.n)} (${t.http.errors} errors) |`);
     out.push(`| pgbench | ${int(t.pgbench.rate)} | ${t.pgbench.rounds.join(', ')} | ${ms(t.pgbench.p50)} | ${ms(t.pgbench.p99)} | ${int(t.pgbench.n)} |`);
-    out.push(`| **ratio** | **${round(t.ratio)}** | | ${round(t.http.p50 / t.pgbench.p50)} × | ${round(t.http.p99 / t.pgbench.p99)} × | |`);
+    out.push(`| **ratio** | **${round(t.ratio)}** | last ÷ first: ${t.http.lastOverFirst !== undefined ? `${round(t.http.lastOverFirst)} (pgbench ${round(t.pgbench.lastOverFirst)})` : '—'} | ${round(t.http.p50 / t.pgbench.p50)} × | ${round(t.http.p99 / t.pgbench.p99)} × | |`);
     const o = t.oneProcess;
     if (o) out.push(`| for comparison: one process (\`WORKERS=1\`), same rounds | ${int(o.rate)} (**${round(o.ratio)} × pgbench**) | ${roundsCell(o)} | ${ms(o.p50)} | ${ms(o.p99)} | ${int(o.n)} (${o.errors} errors) |`);
     if (t.reportsPerCase?.length) {
       out.push('');
-      out.push(`Every event appends its report to its case's record, which each event reads, rewrites and answers whole, so the work per event grows as the run goes on: the HTTP cases held ${t.reportsPerCase[0]} reports on average after the warm-up and ${t.reportsPerCase.at(-1)} after the last round (after each service round, in the order run: ${t.reportsPerCase.slice(1).join(', ')}). pgbench's cases keep their record as loaded.`);
+      const counts = `${t.reportsPerCase[0]} reports on average after the warm-up and ${t.reportsPerCase.at(-1)} after the last round (after each service round, in the order run: ${t.reportsPerCase.slice(1).join(', ')})`;
+      const bytes = t.recordBytes?.length === 2 ? `; their records took ${int(t.recordBytes[0]!)} and ${int(t.recordBytes[1]!)} bytes on average (\`octet_length(record::text)\`)` : '';
+      if (t.recordShape === 'tally')
+        out.push(`Each event counts its report in its case's record (\`reports: {count, latest_at}\`); the report itself is an event in the case's history, so the record, which each event reads, rewrites and answers, stays the same size however many reports the case has: the HTTP cases counted ${counts}${bytes}. pgbench's cases keep their record as loaded.`);
+      else
+        out.push(`Every event appends its report to its case's record, which each event reads, rewrites and answers whole, so the work per event grows as the run goes on: the HTTP cases held ${counts}${bytes}. pgbench's cases keep their record as loaded.`);
     }
     out.push('');
     out.push('CPU milliseconds per event, from /proc (service = the Node process tree; PostgreSQL = the backends of the benchmark database;');
@@ -129,6 +143,44 @@ export function writeResults(r: Results): string {
     out.push('| first start after install (new DATA_DIR) | existing DATA_DIR | install step | start with no copy | events/s | p50 | p99 | vs PostgreSQL service |');
     out.push('|---|---|---|---|---|---|---|---|');
     out.push(`| ${round(e.freshStartMs / 1000)} s | ${round(e.secondStartMs / 1000)} s | ${round(e.prepareMs / 1000)} s | ${round(e.coldStartMs / 1000)} s | ${int(e.rate)} | ${ms(e.p50)} | ${ms(e.p99)} | ${e.ratio ? `${round(e.ratio)} ×` : '—'} |`);
+    out.push('');
+  }
+  if (g) {
+    out.push('## 6. Growth: CPU per event against the case\'s history');
+    out.push('');
+    out.push(`\`SUBMIT_REPORT\` on two sets of ${int(g.cases)} sandbox cases in \`testing\`, loaded through the real machine with ${g.sets[0].priorReports} and ${g.sets[1].priorReports} reports each, sent by ${g.clients}`);
+    out.push(`keep-alive clients to one service process (\`WORKERS=1\`, started as \`npm start\`). Rounds alternate ${g.order}; each round sends every case of its set one event, ${g.passes} times over (a new`);
+    out.push('random order each time), so no case has two events in flight and the histories move little during the measurement. CPU from /proc: the');
+    out.push('service\'s process tree and the benchmark database\'s PostgreSQL backends, summed over the set\'s rounds and divided by its events.');
+    out.push('');
+    out.push('| set | prior reports | reports counted before → after | record bytes before → after | events | events/s (median) | p50 | p99 | service CPU ms/event (rounds) | PostgreSQL | client |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const x of g.sets)
+      out.push(`| ${x.label} | ${x.priorReports} | ${x.reportsBefore} → ${x.reportsAfter} | ${int(x.recordBytesBefore)} → ${int(x.recordBytesAfter)} | ${int(x.events)} (${x.errors} errors) | ${int(x.rate)} | ${ms(x.p50)} | ${ms(x.p99)} | **${x.cpuMsPerEvent.service}** (${x.roundServiceCpu.join(', ')}) | ${x.cpuMsPerEvent.postgres} | ${x.cpuMsPerEvent.client} |`);
+    out.push(`| **B ÷ A** | | | ${round(g.sets[1].recordBytesBefore / g.sets[0].recordBytesBefore)} × | | ${round(g.sets[1].rate / g.sets[0].rate)} × | | | **${round(g.ratio)}** | ${round(g.postgresRatio)} | |`);
+    out.push('');
+    out.push(`The records hold reports as ${g.recordShape === 'tally' ? 'a tally (`{count, latest_at}`, bounded): the reports themselves are events in each case\'s history' : g.recordShape === 'list' ? 'a list of every report, which grows with the case' : g.recordShape}.`);
+    out.push('');
+  }
+  if (so) {
+    out.push('## 7. Soak: a steady rate for minutes');
+    out.push('');
+    out.push(`\`SUBMIT_REPORT\` at a constant ${int(so.rate)} events/s (${so.rateSource}) on ${so.cases} sandbox cases in \`testing\`, round robin, against one`);
+    out.push('service process (`WORKERS=1`, started as `npm start`) on PostgreSQL. Open loop (bench/lib/open-loop.ts): each request leaves at its scheduled');
+    out.push('time whether or not earlier ones were answered, and its latency counts from that time, so queueing in the service counts. A warm-up of');
+    out.push(`${so.warmupSeconds} s, then ${so.windows.length} windows of ${round(so.windowSeconds, 1)} s. The service's resident memory (its process, from /proc/<pid>/statm) every ${so.rss.intervalSeconds} s; a window's RSS is the median of its samples.`);
+    out.push('');
+    out.push('| window | from (s) | sent | answered | not 200 | p50 | p99 | RSS (MB) | generator lag p99 |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
+    out.push(`| warm-up | ${-so.warmupSeconds} | ${int(so.warmup.sent)} | ${int(so.warmup.answered)} | ${so.warmup.errors} | ${ms(so.warmup.p50)} | ${ms(so.warmup.p99)} | | ${ms(so.warmup.sendLagP99)} |`);
+    for (const [i, w] of so.windows.entries())
+      out.push(`| ${i + 1} | ${round(w.from, 0)} | ${int(w.sent)} | ${int(w.answered)} | ${w.errors} | ${ms(w.p50)} | ${ms(w.p99)} | ${w.rssMb} | ${ms(w.sendLagP99)} |`);
+    out.push(`| **last ÷ first** | | | | | **${round(so.p50Ratio)}** | **${round(so.p99Ratio)}** | **${round(so.rssRatio)}** | |`);
+    out.push('');
+    out.push(`RSS: ${so.rss.afterWarmup} MB after the warm-up, ${so.rss.end} MB at the end, ${so.rss.max} MB at most (${so.rss.samples} samples); the whole process tree (npm and tsx's launcher too) ${so.rss.treeAfterWarmup} → ${so.rss.treeEnd} MB.`);
+    out.push(`Answers: ${Object.entries(so.statuses).map(([k, v]) => `${k}: ${int(v)}`).join(', ')}${so.firstError ? ` (first unexpected: ${so.firstError.slice(0, 200).replace(/\|/g, '\\|')})` : ''}; at most ${so.maxConnections} connections open at once.`);
+    out.push(`The soak cases counted ${so.records.reportsBefore} reports on average before the warm-up and ${so.records.reportsAfter} at the end; their records took ${int(so.records.bytesBefore)} and ${int(so.records.bytesAfter)} bytes (${so.records.shape === 'tally' ? 'reports held as a tally, `{count, latest_at}`' : so.records.shape === 'list' ? 'reports held as a list' : so.records.shape}).`);
+    out.push(`Audit verification at the end (\`verifyAudit\`: every chain recomputed, every case replayed): ${so.verify.ok ? `ok, ${int(so.verify.events)} events in ${int(so.verify.cases)} cases` : `**failed**: ${JSON.stringify(so.verify.failures)}`}.`);
     out.push('');
   }
   out.push('## Machine');

@@ -1,5 +1,5 @@
-// `npm run bench`: the five benchmarks of issue 9, each as a ratio to a baseline measured in the
-// same run, written to bench/RESULTS.md. Needs PostgreSQL at BENCH_DATABASE_URL (default
+// `npm run bench`: the five benchmarks of issue 9 and the soak and growth figures of issue 19, each
+// as a ratio to a baseline measured in the same run, written to bench/RESULTS.md. Needs PostgreSQL at BENCH_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres) and pgbench; makes and drops its own databases.
 //
 //   npm run bench                      full size (1,000,000 audit events and certificates, 100,000 due deadlines)
@@ -7,6 +7,7 @@
 //   BENCH_SCALE=0.3 npm run bench      any other fraction
 //   npm run bench -- --only=transitions,scheduler
 //   BENCH_PROFILE=1 npm run bench -- --only=transitions   the service runs under node --cpu-prof
+//   SOAK_SECONDS=20 npm run bench -- --quick --only=soak   a shorter soak (default 300 s, --quick 90 s)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +21,11 @@ import { benchVerify, type VerifyResult } from './verify.js';
 import { benchScheduler, type SchedulerResult } from './scheduler.js';
 import { benchSearch, type SearchResult } from './search.js';
 import { benchEmbedded, type EmbeddedResult } from './embedded.js';
+import { benchSoak, type SoakResult } from './soak.js';
+import { benchGrowth, type GrowthResult } from './growth.js';
 import { writeResults } from './report.js';
 
-const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded'] as const;
+const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak'] as const;
 type Name = (typeof ALL)[number];
 
 export type Results = {
@@ -35,6 +38,8 @@ export type Results = {
   scheduler?: SchedulerResult & { transitionRate: number; ratio: number };
   search?: SearchResult & { certificates: number };
   embedded?: EmbeddedResult & { postgresHttpRate: number | null; ratio: number | null };
+  growth?: GrowthResult;
+  soak?: SoakResult;
 };
 
 async function main() {
@@ -58,7 +63,17 @@ async function main() {
     searchRounds: quick ? 15 : 60,
     embeddedCases: quick ? 100 : 300,
     embeddedSeconds: quick ? 8 : 15,
+    growthCases: n(4_000, 1_000),
+    growthPrior: 100,
+    growthRounds: quick ? 4 : 8,
+    growthPasses: 2,
+    growthWarmupSeconds: quick ? 10 : 15,
+    soakCases: 300,
+    soakSeconds: Number(process.env.SOAK_SECONDS ?? (quick ? 90 : 300)),
+    soakWindowSeconds: quick ? 15 : 60,
+    soakWarmupSeconds: quick ? 10 : 20,
   };
+  if (!(sizes.soakSeconds > 0)) throw new Error('SOAK_SECONDS must be a positive number of seconds');
   const began = Date.now();
   const results: Results = { machine: await machine(), scale, startedAt: new Date().toISOString(), minutes: 0 };
   log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memory}; node ${results.machine.node}; PostgreSQL ${results.machine.postgresql}`);
@@ -133,6 +148,28 @@ async function main() {
     await main.drop();
   }
 
+  if (only.has('growth')) {
+    log(`growth: service CPU per event on cases with 0 and ${sizes.growthPrior} prior reports, ${sizes.growthCases} cases each, ${sizes.growthRounds} rounds`);
+    results.growth = await benchGrowth({ cases: sizes.growthCases, prior: sizes.growthPrior, rounds: sizes.growthRounds, passes: sizes.growthPasses, clients: sizes.clients, warmupSeconds: sizes.growthWarmupSeconds });
+  }
+
+  if (only.has('soak')) {
+    // Half the one-process maximum the transitions benchmark measured in this run (the soak runs
+    // one process), or, run alone, half of a calibration burst of its own.
+    const t = results.transitions;
+    const max = t ? (t.oneProcess ?? t.http) : null;
+    log(`soak: ${sizes.soakCases} cases, ${sizes.soakSeconds} s after a ${sizes.soakWarmupSeconds} s warm-up`);
+    results.soak = await benchSoak({
+      cases: sizes.soakCases,
+      seconds: sizes.soakSeconds,
+      windowSeconds: sizes.soakWindowSeconds,
+      warmupSeconds: sizes.soakWarmupSeconds,
+      calibrationClients: sizes.clients,
+      rate: max ? max.rate / 2 : undefined,
+      rateSource: max ? `half the transitions benchmark's ${t!.oneProcess ? 'one-process rate' : 'rate'} in this run (${round(max.rate, 0)}/s)` : undefined,
+    });
+  }
+
   if (only.has('search')) {
     const db = await createDatabase('bench_search');
     const admin = adminToken();
@@ -168,11 +205,16 @@ async function main() {
 
 function summary(r: Results): string {
   const lines: string[] = [];
-  if (r.transitions) lines.push(`transitions: ${round(r.transitions.ratio)} × pgbench (${round(r.transitions.http.rate, 0)} vs ${round(r.transitions.pgbench.rate, 0)} /s), p50 ${round(r.transitions.http.p50)} ms, p99 ${round(r.transitions.http.p99)} ms`);
+  const t = r.transitions;
+  if (t) lines.push(`transitions: ${round(t.ratio)} × pgbench (${round(t.http.rate, 0)} vs ${round(t.pgbench.rate, 0)} /s), p50 ${round(t.http.p50)} ms, p99 ${round(t.http.p99)} ms = ${round(t.p99Ratio)} × pgbench's p99; last round ÷ first ${round(t.http.lastOverFirst)} (pgbench's ${round(t.pgbench.lastOverFirst)})`);
   if (r.search) lines.push(`register search: p50 ${round(r.search.http.p50)} ms, p95 ${round(r.search.http.p95)} ms = ${round(r.search.ratioP95)} × the SQL's p95 (${round(r.search.direct.p95)} ms)`);
   if (r.verify) lines.push(`audit verification: ${round(r.verify.ratioThreaded)} × the raw read rate in the same ${r.verify.threads} threads (${round(r.verify.verifyRate, 0)} vs ${round(r.verify.threadedReadRate, 0)} events/s); ${round(r.verify.ratio)} × one reader's (${round(r.verify.readRate, 0)}/s)`);
   if (r.scheduler) lines.push(`scheduler: ${round(r.scheduler.ratio)} × the transition rate (${round(r.scheduler.rate, 0)} vs ${round(r.scheduler.transitionRate, 0)} /s)`);
   if (r.embedded) lines.push(`embedded: ready ${round(r.embedded.freshStartMs / 1000)} s (first start after install, new DATA_DIR) / ${round(r.embedded.secondStartMs / 1000)} s (existing) / ${round(r.embedded.coldStartMs / 1000)} s (no initialised copy); ${round(r.embedded.rate, 0)} events/s${r.embedded.ratio ? ` = ${round(r.embedded.ratio)} × PostgreSQL's HTTP rate` : ''}`);
+  const g = r.growth;
+  if (g) lines.push(`growth: service CPU per event with ${g.sets[1].priorReports} prior reports ÷ with none ${round(g.ratio)} (${g.sets[1].cpuMsPerEvent.service} vs ${g.sets[0].cpuMsPerEvent.service} ms; PostgreSQL ${round(g.postgresRatio)}); records ${g.sets[1].recordBytesBefore} vs ${g.sets[0].recordBytesBefore} bytes`);
+  const so = r.soak;
+  if (so) lines.push(`soak: last window ÷ first p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}; RSS end ÷ after warm-up ${round(so.rssRatio)} (${so.rss.end} vs ${so.rss.afterWarmup} MB); ${so.sent} sent at ${round(so.rate, 0)}/s, ${so.errors} not 200, audit ${so.verify.ok ? 'ok' : 'FAILED'}`);
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { httpLoad, log, median, pct, round, sortedOf, workDir, type LoadResult } from './lib/common.js';
+import { httpLoad, log, median, pct, recordCountSql, recordShapeSql, round, sortedOf, workDir, type LoadResult } from './lib/common.js';
 import { reportPayload } from './lib/cast.js';
 import { cpuSampler, type CpuSplit } from './lib/cpu.js';
 import { encodeRequest } from './lib/http-client.js';
@@ -29,17 +29,23 @@ export type TransitionsResult = {
   rounds: number;
   /** Worker processes of the service measured (WORKERS, one per core). */
   workers: number;
-  pgbench: Figure & { rounds: number[] };
-  http: Figure & { rounds: number[]; errors: number; roundP99: number[] };
+  pgbench: Figure & { rounds: number[]; lastOverFirst: number };
+  /** lastOverFirst: the last round's rate ÷ the first's (does an event cost more as the run goes on?). */
+  http: Figure & { rounds: number[]; errors: number; roundP99: number[]; lastOverFirst: number };
   /**
    * Reports per HTTP case, on average, after the warm-up and after each service round (both
-   * services' rounds, in the order run): every event appends one to its case's record, so the
-   * records, and the work of each event, grow during the run.
+   * services' rounds, in the order run), as the records count them.
    */
   reportsPerCase: number[];
+  /** How the records hold reports: 'tally' ({count, latest_at}, bounded: issue 19) or 'list' (every report, growing). */
+  recordShape: string;
+  /** Average stored size of the HTTP cases' records (octet_length(record::text)) after the warm-up and after the last round. */
+  recordBytes: number[];
   ratio: number;
+  /** The service's p99 ÷ pgbench's own p99, all rounds pooled. */
+  p99Ratio: number;
   /** The same service as one process (WORKERS=1), measured in the same rounds, for comparison. */
-  oneProcess?: Figure & { rounds: number[]; errors: number; ratio: number; roundP99: number[] };
+  oneProcess?: Figure & { rounds: number[]; errors: number; ratio: number; roundP99: number[]; lastOverFirst: number };
 };
 
 function pgbenchScript(ncases: number, principalId: string): string {
@@ -102,16 +108,24 @@ export async function benchTransitions(opts: {
   const client = new pg.Client({ connectionString: opts.dbUrl });
   await client.connect();
   const reportsPerCase: number[] = [];
-  const countReports = async () => {
-    const { rows } = await client.query<{ n: number }>(`select avg(jsonb_array_length(record->'reports'))::float8 as n from cases where id = any($1::uuid[])`, [opts.httpCases]);
+  const recordBytes: number[] = [];
+  let recordShape = 'none';
+  const countReports = async (size = false) => {
+    const { rows } = await client.query<{ n: number; bytes: number; shape: string }>(
+      `select avg(${recordCountSql('reports')})::float8 as n, ${size ? 'avg(octet_length(record::text))::float8' : 'null'} as bytes, max(${recordShapeSql('reports')}) as shape
+         from cases where id = any($1::uuid[])`,
+      [opts.httpCases],
+    );
     reportsPerCase.push(round(rows[0]!.n, 1));
+    if (size) recordBytes.push(Math.round(rows[0]!.bytes));
+    recordShape = rows[0]!.shape;
   };
   // Warm both paths (connections, JIT, caches) before anything is counted.
   log('  warm-up: pgbench 3 s, HTTP 5 s');
   await pgbench(opts.dbUrl, script, opts.clients, 3, 'warmup');
   await httpLoad(opts.serviceUrl, opts.clients, 5, next);
   if (opts.oneProcess) await httpLoad(opts.oneProcess.url, opts.clients, 5, next);
-  await countReports();
+  await countReports(true);
 
   const pgRounds: Array<{ tps: number; latencies: number[] }> = [];
   const pgCpu: CpuSplit[] = [];
@@ -157,9 +171,12 @@ export async function benchTransitions(opts: {
       // Requests of the whole window (the load generator counts only those inside it).
       cpuMsPerEvent: perEvent(svc.cpu, svc.rounds.reduce((n, h) => n + h.requests + h.errors, 0)),
       ratio: median(svc.rounds.map((h, k) => h.rps / pgRounds[k]!.tps)),
+      lastOverFirst: svc.rounds.at(-1)!.rps / svc.rounds[0]!.rps,
     };
   };
   const http = figure(main);
+  await countReports(true);
+  reportsPerCase.pop(); // the same count as after the last round, taken again with the sizes
   await client.end();
   return {
     clients: opts.clients,
@@ -172,12 +189,16 @@ export async function benchTransitions(opts: {
       p99: pct(pgLat, 99),
       n: pgLat.length,
       rounds: pgRounds.map((p) => round(p.tps, 0)),
+      lastOverFirst: pgRounds.at(-1)!.tps / pgRounds[0]!.tps,
       // pgbench's rounds run -T seconds; its transactions are counted from its log.
       cpuMsPerEvent: perEvent(pgCpu, pgLat.length),
     },
     http,
     reportsPerCase,
+    recordShape,
+    recordBytes,
     ratio: http.ratio,
+    p99Ratio: http.p99 / pct(pgLat, 99),
     oneProcess: one ? figure(one) : undefined,
   };
 }

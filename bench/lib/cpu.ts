@@ -95,3 +95,49 @@ export function cpuSampler(opts: { dbUrl: string; dbName: string; servicePgrp?: 
     },
   };
 }
+
+const PAGE = 4096; // getconf PAGESIZE on Linux x86-64
+
+function rssOf(pid: number): number | null {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE;
+  } catch {
+    return null;
+  }
+}
+
+export type RssSample = { at: number; service: number; tree: number };
+
+/**
+ * The resident memory of a service's process group, every `intervalMs` until stop(): `service` is
+ * the processes that run it (those with no child in the group: npm, sh and tsx's launcher only
+ * wait), `tree` all of them; `at` is performance.now() of the sample.
+ */
+export function rssSampler(pgrp: number, intervalMs: number) {
+  const samples: RssSample[] = [];
+  const sample = () => {
+    const group: Array<{ pid: number; ppid: number }> = [];
+    for (const pid of allPids()) {
+      const c = cpuOf(pid);
+      if (c && c.pgrp === pgrp) group.push({ pid, ppid: c.ppid });
+    }
+    const parents = new Set(group.map((p) => p.ppid));
+    let service = 0;
+    let tree = 0;
+    for (const p of group) {
+      const rss = rssOf(p.pid) ?? 0;
+      tree += rss;
+      if (!parents.has(p.pid)) service += rss;
+    }
+    samples.push({ at: performance.now(), service, tree });
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop(): RssSample[] {
+      clearInterval(timer);
+      sample();
+      return samples;
+    },
+  };
+}

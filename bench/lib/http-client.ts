@@ -83,6 +83,11 @@ export class Connection {
     p.resolve({ status, body });
   }
 
+  /** The connection failed or was closed by the server (an idle keep-alive timing out): do not send on it. */
+  get broken(): boolean {
+    return this.failure !== null;
+  }
+
   close() {
     this.socket.destroy();
   }
