@@ -1,28 +1,35 @@
 // What a certification case holds (its record) and the facts its events record: the shapes the
 // machine in certification.ts writes and the register and pages read.
-import type { Accreditation, CertificateStatus, EventActor } from './kit.js';
+import type { Accreditation, CertificateStatus, EventActor, Tally } from './kit.js';
 
 export type Verdict = 'pass' | 'fail' | 'not_applicable';
 export type CriterionResult = { criterion_id: string; verdict: Verdict; notes?: string; evidence_sha256?: string };
 export type Criterion = { id: string; title: string; mandatory: boolean };
+/**
+ * A certification case's record: bounded (SPEC §2). It holds what the machine decides and shows
+ * from (the current assignment, the latest round of results, the certificate and its status) and,
+ * for each kind of item that accumulates, its count and the time of the latest (Tally). The items
+ * themselves (every assignment and decline, every round of results, retest requests, surveillance
+ * findings, status changes) are events, read from the case's history.
+ */
 export type CertificationRecord = {
   submitted_at?: string;
-  /** The lab currently assigned; null before assignment and after a decline. */
-  lab: { id: string; name: string; accreditation_number: string; assigned_at: string; accepted_at?: string } | null;
-  assignments: Array<{
-    seq: number;
-    lab_id: string;
-    lab_name: string;
+  /** The current assignment (null before one and after a decline): what ACCEPT_ASSIGNMENT, POST_RESULTS and POST_SURVEILLANCE act on. */
+  lab: {
+    id: string;
+    name: string;
     accreditation_number: string;
     accreditation_valid_until: string;
     assigned_at: string;
     assigned_by: EventActor;
     accepted_at?: string;
-    declined_at?: string;
-    decline_reason?: string;
-  }>;
-  /** Every round of results, oldest first; a retest adds a round and never overwrites one. */
-  results_rounds: Array<{
+  } | null;
+  /** ASSIGN_LAB events (each assignment, and each decline, is in the history). */
+  assignments: Tally;
+  /** POST_RESULTS events: the rounds of results posted. */
+  results_rounds: Tally;
+  /** The latest round of results (what CERTIFY and DENY are judged on); earlier rounds are POST_RESULTS events. */
+  latest_results?: {
     round: number;
     seq: number;
     lab_id: string;
@@ -35,12 +42,15 @@ export type CertificationRecord = {
     /** The scheme's mandatory criteria when the round was posted: what CERTIFY is judged against. */
     mandatory_criteria: string[];
     mandatory_passed: boolean;
-  }>;
-  retests: Array<{ seq: number; round: number; reason: string; requested_at: string; requested_by: EventActor }>;
-  certificate?: { number: string; issued_at: string; valid_until: string; scope: string };
-  surveillance: Array<{ seq: number; lab_id: string; findings: string; verdict: 'pass' | 'fail'; at: string; by: EventActor }>;
-  /** Who changed the certificate's status, when and why (issue, surveillance, suspend, restore, revoke, expire). */
-  status_history: Array<{ seq: number; event: string; status: CertificateStatus; at: string; by: EventActor; reason: string }>;
+  };
+  /** REQUEST_RETEST events. */
+  retests: Tally;
+  /** The certificate issued, with the status the case's state means (the status the register shows). */
+  certificate?: { number: string; issued_at: string; valid_until: string; scope: string; status: CertificateStatus };
+  /** POST_SURVEILLANCE events. */
+  surveillance: Tally;
+  /** The events that changed the certificate's status (CERTIFY, POST_SURVEILLANCE, SUSPEND, RESTORE, REVOKE, EXPIRE): its public status history. */
+  status_changes: Tally;
   decision?: { type: string; at: string; by: EventActor; reason?: string };
 };
 

@@ -7,7 +7,7 @@ import { AppError } from '../src/errors.js';
 import { accreditationOf, labMayNotAct, labWasNotAccredited } from './accreditation.js';
 import { defineWorkflow } from './define.js';
 import type { AssignLabFacts, CertificationRecord, CertifyFacts, CriterionResult, LabFacts, PostResultsFacts, SubmitFacts } from './certification-record.js';
-import { REPLACE_APPLICATION, addMonths, deadlineActedOn, guardsOf, iso, l, payloadOf, type CaseContext, type CaseEventOf, type CertificateStatus, type EventDecl, type Lookup, type Rule, type StateMeta } from './kit.js';
+import { REPLACE_APPLICATION, addMonths, counted, deadlineActedOn, guardsOf, iso, l, noTally, payloadOf, type CaseContext, type CaseEventOf, type CertificateStatus, type EventDecl, type Label, type Lookup, type Rule, type StateMeta } from './kit.js';
 
 export type * from './certification-record.js';
 export type { CertificateStatus, CertificationApplication };
@@ -38,7 +38,6 @@ type Ctx = CaseContext<CertificationApplication, CertificationRecord>;
 type Ev = CaseEventOf<Payloads, keyof typeof events>;
 
 const time = (s: string) => new Date(s).getTime();
-const lastRound = (c: Ctx) => c.record.results_rounds.at(-1);
 
 const rules = {
   productKindCovered: ({ context, event }) => {
@@ -84,7 +83,7 @@ const rules = {
     return problems.length ? problems.join('; ') : null;
   },
   mandatoryPassed: ({ context }) => {
-    const round = lastRound(context);
+    const round = context.record.latest_results;
     if (!round) return 'no results have been posted';
     const failed = round.mandatory_criteria.filter((id) => round.results.find((r) => r.criterion_id === id)?.verdict !== 'pass');
     return failed.length ? `every mandatory criterion must pass; not passed: ${failed.join(', ')}` : null;
@@ -106,18 +105,18 @@ const rules = {
   validUntilDeadline: deadlineActedOn('valid_until', (c) => (c.record as CertificationRecord).certificate?.valid_until),
 } satisfies Record<string, Rule<Ctx, Ev>>;
 
-/** The certificate status an event leads to: the one its target state means (declared once, in the state's meta). */
-function statusAfter(type: string): CertificateStatus {
-  for (const node of Object.values(machine.root.states)) {
-    for (const t of node.transitions.get(type) ?? []) {
-      const status = (t.target?.[0]?.meta as StateMeta | undefined)?.certificateStatus;
-      if (status) return status;
-    }
-  }
-  throw new Error(`${type} leads to no state with a certificate status`);
-}
+/**
+ * A state that holds a certificate and the status it means, declared once: for the register (its
+ * meta's certificateStatus, which the engine writes to the certificates table with the case) and
+ * for the record (certificate.status, set as the state is entered), so the two never differ.
+ */
+const holding = (certificateStatus: CertificateStatus, label: Label, deadlines?: StateMeta<Ctx>['deadlines']) => ({
+  meta: { label, certificateStatus, ...(deadlines ? { deadlines } : {}) },
+  entry: { type: 'recordCertificateStatus', params: { status: certificateStatus } } as const,
+});
 
-const statusEntry = (event: Ev, status: CertificateStatus, reason: string) => ({ seq: event.seq, event: event.type, status, at: event.at, by: event.actor, reason });
+/** A certificate expires at valid_until whether it is valid or suspended. */
+const expiry = (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }];
 
 const machine = setup({
   types: { context: {} as Ctx, events: {} as Ev, input: {} as Ctx, meta: {} as StateMeta<Ctx> },
@@ -131,36 +130,21 @@ const machine = setup({
         const acc = lab.accreditation!;
         return {
           ...context.record,
-          lab: { id: lab.id, name: lab.name, accreditation_number: acc.accreditation_number, assigned_at: event.at },
-          assignments: [
-            ...context.record.assignments,
-            {
-              seq: event.seq,
-              lab_id: lab.id,
-              lab_name: lab.name,
-              accreditation_number: acc.accreditation_number,
-              accreditation_valid_until: iso(acc.valid_until),
-              assigned_at: event.at,
-              assigned_by: event.actor,
-            },
-          ],
+          lab: {
+            id: lab.id,
+            name: lab.name,
+            accreditation_number: acc.accreditation_number,
+            accreditation_valid_until: iso(acc.valid_until),
+            assigned_at: event.at,
+            assigned_by: event.actor,
+          },
+          assignments: counted(context.record.assignments, event.at),
         };
       },
     }),
-    recordAcceptance: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        lab: { ...context.record.lab!, accepted_at: event.at },
-        assignments: context.record.assignments.map((a, i, all) => (i === all.length - 1 ? { ...a, accepted_at: event.at } : a)),
-      }),
-    }),
-    recordDecline: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        lab: null,
-        assignments: context.record.assignments.map((a, i, all) => (i === all.length - 1 ? { ...a, declined_at: event.at, decline_reason: payloadOf(event, 'DECLINE_ASSIGNMENT').reason } : a)),
-      }),
-    }),
+    recordAcceptance: assign({ record: ({ context, event }) => ({ ...context.record, lab: { ...context.record.lab!, accepted_at: event.at } }) }),
+    // The decline and its reason are the DECLINE_ASSIGNMENT event; the case no longer has a lab.
+    recordDecline: assign({ record: ({ context }) => ({ ...context.record, lab: null }) }),
     recordResults: assign({
       record: ({ context, event }) => {
         const criteria = (event.facts as PostResultsFacts).criteria;
@@ -169,66 +153,54 @@ const machine = setup({
         const mandatory = criteria.filter((c) => c.mandatory).map((c) => c.id);
         return {
           ...context.record,
-          results_rounds: [
-            ...context.record.results_rounds,
-            {
-              round: context.record.results_rounds.length + 1,
-              seq: event.seq,
-              lab_id: context.record.lab!.id,
-              results,
-              summary: posted.summary,
-              report_sha256: posted.report_sha256,
-              tested_at: iso(posted.tested_at),
-              posted_at: event.at,
-              posted_by: event.actor,
-              mandatory_criteria: mandatory,
-              mandatory_passed: mandatory.every((id) => results.find((r) => r.criterion_id === id)?.verdict === 'pass'),
-            },
-          ],
+          results_rounds: counted(context.record.results_rounds, event.at),
+          latest_results: {
+            round: context.record.results_rounds.count + 1,
+            seq: event.seq,
+            lab_id: context.record.lab!.id,
+            results,
+            summary: posted.summary,
+            report_sha256: posted.report_sha256,
+            tested_at: iso(posted.tested_at),
+            posted_at: event.at,
+            posted_by: event.actor,
+            mandatory_criteria: mandatory,
+            mandatory_passed: mandatory.every((id) => results.find((r) => r.criterion_id === id)?.verdict === 'pass'),
+          },
         };
       },
     }),
-    recordRetest: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        retests: [...context.record.retests, { seq: event.seq, round: context.record.results_rounds.length, reason: payloadOf(event, 'REQUEST_RETEST').reason, requested_at: event.at, requested_by: event.actor }],
-      }),
-    }),
+    // The round being retested stays the latest until the next is posted; the request and its reason are the event.
+    recordRetest: assign({ record: ({ context, event }) => ({ ...context.record, retests: counted(context.record.retests, event.at) }) }),
     issueCertificate: assign({
       record: ({ context, event }) => {
         const f = event.facts as CertifyFacts;
-        const certificate = {
-          number: f.certificate_number,
-          issued_at: event.at,
-          valid_until: addMonths(new Date(event.at), f.validity_months).toISOString(),
-          scope: payloadOf(event, 'CERTIFY').scope ?? context.application.declared_scope,
-        };
         return {
           ...context.record,
-          certificate,
-          status_history: [...context.record.status_history, statusEntry(event, statusAfter(event.type), `certificate ${certificate.number} issued`)],
+          // Its status is the one the certified state means, set as the case enters it (holding).
+          certificate: {
+            number: f.certificate_number,
+            issued_at: event.at,
+            valid_until: addMonths(new Date(event.at), f.validity_months).toISOString(),
+            scope: payloadOf(event, 'CERTIFY').scope ?? context.application.declared_scope,
+          } as NonNullable<CertificationRecord['certificate']>,
+          status_changes: counted(context.record.status_changes, event.at),
           decision: { type: event.type, at: event.at, by: event.actor },
         };
       },
     }),
+    // The findings and verdict are the event's; a fail moves the case to suspended, whose entry sets the status.
     recordSurveillance: assign({
-      record: ({ context, event }) => {
-        const { findings, verdict } = payloadOf(event, 'POST_SURVEILLANCE');
-        return {
-          ...context.record,
-          surveillance: [...context.record.surveillance, { seq: event.seq, lab_id: context.record.lab!.id, findings, verdict, at: event.at, by: event.actor }],
-          status_history: [...context.record.status_history, statusEntry(event, verdict === 'fail' ? 'suspended' : 'valid', `surveillance ${verdict}: ${findings}`)],
-        };
-      },
+      record: ({ context, event }) => ({
+        ...context.record,
+        surveillance: counted(context.record.surveillance, event.at),
+        status_changes: counted(context.record.status_changes, event.at),
+      }),
     }),
-    recordStatusChange: assign({
-      record: ({ context, event }) => {
-        const reason =
-          event.type === 'EXPIRE'
-            ? `validity ended at ${context.record.certificate!.valid_until}`
-            : (payloadOf(event, 'SUSPEND', 'REVOKE', 'RESTORE').reason ?? (event.type === 'RESTORE' ? 'suspension lifted' : ''));
-        return { ...context.record, status_history: [...context.record.status_history, statusEntry(event, statusAfter(event.type), reason)] };
-      },
+    // Who changed the status, when and why is the event (SUSPEND, RESTORE, REVOKE, EXPIRE); the status is set by the state entered.
+    recordStatusChange: assign({ record: ({ context, event }) => ({ ...context.record, status_changes: counted(context.record.status_changes, event.at) }) }),
+    recordCertificateStatus: assign({
+      record: ({ context }, params: { status: CertificateStatus }) => ({ ...context.record, certificate: { ...context.record.certificate!, status: params.status } }),
     }),
     recordDecision: assign({
       record: ({ context, event }) => {
@@ -281,11 +253,7 @@ const machine = setup({
       },
     },
     certified: {
-      meta: {
-        label: l('Certified', '已认证'),
-        certificateStatus: 'valid',
-        deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }],
-      },
+      ...holding('valid', l('Certified', '已认证'), expiry),
       on: {
         POST_SURVEILLANCE: [
           { guard: and(['labAccredited', 'surveillanceFailed']), target: 'suspended', actions: 'recordSurveillance' },
@@ -297,11 +265,7 @@ const machine = setup({
       },
     },
     suspended: {
-      meta: {
-        label: l('Suspended', '已暂停'),
-        certificateStatus: 'suspended',
-        deadlines: (c: Ctx) => [{ name: 'valid_until', at: c.record.certificate!.valid_until, event: 'EXPIRE' }],
-      },
+      ...holding('suspended', l('Suspended', '已暂停'), expiry),
       on: {
         RESTORE: { target: 'certified', guard: 'withinValidity', actions: 'recordStatusChange' },
         REVOKE: { target: 'revoked', actions: 'recordStatusChange' },
@@ -309,11 +273,21 @@ const machine = setup({
       },
     },
     not_certified: { type: 'final', meta: { label: l('Not certified', '未通过认证') } },
-    revoked: { type: 'final', meta: { label: l('Revoked', '已撤销'), certificateStatus: 'revoked' } },
-    expired: { type: 'final', meta: { label: l('Expired', '已过期'), certificateStatus: 'expired' } },
+    revoked: { type: 'final', ...holding('revoked', l('Revoked', '已撤销')) },
+    expired: { type: 'final', ...holding('expired', l('Expired', '已过期')) },
     withdrawn: { type: 'final', meta: { label: l('Withdrawn', '已撤回') } },
   },
 });
+
+/**
+ * The events that change a certificate's status, in the order declared: those with a transition
+ * into a state that holds a certificate (CERTIFY, POST_SURVEILLANCE, SUSPEND, RESTORE, REVOKE,
+ * EXPIRE). Each one a case holds is a change of the certificate's public status history
+ * (src/register/certificates.ts), and counts in record.status_changes.
+ */
+export const CERTIFICATE_STATUS_EVENTS: readonly string[] = Object.keys(events).filter((type) =>
+  Object.values(machine.root.states).some((node) => (node.transitions.get(type) ?? []).some((t) => (t.target?.[0]?.meta as StateMeta | undefined)?.certificateStatus)),
+);
 
 /** The lab assigned to the case and its accreditation as it stands now. */
 async function assignedLab(lookup: Lookup, context: CaseContext): Promise<NonNullable<LabFacts['lab']> | null> {
@@ -365,7 +339,7 @@ export const certificationWorkflow = defineWorkflow({
       // Allocated inside the event's transaction: a refused CERTIFY rolls the number back, so the series stays gap-free.
       const scheme = await lookup.scheme(context.application.scheme);
       const facts: CertifyFacts = { certificate_number: await lookup.nextNumber(CERTIFICATE_NUMBER_PREFIX, new Date(event.at).getUTCFullYear()), validity_months: scheme!.validity_months };
-      const round = (context.record as CertificationRecord).results_rounds.at(-1);
+      const round = (context.record as CertificationRecord).latest_results;
       if (round) {
         // As of tested_at, not now: an accreditation set again since (renewed, narrowed) says nothing of the day the lab tested.
         const org = await lookup.organization(round.lab_id);
@@ -374,5 +348,5 @@ export const certificationWorkflow = defineWorkflow({
       return facts;
     },
   },
-  initialRecord: (): CertificationRecord => ({ lab: null, assignments: [], results_rounds: [], retests: [], surveillance: [], status_history: [] }),
+  initialRecord: (): CertificationRecord => ({ lab: null, assignments: noTally(), results_rounds: noTally(), retests: noTally(), surveillance: noTally(), status_changes: noTally() }),
 });

@@ -2,10 +2,11 @@
 // projection: its status written by the engine in each event's own statement (src/cases/write.ts,
 // from the status the certification workflow declares for each state), the holder, product and lab
 // names kept by the triggers of migrations/2026-11-28T02, searched through the indexes of 2026-11-29T00.
+// A certificate's status history is read from its case's audit history (certificateStatusHistory).
 import { sql, type AliasedSelectQueryBuilder, type Expression, type ExpressionBuilder, type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Certificates, DB, DbOrTrx } from '../db/types.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
-import { CERTIFICATE_NUMBER_PREFIX } from '../../workflows/certification.js';
+import { CERTIFICATE_NUMBER_PREFIX, CERTIFICATE_STATUS_EVENTS, certificationWorkflow } from '../../workflows/certification.js';
 
 export const CERTIFICATE_STATUSES = ['valid', 'suspended', 'revoked', 'expired'] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
@@ -254,37 +255,39 @@ export type PublicStatusChange = { event: string; status: CertificateStatus; at:
 
 // The regulator's reasons for suspending, restoring or revoking are public acts; surveillance
 // findings are a lab's results, so a surveillance entry shows only the status it led to.
-const PUBLIC_REASONS = ['SUSPEND', 'RESTORE', 'REVOKE'] as const;
+const PUBLIC_REASONS: readonly string[] = ['SUSPEND', 'RESTORE', 'REVOKE'];
 
 /**
- * A certificate's status history, oldest first (issue, surveillance, suspension, …), or null when no such certificate was issued.
- * The record's status history holds the machine's English text where the regulator gave no reason
- * ("suspension lifted"); it stays as recorded, since /v1/audit/verify replays old events against
- * it. What the regulator said is read from the events themselves (their payload), so a reason of
- * the machine's is never shown as if someone had written it.
+ * A certificate's status history, oldest first (issue, surveillance, suspension, …), or null when
+ * no such certificate was issued. Read from the case's audit history: its events that change a
+ * certificate's status (CERTIFICATE_STATUS_EVENTS, derived from the workflow), each with the
+ * status of the state it led to (the state's declared certificateStatus: a surveillance pass stays
+ * certified, so valid) and, for the regulator's acts, the reason given in its payload. The query
+ * is the shape of the index audit_events (chain_id, type, seq): a case's status changes are read
+ * without its other events, however many of them there are.
  */
 export async function certificateStatusHistory(db: DbOrTrx, number: string): Promise<PublicStatusChange[] | null> {
-  const row = await withCertificates(db)
-    .selectFrom('certificates as c')
-    .innerJoin('cases as k', 'k.id', 'c.case_id')
-    .select(sql<Array<{ seq: number; event: string; status: CertificateStatus; at: string }> | null>`k.record->'status_history'`.as('history'))
-    .select((eb) =>
-      eb
-        .selectFrom('audit_events as e')
-        .select(sql<Record<string, string> | null>`jsonb_object_agg(e.seq::text, e.payload->>'reason')`.as('reasons'))
-        .whereRef('e.case_id', '=', 'k.id')
-        .where('e.type', 'in', [...PUBLIC_REASONS])
-        .where(sql<boolean>`e.payload->>'reason' is not null`)
-        .as('reasons'),
-    )
-    .where('c.number', '=', normalizeCertificateNumber(number))
-    .executeTakeFirst();
-  if (!row) return null;
-  const reasons = row.reasons ?? {};
-  return (row.history ?? []).map((e) => ({
-    event: e.event,
-    status: e.status,
+  const cert = await withCertificates(db).selectFrom('certificates').select('case_id').where('number', '=', normalizeCertificateNumber(number)).executeTakeFirst();
+  if (!cert) return null;
+  const events = await db
+    .selectFrom('audit_events')
+    .select(['seq', 'type', 'to_state', 'at'])
+    .select(sql<string | null>`payload->>'reason'`.as('reason'))
+    .where('chain_id', '=', cert.case_id)
+    .where('type', 'in', [...CERTIFICATE_STATUS_EVENTS])
+    .orderBy('seq')
+    .execute();
+  return events.map((e) => ({
+    event: e.type,
+    status: statusOf(e.to_state),
     at: new Date(e.at).toISOString(),
-    reason: (PUBLIC_REASONS as readonly string[]).includes(e.event) ? (reasons[String(e.seq)] ?? null) : null,
+    reason: PUBLIC_REASONS.includes(e.type) ? (e.reason ?? null) : null,
   }));
+}
+
+/** The status a certification state means (its meta certificateStatus); every status-changing event leads to one. */
+function statusOf(state: string | null): CertificateStatus {
+  const status = state === null ? undefined : certificationWorkflow.certificateStatus[state];
+  if (!status) throw new Error(`a status-changing certification event led to state ${state}, which holds no certificate`);
+  return status;
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { TestClock, buildTestApp } from '../helpers/app.js';
 import { SYSTEM_CALLER } from '../../src/engine/caller.js';
 import { fireEvent } from '../../src/cases/fire.js';
-import { certificationWorkflow } from '../../workflows/certification.js';
+import { CERTIFICATE_STATUS_EVENTS, certificationWorkflow } from '../../workflows/certification.js';
 import { DAY, PUBLIC_CERTIFICATE_KEYS, certificationCast } from './cast.js';
 
 // One database for the file; every test makes its own organizations, products and cases. The clock
@@ -73,8 +73,14 @@ t.test('a robot and a GenAI service are carried through certification, surveilla
   t.equal(revoked.state, 'revoked');
   t.same(revoked.deadlines, {});
   t.equal((await verify(cert.number)).status, 'revoked');
+  t.match(revoked.record.certificate, { number: cert.number, status: 'revoked' });
+  t.same(revoked.record.status_changes, { count: 5, latest_at: ta.clock.now().toISOString() });
+  // Each status change is an event of the case's history: who, when, why and the state it led to.
+  const changes = (await ta.req({ method: 'GET', url: `/v1/certification-cases/${created.id}/events`, token: c.regulator.token }))
+    .json()
+    .items.filter((e: any) => CERTIFICATE_STATUS_EVENTS.includes(e.type));
   t.same(
-    revoked.record.status_history.map((h: any) => [h.event, h.status, h.by.role]),
+    changes.map((e: any) => [e.type, certificationWorkflow.certificateStatus[e.to_state], e.actor.role]),
     [
       ['CERTIFY', 'valid', 'regulator'],
       ['POST_SURVEILLANCE', 'valid', 'lab'],
@@ -84,8 +90,8 @@ t.test('a robot and a GenAI service are carried through certification, surveilla
     ],
     'every status change says who',
   );
-  t.equal(revoked.record.status_history[2].reason, 'Injury reported at a customer site', 'and why');
-  t.equal(revoked.record.status_history[2].by.principal_id, c.regulator.id);
+  t.equal(changes[2].payload.reason, 'Injury reported at a customer site', 'and why');
+  t.equal(changes[2].actor.principal_id, c.regulator.id);
 
   // A GenAI service: certified, surveillance fails, then it expires.
   const service = await c.genai();
@@ -147,7 +153,8 @@ t.test('roles: only the right party may fire each event', async (t) => {
   await refusedBy(lab.token, 'POST_RESULTS', { ...(await c.results('robot-safety')), report_sha256: 'not-a-digest' }, 400, 'validation_failed');
   const stored = (await c.get(c.regulator.token, created.id)).json();
   t.equal(stored.state, 'testing');
-  t.same(stored.record.results_rounds, [], 'a refused event stores nothing');
+  t.same(stored.record.results_rounds, { count: 0, latest_at: null }, 'a refused event stores nothing');
+  t.equal(stored.record.latest_results, undefined);
 });
 
 t.test('an applicant withdraws while testing; the case is final', async (t) => {

@@ -33,13 +33,14 @@ t.test('only a lab accredited for the scheme, valid now and not the applicant it
   const stored = (await c.get(c.regulator.token, created.id)).json();
   t.equal(stored.state, 'submitted');
   t.equal(stored.version, 2, 'refusals store nothing');
-  t.same(stored.record.assignments, []);
+  t.same(stored.record.assignments, { count: 0, latest_at: null });
 
   const good = await c.lab(['robot-safety']);
   const r = await c.fire(c.regulator.token, created.id, 'ASSIGN_LAB', { lab_id: good.org.id });
   t.equal(r.statusCode, 200, r.body);
   t.match(r.json().case.record.lab, { id: good.org.id, name: good.org.name });
-  t.match(r.json().case.record.assignments[0].accreditation_number, /^CNAS L/);
+  t.match(r.json().case.record.lab, { accreditation_number: /^CNAS L/, assigned_by: { principal_id: c.regulator.id, role: 'regulator' } });
+  t.same(r.json().case.record.assignments, { count: 1, latest_at: ta.clock.now().toISOString() });
 });
 
 t.test('a lab that is the applicant organization itself is refused even when accredited', async (t) => {
@@ -93,6 +94,18 @@ t.test('only the assigned lab sees the case; another lab gets 404 for everything
   const posted = await c.fire(other.token, created.id, 'POST_RESULTS', await c.results('robot-safety'));
   t.equal(posted.statusCode, 200, posted.body);
   const rec = posted.json().case.record;
-  t.same(rec.assignments.map((a: any) => [a.lab_id, a.declined_at ? 'declined' : 'accepted']), [[assigned.org.id, 'declined'], [other.org.id, 'accepted']]);
-  t.equal(rec.results_rounds[0].lab_id, other.org.id);
+  t.equal(rec.assignments.count, 2);
+  t.match(rec.lab, { id: other.org.id, accepted_at: /Z$/ });
+  t.equal(rec.latest_results.lab_id, other.org.id);
+  // Each assignment and what the lab answered is in the case's history.
+  const items = (await ta.req({ method: 'GET', url: `/v1/certification-cases/${created.id}/events`, token: c.regulator.token })).json().items;
+  t.same(
+    items.filter((e: any) => ['ASSIGN_LAB', 'ACCEPT_ASSIGNMENT', 'DECLINE_ASSIGNMENT'].includes(e.type)).map((e: any) => [e.type, e.payload.lab_id ?? e.payload.reason ?? null]),
+    [
+      ['ASSIGN_LAB', assigned.org.id],
+      ['DECLINE_ASSIGNMENT', 'Conflict: we advised the applicant on the design'],
+      ['ASSIGN_LAB', other.org.id],
+      ['ACCEPT_ASSIGNMENT', null],
+    ],
+  );
 });

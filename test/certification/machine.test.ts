@@ -1,5 +1,5 @@
 import t from 'tap';
-import { certificationWorkflow as wf, type CertificationRecord } from '../../workflows/certification.js';
+import { CERTIFICATE_STATUS_EVENTS, certificationWorkflow as wf, type CertificationRecord } from '../../workflows/certification.js';
 import { deadlinesOf, finalStates } from '../../src/engine/machine.js';
 import { given as machine, type Step } from '../helpers/machine.js';
 
@@ -97,8 +97,15 @@ t.test('WITHDRAW: draft, submitted, lab_assigned, testing → withdrawn; not onc
 t.test('ASSIGN_LAB: submitted → lab_assigned, recording the lab and its accreditation', async (t) => {
   const r = given(...submitted).when('ASSIGN_LAB', { lab_id: LAB }, { facts: labFacts() });
   t.equal(r.state, 'lab_assigned');
-  t.same(r.record?.lab, { id: LAB, name: 'Guangzhou Robot Test Centre', accreditation_number: 'CNAS L0001', assigned_at: day(0) });
-  t.equal(r.record?.assignments.length, 1);
+  t.same(r.record?.lab, {
+    id: LAB,
+    name: 'Guangzhou Robot Test Centre',
+    accreditation_number: 'CNAS L0001',
+    accreditation_valid_until: day(365),
+    assigned_at: day(0),
+    assigned_by: { principal_id: null, role: 'regulator' },
+  });
+  t.same(r.record?.assignments, { count: 1, latest_at: day(0) });
   t.equal(wf.labOf(r.context!), LAB);
 });
 
@@ -123,7 +130,7 @@ t.test('ACCEPT_ASSIGNMENT: lab_assigned → testing', async (t) => {
   const r = given(...assigned).when('ACCEPT_ASSIGNMENT', {}, { role: 'lab', at: day(1) });
   t.equal(r.state, 'testing');
   t.equal(r.record?.lab?.accepted_at, day(1));
-  t.equal(r.record?.assignments[0]?.accepted_at, day(1));
+  t.equal(r.record?.lab?.assigned_at, day(0), 'the assignment accepted is the current one');
 });
 
 t.test('DECLINE_ASSIGNMENT: lab_assigned → submitted, and the lab no longer sees the case', async (t) => {
@@ -131,16 +138,18 @@ t.test('DECLINE_ASSIGNMENT: lab_assigned → submitted, and the lab no longer se
   t.equal(r.state, 'submitted');
   t.equal(r.record?.lab, null);
   t.equal(wf.labOf(r.context!), null);
-  t.match(r.record?.assignments[0], { lab_id: LAB, decline_reason: 'no capacity', declined_at: day(0) });
-  const again = given(...assigned, ['DECLINE_ASSIGNMENT', { reason: 'no capacity' }, { role: 'lab' }]).when('ASSIGN_LAB', { lab_id: LAB }, { facts: labFacts() });
+  t.same(r.record?.assignments, { count: 1, latest_at: day(0) }, 'the decline and its reason are the event; the assignment still counts');
+  const again = given(...assigned, ['DECLINE_ASSIGNMENT', { reason: 'no capacity' }, { role: 'lab' }]).when('ASSIGN_LAB', { lab_id: LAB }, { facts: labFacts(), at: day(2) });
   t.equal(again.state, 'lab_assigned', 'another assignment is possible');
-  t.equal(again.record?.assignments.length, 2);
+  t.same(again.record?.assignments, { count: 2, latest_at: day(2) });
+  t.match(again.record?.lab, { id: LAB, assigned_at: day(2) });
 });
 
 t.test('POST_RESULTS: testing → results_posted with a round of results', async (t) => {
   const r = given(...testing).when('POST_RESULTS', results(), { role: 'lab', at: day(2), facts: { criteria: CRITERIA } });
   t.equal(r.state, 'results_posted');
-  t.match(r.record?.results_rounds, [{ round: 1, lab_id: LAB, mandatory_criteria: ['emergency-stop', 'power-force-limiting'], mandatory_passed: true, report_sha256: sha, posted_at: day(2) }]);
+  t.same(r.record?.results_rounds, { count: 1, latest_at: day(2) });
+  t.match(r.record?.latest_results, { round: 1, lab_id: LAB, mandatory_criteria: ['emergency-stop', 'power-force-limiting'], mandatory_passed: true, report_sha256: sha, posted_at: day(2) });
 });
 
 t.test('POST_RESULTS is refused for missing, duplicate, unknown and N/A-mandatory criteria', async (t) => {
@@ -162,26 +171,27 @@ t.test('POST_RESULTS is refused for missing, duplicate, unknown and N/A-mandator
 t.test('POST_RESULTS accepts a failed mandatory criterion (the decision is CERTIFY or DENY)', async (t) => {
   const r = given(...testing).when('POST_RESULTS', results([pass[0], { criterion_id: 'power-force-limiting', verdict: 'fail', notes: '180 N at the chest' }]), { role: 'lab', facts: { criteria: CRITERIA } });
   t.equal(r.state, 'results_posted');
-  t.equal(r.record?.results_rounds[0]?.mandatory_passed, false);
+  t.equal(r.record?.latest_results?.mandatory_passed, false);
 });
 
 t.test('REQUEST_RETEST: results_posted → testing, and the next round is added, not overwritten', async (t) => {
   const failing = [pass[0], { criterion_id: 'power-force-limiting', verdict: 'fail' }];
   const r = given(...posted(failing)).when('REQUEST_RETEST', { reason: 'retest after padding fitted' }, { at: day(1) });
   t.equal(r.state, 'testing');
-  t.match(r.record?.retests, [{ round: 1, reason: 'retest after padding fitted', requested_at: day(1) }]);
+  t.same(r.record?.retests, { count: 1, latest_at: day(1) });
+  t.match(r.record?.latest_results, { round: 1, mandatory_passed: false }, 'the round retested stays the latest until the next is posted');
   const again = given(...posted(failing), ['REQUEST_RETEST', { reason: 'retest' }]).when('POST_RESULTS', results(), { role: 'lab', facts: { criteria: CRITERIA } });
   t.equal(again.state, 'results_posted');
-  t.same(again.record?.results_rounds.map((x) => [x.round, x.mandatory_passed]), [[1, false], [2, true]]);
-  t.equal(again.record?.results_rounds[0]?.results[1]?.verdict, 'fail', 'round 1 is kept as posted');
+  t.same(again.record?.results_rounds, { count: 2, latest_at: day(0) });
+  t.match(again.record?.latest_results, { round: 2, mandatory_passed: true }, 'the next round is the latest; round 1 is its POST_RESULTS event');
 });
 
 t.test('CERTIFY: results_posted → certified, issuing the certificate and its expiry deadline', async (t) => {
   const r = given(...posted()).when('CERTIFY', {}, { at: '2026-01-31T08:00:00.000Z', facts: { certificate_number: 'GDAIC-2026-000007', validity_months: 1 } });
   t.equal(r.state, 'certified');
-  t.same(r.record?.certificate, { number: 'GDAIC-2026-000007', issued_at: '2026-01-31T08:00:00.000Z', valid_until: '2026-02-28T08:00:00.000Z', scope: 'Model R1 arm, firmware 2.x' });
+  t.same(r.record?.certificate, { number: 'GDAIC-2026-000007', issued_at: '2026-01-31T08:00:00.000Z', valid_until: '2026-02-28T08:00:00.000Z', scope: 'Model R1 arm, firmware 2.x', status: 'valid' });
   t.same(deadlinesOf(wf, r.state!, r.context!), [{ name: 'valid_until', at: '2026-02-28T08:00:00.000Z', event: 'EXPIRE' }]);
-  t.match(r.record?.status_history, [{ event: 'CERTIFY', status: 'valid' }]);
+  t.same(r.record?.status_changes, { count: 1, latest_at: '2026-01-31T08:00:00.000Z' });
   const scoped = given(...posted()).when('CERTIFY', { scope: 'R1 arm only' }, { facts: { certificate_number: 'GDAIC-2026-000008', validity_months: 36 } });
   t.equal(scoped.record?.certificate?.scope, 'R1 arm only');
 });
@@ -201,25 +211,31 @@ t.test('DENY: results_posted → not_certified with the reason', async (t) => {
 t.test('POST_SURVEILLANCE: pass keeps the certificate valid, fail suspends it', async (t) => {
   const ok = given(...certified).when('POST_SURVEILLANCE', { findings: 'annual audit clean', verdict: 'pass' }, { role: 'lab', at: day(100) });
   t.equal(ok.state, 'certified');
-  t.match(ok.record?.surveillance, [{ verdict: 'pass', lab_id: LAB, at: day(100) }]);
-  t.match(ok.record?.status_history.at(-1), { event: 'POST_SURVEILLANCE', status: 'valid', reason: /annual audit clean/ });
-  const bad = given(...certified).when('POST_SURVEILLANCE', { findings: 'e-stop disabled in production units', verdict: 'fail' }, { role: 'lab' });
+  t.same(ok.record?.surveillance, { count: 1, latest_at: day(100) });
+  t.equal(ok.record?.certificate?.status, 'valid');
+  t.same(ok.record?.status_changes, { count: 2, latest_at: day(100) });
+  const bad = given(...certified).when('POST_SURVEILLANCE', { findings: 'e-stop disabled in production units', verdict: 'fail' }, { role: 'lab', at: day(5) });
   t.equal(bad.state, 'suspended');
-  t.match(bad.record?.status_history.at(-1), { event: 'POST_SURVEILLANCE', status: 'suspended', reason: /e-stop disabled/, by: { role: 'lab' } });
+  t.equal(bad.record?.certificate?.status, 'suspended');
+  t.same(bad.record?.surveillance, { count: 1, latest_at: day(5) });
+  t.same(bad.record?.status_changes, { count: 2, latest_at: day(5) });
+  t.notMatch(JSON.stringify(bad.record), /e-stop disabled/, 'the findings are the event, not the record');
 });
 
 t.test('SUSPEND: certified → suspended, recording who and why', async (t) => {
   const r = given(...certified).when('SUSPEND', { reason: 'field incident' }, { at: day(10) });
   t.equal(r.state, 'suspended');
-  t.match(r.record?.status_history.at(-1), { event: 'SUSPEND', status: 'suspended', reason: 'field incident', at: day(10), by: { role: 'regulator' } });
+  t.equal(r.record?.certificate?.status, 'suspended');
+  t.same(r.record?.status_changes, { count: 2, latest_at: day(10) }, 'who and why are the SUSPEND event');
   t.equal(deadlinesOf(wf, r.state!, r.context!)[0]?.event, 'EXPIRE', 'a suspended certificate still expires');
 });
 
 t.test('RESTORE: suspended → certified within validity; refused after it', async (t) => {
   const r = given(...suspended).when('RESTORE', { reason: 'corrective actions verified' }, { at: day(20) });
   t.equal(r.state, 'certified');
-  t.match(r.record?.status_history.at(-1), { event: 'RESTORE', status: 'valid', reason: 'corrective actions verified' });
-  t.match(given(...suspended).when('RESTORE').record?.status_history.at(-1), { reason: 'suspension lifted' });
+  t.equal(r.record?.certificate?.status, 'valid');
+  t.same(r.record?.status_changes, { count: 3, latest_at: day(20) });
+  t.equal(given(...suspended).when('RESTORE').record?.certificate?.status, 'valid', 'with or without a reason');
   const late = given(...suspended).when('RESTORE', {}, { at: day(365 * 3 + 1) });
   t.equal(late.violation?.rule, 'withinValidity');
 });
@@ -228,7 +244,8 @@ t.test('REVOKE: certified or suspended → revoked', async (t) => {
   for (const events of [certified, suspended]) {
     const r = given(...events).when('REVOKE', { reason: 'fraudulent report' });
     t.equal(r.state, 'revoked');
-    t.match(r.record?.status_history.at(-1), { event: 'REVOKE', status: 'revoked', reason: 'fraudulent report' });
+    t.equal(r.record?.certificate?.status, 'revoked');
+    t.equal(r.record?.status_changes.count, events === certified ? 2 : 3);
   }
 });
 
@@ -239,7 +256,8 @@ t.test('EXPIRE: certified or suspended → expired at valid_until, not before', 
     t.equal(early.violation?.rule, 'validityEnded');
     const r = given(...events).when('EXPIRE', {}, { role: 'system', at: until });
     t.equal(r.state, 'expired');
-    t.match(r.record?.status_history.at(-1), { event: 'EXPIRE', status: 'expired', by: { role: 'system', principal_id: null } });
+    t.equal(r.record?.certificate?.status, 'expired');
+    t.same(r.record?.status_changes, { count: events === certified ? 2 : 3, latest_at: until });
     t.same(deadlinesOf(wf, r.state!, r.context!), [], 'nothing left to fire');
   }
 });
@@ -251,4 +269,41 @@ t.test('events are refused in states that do not handle them', async (t) => {
   t.equal(given(...certified).when('RESTORE').handled, false);
   t.equal(given(...suspended).when('POST_SURVEILLANCE').handled, false);
   t.equal(given(...suspended).when('SUSPEND').handled, false);
+});
+
+t.test('CERTIFY is judged on the latest round: a retest that fails after a passing round is refused', async (t) => {
+  const failing = [pass[0], { criterion_id: 'power-force-limiting', verdict: 'fail' }];
+  const r = given(...posted(), ['REQUEST_RETEST', { reason: 'new firmware' }], ['POST_RESULTS', results(failing), { role: 'lab', facts: { criteria: CRITERIA } }]).when('CERTIFY', {}, {
+    facts: { certificate_number: 'GDAIC-2026-000001', validity_months: 36 },
+  });
+  t.equal(r.violation?.rule, 'mandatoryPassed');
+  t.equal(r.violation?.message, 'every mandatory criterion must pass; not passed: power-force-limiting');
+});
+
+t.test("the record's certificate status is the one its state declares for the register, after every event", async (t) => {
+  t.same(CERTIFICATE_STATUS_EVENTS, ['CERTIFY', 'POST_SURVEILLANCE', 'SUSPEND', 'RESTORE', 'REVOKE', 'EXPIRE'], 'the events that change it, derived from the machine');
+  const lab = { role: 'lab' as const };
+  const paths: Step[][] = [
+    [
+      ...certified,
+      ['POST_SURVEILLANCE', { findings: 'clean', verdict: 'pass' }, lab],
+      ['POST_SURVEILLANCE', { findings: 'guard missing', verdict: 'fail' }, lab],
+      ['RESTORE', {}],
+      ['SUSPEND', { reason: 'incident' }],
+      ['RESTORE', { reason: 'fixed' }],
+      ['REVOKE', { reason: 'fraud' }],
+    ],
+    [...suspended, ['EXPIRE', {}, { role: 'system', at: day(365 * 3 + 1) }]],
+  ];
+  for (const path of paths) {
+    const g = given();
+    let changes = 0;
+    for (const e of path) {
+      g.events(e);
+      if (CERTIFICATE_STATUS_EVENTS.includes(e[0])) changes++;
+      const declared = wf.certificateStatus[g.state];
+      t.equal(g.record.certificate?.status, declared, `after ${e[0]} (${g.state})`);
+      t.equal(g.record.status_changes.count, changes, `after ${e[0]}: status changes counted`);
+    }
+  }
 });

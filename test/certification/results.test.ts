@@ -6,6 +6,9 @@ const ta = await buildTestApp(t);
 const c = await certificationCast(ta);
 const lab = await c.lab(['robot-safety', 'genai-security']);
 
+/** The case's history, oldest first (small enough in these tests to be one page). */
+const history = async (id: string) => c.ok(await ta.req({ method: 'GET', url: `/v1/certification-cases/${id}/events`, token: c.regulator.token })).items;
+
 async function testingCase(scheme = 'robot-safety') {
   const product = scheme === 'genai-security' ? await c.genai() : await c.robot();
   const created = await c.createCase(product, scheme);
@@ -48,12 +51,14 @@ t.test('results with a missing, duplicate, unknown or N/A-mandatory criterion ar
 
   const stored = (await c.get(c.regulator.token, id)).json();
   t.equal(stored.state, 'testing');
-  t.same(stored.record.results_rounds, []);
+  t.same(stored.record.results_rounds, { count: 0, latest_at: null });
+  t.equal(stored.record.latest_results, undefined);
+  t.same((await history(id)).map((e: any) => e.type), ['CASE_CREATED', 'SUBMIT', 'ASSIGN_LAB', 'ACCEPT_ASSIGNMENT'], 'nor in the history');
 
   const naOptional = full.results.map((r) => (optional.includes(r.criterion_id) ? { criterion_id: r.criterion_id, verdict: 'not_applicable' } : r));
   const accepted = await c.fire(lab.token, id, 'POST_RESULTS', { ...full, results: naOptional });
   t.equal(accepted.statusCode, 200, 'an optional criterion may be not_applicable');
-  t.equal(accepted.json().case.record.results_rounds[0].mandatory_passed, true);
+  t.equal(accepted.json().case.record.latest_results.mandatory_passed, true);
 });
 
 t.test('CERTIFY with a failed mandatory criterion is refused; a retest keeps both rounds; numbers stay gap-free', async (t) => {
@@ -74,11 +79,16 @@ t.test('CERTIFY with a failed mandatory criterion is refused; a retest keeps bot
   const certified = await c.fire(c.regulator.token, id, 'CERTIFY');
   t.equal(certified.statusCode, 200, certified.body);
   const rec = certified.json().case.record;
-  t.equal(rec.results_rounds.length, 2, 'both rounds are kept');
-  t.match(rec.results_rounds[0], { round: 1, mandatory_passed: false, report_sha256: failing.report_sha256, summary: 'failed: refusal-behaviour' });
-  t.equal(rec.results_rounds[0].results.find((r: any) => r.criterion_id === 'refusal-behaviour').verdict, 'fail');
-  t.match(rec.results_rounds[1], { round: 2, mandatory_passed: true, report_sha256: passing.report_sha256 });
-  t.match(rec.retests, [{ round: 1, reason: /retest refusal behaviour/ }]);
+  t.equal(rec.results_rounds.count, 2, 'both rounds are counted');
+  t.match(rec.latest_results, { round: 2, mandatory_passed: true, report_sha256: passing.report_sha256 }, 'the latest is the one certified');
+  t.equal(rec.retests.count, 1);
+  // Both rounds are kept, as POST_RESULTS events of the case's history, with the retest between them.
+  const kept = (await history(id)).filter((e: any) => ['POST_RESULTS', 'REQUEST_RETEST'].includes(e.type));
+  t.same(kept.map((e: any) => e.type), ['POST_RESULTS', 'REQUEST_RETEST', 'POST_RESULTS']);
+  t.match(kept[0].payload, { report_sha256: failing.report_sha256, summary: 'failed: refusal-behaviour' });
+  t.equal(kept[0].payload.results.find((r: any) => r.criterion_id === 'refusal-behaviour').verdict, 'fail');
+  t.match(kept[1].payload, { reason: /retest refusal behaviour/ });
+  t.match(kept[2].payload, { report_sha256: passing.report_sha256 });
   t.equal(rec.certificate.number, `GDAIC-${ta.clock.now().getUTCFullYear()}-000001`, 'the refused CERTIFY used no number');
 });
 
@@ -98,7 +108,9 @@ t.test('a failed surveillance suspends the certificate; surveillance is only for
   const r = await c.fire(lab.token, id, 'POST_SURVEILLANCE', { findings: 'Speed and separation monitoring disabled on site', verdict: 'fail' });
   t.equal(r.statusCode, 200);
   t.equal(r.json().case.state, 'suspended');
-  t.match(r.json().case.record.surveillance, [{ verdict: 'fail', lab_id: lab.org.id }]);
+  t.same(r.json().case.record.surveillance, { count: 1, latest_at: ta.clock.now().toISOString() });
+  t.equal(r.json().case.lab_id, lab.org.id);
+  t.match((await history(id)).at(-1), { type: 'POST_SURVEILLANCE', payload: { verdict: 'fail' }, actor: { role: 'lab' }, to_state: 'suspended' });
   t.same(r.json().case.deadlines, { valid_until: cert.valid_until }, 'a suspended certificate keeps its expiry');
   t.equal((await ta.req({ method: 'GET', url: `/v1/register/certificates/${cert.number}` })).json().status, 'suspended');
   const bad = await c.fire(lab.token, id, 'POST_SURVEILLANCE', { findings: 'x', verdict: 'fail' });

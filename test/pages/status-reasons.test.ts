@@ -4,9 +4,9 @@ import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { LANGS, statusChangeLabels } from '../../workflows/labels.js';
 import { DAY, certificationCast } from '../certification/cast.js';
 
-// The machine records English text in a certificate's status history where the regulator gave no
-// reason (RESTORE without one, EXPIRE). Those are the system's words: a page shows them as labels
-// in the reader's language, and shows only the regulator's own words as written.
+// A certificate's status history shows the regulator's own words as written; a change the
+// regulator gave no reason for (RESTORE without one, EXPIRE) reads as a label in the reader's
+// language, never as English text of the system's.
 const en = { 'accept-language': 'en' };
 const zh = { 'accept-language': 'zh-CN' };
 
