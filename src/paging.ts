@@ -5,7 +5,7 @@ import { AppError } from './errors.js';
 export type Page<T> = { items: T[]; next_cursor: string | null };
 
 /** A cursor is a row's sort key as a JSON array in base64url: opaque to clients, checked when it comes back. */
-export const encodeCursor = (key: readonly string[]): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+export const encodeCursor = (key: ReadonlyArray<string | number>): string => Buffer.from(JSON.stringify(key)).toString('base64url');
 
 /**
  * The sort key a cursor holds, as `read` makes it from the array (undefined: not a key of this

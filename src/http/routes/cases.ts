@@ -3,7 +3,7 @@ import { AppError } from '../../errors.js';
 import { callerOf, principalOf } from '../plugins/auth.js';
 import { keyedAnswer } from '../plugins/idempotency.js';
 import { allowedEvents } from '../../engine/machine.js';
-import { caseHistory, getCase } from '../../cases/read.js';
+import { caseHistory, getCase, historyTypes, type HistoryQuery } from '../../cases/read.js';
 import { createCase } from '../../cases/create.js';
 import { fireEvent } from '../../cases/fire.js';
 import type { CaseView } from '../../engine/case.js';
@@ -118,9 +118,17 @@ export function caseRoutes(wf: Workflow) {
       },
     );
 
-    app.get(`${base}/:id/events`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request) => {
+    const historyQuery = pageQuery({
+      type: {
+        type: 'string',
+        maxLength: 1000,
+        pattern: '^[A-Z][A-Z0-9_]*(,[A-Z][A-Z0-9_]*)*$',
+        description: `Only events of these types, comma-separated: ${historyTypes(wf).join(', ')}.`,
+      },
+    });
+    app.get(`${base}/:id/events`, { config: { roles: readers }, schema: { tags, params: idParams, querystring: historyQuery } }, async (request) => {
       const p = principalOf(request);
-      return { items: await caseHistory(app.db, wf, callerOf(p), (request.params as { id: string }).id), next_cursor: null };
+      return caseHistory(app.db, wf, callerOf(p), (request.params as { id: string }).id, request.query as HistoryQuery);
     });
 
     app.get(`${base}/:id/allowed-events`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request) => {
