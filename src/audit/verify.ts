@@ -279,7 +279,13 @@ export async function* readCaseBatches(db: Db, batch: number) {
   }
 }
 
-function replay(c: CaseRow, chain: EventRow[], ats: string[]): { seq: number; reason: string } | null {
+/**
+ * Replays a case's chain through its workflow's machine from the record a new case starts with:
+ * the state and context its events lead to, or where and why replay failed. `ats` are the events'
+ * times as hashed (verifyChain gives them). Verification compares the outcome with the stored case;
+ * the migration to bounded records (migrations/2026-12-04T11-bounded-records.ts) stores it.
+ */
+export function replayCase(c: Pick<CaseRow, 'id' | 'kind'>, chain: ReplayedEvent[], ats: string[]): Replayed | { seq: number; reason: string } {
   const wf = workflowByKind.get(c.kind);
   if (!wf) return { seq: 0, reason: `unknown kind ${c.kind}` };
   const first = chain[0];
@@ -289,7 +295,7 @@ function replay(c: CaseRow, chain: EventRow[], ats: string[]): { seq: number; re
   let snap = initialSnapshot(wf, context);
   if (String(snap.value) !== first.to_state) return { seq: first.seq, reason: `replay starts in ${String(snap.value)}, history says ${first.to_state}` };
   for (let i = 1; i < chain.length; i++) {
-    const e = chain[i];
+    const e = chain[i]!;
     if (String(snap.value) !== e.from_state) return { seq: e.seq, reason: `replay is in ${String(snap.value)}, event says from ${e.from_state}` };
     // The event as the engine built it (bodyOfRow's fields), without the rest of the audit body.
     const actor = { principal_id: e.actor_principal_id, role: e.actor_role };
@@ -298,12 +304,20 @@ function replay(c: CaseRow, chain: EventRow[], ats: string[]): { seq: number; re
     snap = next;
     if (String(snap.value) !== e.to_state) return { seq: e.seq, reason: `replay reached ${String(snap.value)}, event says ${e.to_state}` };
   }
-  const last = chain.at(-1)!; // chain[0] is there (checked above)
+  return { state: String(snap.value), context: snap.context as CaseContext, created };
+}
+
+type ReplayedEvent = Pick<EventRow, 'seq' | 'type' | 'payload' | 'facts' | 'actor_principal_id' | 'actor_role' | 'from_state' | 'to_state'>;
+type Replayed = { state: string; context: CaseContext; created: { number: string; organization_id: string } };
+
+function replay(c: CaseRow, chain: EventRow[], ats: string[]): { seq: number; reason: string } | null {
+  const out = replayCase(c, chain, ats);
+  if ('reason' in out) return out;
+  const last = chain.at(-1)!; // chain[0] is there (replayCase checked)
   if (c.audit_seq !== last.seq || c.audit_hash !== last.hash) return { seq: last.seq, reason: 'the case row does not point at the last event of its chain' };
-  if (String(snap.value) !== c.state) return { seq: last.seq, reason: `stored state ${c.state}, replay gives ${String(snap.value)}` };
-  const ctx = snap.context as CaseContext;
-  if (!sameJson(ctx.record ?? null, c.record ?? null)) return { seq: last.seq, reason: 'stored record differs from the replayed one' };
-  if (!sameJson(ctx.application ?? null, c.application ?? null)) return { seq: last.seq, reason: 'stored application differs from the replayed one' };
-  if (created.number !== c.number || created.organization_id !== c.organization_id) return { seq: first.seq, reason: 'stored number or organization differs from CASE_CREATED' };
+  if (out.state !== c.state) return { seq: last.seq, reason: `stored state ${c.state}, replay gives ${out.state}` };
+  if (!sameJson(out.context.record ?? null, c.record ?? null)) return { seq: last.seq, reason: 'stored record differs from the replayed one' };
+  if (!sameJson(out.context.application ?? null, c.application ?? null)) return { seq: last.seq, reason: 'stored application differs from the replayed one' };
+  if (out.created.number !== c.number || out.created.organization_id !== c.organization_id) return { seq: chain[0]!.seq, reason: 'stored number or organization differs from CASE_CREATED' };
   return null;
 }
