@@ -4,10 +4,15 @@ import path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
 import { migrateToLatest, openDatabase, prepareEmbeddedTemplate, templatePath, isInitialised, templateScratchPrefix } from '../../src/db/index.js';
+import { testDatabaseUrl } from '../helpers/app.js';
+
+// What these check is the embedded database's alone and the same on either pass (it never reads
+// DATABASE_URL): it runs in the embedded pass, and the PostgreSQL pass reports it skipped.
+const skip = testDatabaseUrl() ? 'the embedded data directory copies are checked in the embedded pass only (they do not use PostgreSQL)' : false;
 
 // `npm install` runs scripts/prepare-embedded.ts, which makes the initialised, migrated copy that a
 // new embedded data directory starts from: the first `npm start` then neither runs initdb nor migrates.
-t.test('the install step prepares the copy a new embedded data directory starts from', async (t) => {
+t.test('the install step prepares the copy a new embedded data directory starts from', { skip }, async (t) => {
   const template = templatePath();
   if (!template) return t.fail('no template path (is @electric-sql/pglite installed?)');
   fs.rmSync(template, { recursive: true, force: true });
@@ -31,7 +36,7 @@ t.test('the install step prepares the copy a new embedded data directory starts 
   }
 });
 
-t.test('each new data directory is a copy of its own, and a copy cut short is made again', async (t) => {
+t.test('each new data directory is a copy of its own, and a copy cut short is made again', { skip }, async (t) => {
   const template = await prepareEmbeddedTemplate();
   if (!template) return t.fail('no copy could be made');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'embedded-copies-'));
@@ -62,7 +67,7 @@ t.test('each new data directory is a copy of its own, and a copy cut short is ma
 
 // A start with no copy (an install with --ignore-scripts, a migration added since) initialises its
 // directory itself and leaves a copy for the next, made in a child process a few seconds later.
-t.test('a new directory opened with no copy leaves one for the next', async (t) => {
+t.test('a new directory opened with no copy leaves one for the next', { skip }, async (t) => {
   const template = templatePath();
   if (!template) return t.fail('no template path');
   fs.rmSync(template, { recursive: true, force: true });
