@@ -3,18 +3,28 @@
 import { assign, setup } from 'xstate';
 import type { SandboxApplication, SandboxEventPayloads as Payloads } from '../src/generated/schemas.js';
 import { defineWorkflow } from './define.js';
-import { REPLACE_APPLICATION, deadlineActedOn, guardsOf, iso, l, payloadOf, withinMonths, type CaseContext, type CaseEventOf, type EventDecl, type Rule, type StateMeta } from './kit.js';
+import { REPLACE_APPLICATION, counted, deadlineActedOn, guardsOf, iso, l, noTally, payloadOf, withinMonths, type CaseContext, type CaseEventOf, type EventDecl, type Rule, type StateMeta, type Tally } from './kit.js';
 
 export type SandboxRecord = {
-  info_requests: Array<{ seq: number; questions: string[]; respond_by: string; requested_at: string; answers?: string[]; answered_at?: string }>;
+  /** Every REQUEST_INFO, counted; the questions and the answers are the events' (GET …/events?type=REQUEST_INFO,PROVIDE_INFO). */
+  info_requests: Tally;
+  /** The latest information request (what respond_by and the pages act on); its answers are PROVIDE_INFO's event. */
+  info_request?: { seq: number; questions: string[]; respond_by: string; requested_at: string; answered_at?: string };
   admission?: { conditions: string[]; admitted_at: string; by: string | null };
   testing_period?: { start: string; end: string };
   testing_started_at?: string;
-  extensions: Array<{ seq: number; previous_end: string; new_end: string; at: string }>;
-  reports: Array<{ seq: number } & Payloads['SUBMIT_REPORT'] & { submitted_at: string }>;
-  incidents: Array<{ seq: number } & Payloads['REPORT_INCIDENT'] & { reported_at: string; reported_by: string }>;
-  suspensions: Array<{ seq: number; reason: string; at: string; by: string; reinstated_at?: string }>;
-  exit_reports: Array<{ seq: number } & Payloads['SUBMIT_EXIT_REPORT'] & { submitted_at: string }>;
+  /** The EXTEND rule counts these (at most 2); each extension's new end is its event's. */
+  extensions: Tally;
+  /** Periodic reports (SUBMIT_REPORT events). */
+  reports: Tally;
+  /** Incidents (REPORT_INCIDENT events). */
+  incidents: Tally;
+  /** Suspensions, by SUSPEND or by a critical incident. */
+  suspensions: Tally;
+  /** The latest suspension, with when it was lifted. */
+  suspension?: { seq: number; reason: string; at: string; by: string; reinstated_at?: string };
+  /** CONCLUDE needs one (count > 0); their contents are SUBMIT_EXIT_REPORT events. */
+  exit_reports: Tally;
   exit_requested_at?: string;
   /** The final decision with its payload; INFO_LAPSED's names the deadline that lapsed (deadline, due_at). */
   decision?: { type: string; at: string; reason?: string; outcome?: string; remarks?: string; deadline?: string; due_at?: string };
@@ -64,12 +74,12 @@ const rules = {
   extensionAllowed: ({ context, event }) => {
     const period = context.record.testing_period!;
     const { new_end } = payloadOf(event, 'EXTEND');
-    if (context.record.extensions.length >= MAX_EXTENSIONS) return `a testing period may be extended at most ${MAX_EXTENSIONS} times`;
+    if (context.record.extensions.count >= MAX_EXTENSIONS) return `a testing period may be extended at most ${MAX_EXTENSIONS} times`;
     if (new Date(new_end).getTime() <= new Date(period.end).getTime()) return 'new_end must be later than the current end of the testing period';
     if (!withinMonths(period.start, new_end, MAX_TOTAL_MONTHS)) return `the testing period may total at most ${MAX_TOTAL_MONTHS} months`;
     return null;
   },
-  exitReportIn: ({ context }) => (context.record.exit_reports.length > 0 ? null : 'CONCLUDE needs an exit report (SUBMIT_EXIT_REPORT) first'),
+  exitReportIn: ({ context }) => (context.record.exit_reports.count > 0 ? null : 'CONCLUDE needs an exit report (SUBMIT_EXIT_REPORT) first'),
   reportPeriodValid: ({ context, event }) => {
     const report = payloadOf(event, 'SUBMIT_REPORT');
     const start = ms(report.period_start);
@@ -84,7 +94,7 @@ const rules = {
     return null;
   },
   criticalIncident: ({ event }) => (payloadOf(event, 'REPORT_INCIDENT').severity === 'critical' ? null : 'the incident is not critical'),
-  respondByDeadline: deadlineActedOn('respond_by', (c) => (c.record as SandboxRecord).info_requests.at(-1)?.respond_by),
+  respondByDeadline: deadlineActedOn('respond_by', (c) => (c.record as SandboxRecord).info_request?.respond_by),
   testingStartsDeadline: deadlineActedOn('testing_starts_at', (c) => (c.record as SandboxRecord).testing_period?.start),
   testingEndsDeadline: deadlineActedOn('testing_ends_at', (c) => (c.record as SandboxRecord).testing_period?.end),
 } satisfies Record<string, Rule<Ctx, Ev>>;
@@ -100,14 +110,15 @@ const machine = setup({
     recordInfoRequest: assign({
       record: ({ context, event }) => {
         const { questions, respond_by } = payloadOf(event, 'REQUEST_INFO');
-        return { ...context.record, info_requests: [...context.record.info_requests, { seq: event.seq, questions, respond_by: iso(respond_by), requested_at: event.at }] };
+        return {
+          ...context.record,
+          info_requests: counted(context.record.info_requests, event.at),
+          info_request: { seq: event.seq, questions, respond_by: iso(respond_by), requested_at: event.at },
+        };
       },
     }),
     recordAnswers: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        info_requests: context.record.info_requests.map((r, i, all) => (i === all.length - 1 ? { ...r, answers: payloadOf(event, 'PROVIDE_INFO').answers, answered_at: event.at } : r)),
-      }),
+      record: ({ context, event }) => ({ ...context.record, info_request: { ...context.record.info_request!, answered_at: event.at } }),
     }),
     recordAdmission: assign({
       record: ({ context, event }) => {
@@ -120,55 +131,32 @@ const machine = setup({
       },
     }),
     recordTestingStart: assign({ record: ({ context, event }) => ({ ...context.record, testing_started_at: event.at }) }),
-    recordReport: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        reports: [...context.record.reports, { seq: event.seq, ...payloadOf(event, 'SUBMIT_REPORT'), submitted_at: event.at }],
-      }),
-    }),
-    recordIncident: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        incidents: [...context.record.incidents, { seq: event.seq, ...payloadOf(event, 'REPORT_INCIDENT'), reported_at: event.at, reported_by: event.actor.role }],
-      }),
-    }),
+    recordReport: assign({ record: ({ context, event }) => ({ ...context.record, reports: counted(context.record.reports, event.at) }) }),
+    recordIncident: assign({ record: ({ context, event }) => ({ ...context.record, incidents: counted(context.record.incidents, event.at) }) }),
     recordSuspension: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        suspensions: [
-          ...context.record.suspensions,
-          {
-            seq: event.seq,
-            reason: event.type === 'REPORT_INCIDENT' ? `critical incident: ${event.payload.description}` : payloadOf(event, 'SUSPEND').reason,
-            at: event.at,
-            by: event.actor.role,
-          },
-        ],
+        suspensions: counted(context.record.suspensions, event.at),
+        suspension: {
+          seq: event.seq,
+          reason: event.type === 'REPORT_INCIDENT' ? `critical incident: ${event.payload.description}` : payloadOf(event, 'SUSPEND').reason,
+          at: event.at,
+          by: event.actor.role,
+        },
       }),
     }),
     recordReinstatement: assign({
-      record: ({ context, event }) => ({
-        ...context.record,
-        suspensions: context.record.suspensions.map((s, i, all) => (i === all.length - 1 ? { ...s, reinstated_at: event.at } : s)),
-      }),
+      record: ({ context, event }) => ({ ...context.record, suspension: { ...context.record.suspension!, reinstated_at: event.at } }),
     }),
     recordExtension: assign({
-      record: ({ context, event }) => {
-        const new_end = iso(payloadOf(event, 'EXTEND').new_end);
-        return {
-          ...context.record,
-          extensions: [...context.record.extensions, { seq: event.seq, previous_end: context.record.testing_period!.end, new_end, at: event.at }],
-          testing_period: { ...context.record.testing_period!, end: new_end },
-        };
-      },
-    }),
-    recordExitRequest: assign({ record: ({ context, event }) => ({ ...context.record, exit_requested_at: event.at }) }),
-    recordExitReport: assign({
       record: ({ context, event }) => ({
         ...context.record,
-        exit_reports: [...context.record.exit_reports, { seq: event.seq, ...payloadOf(event, 'SUBMIT_EXIT_REPORT'), submitted_at: event.at }],
+        extensions: counted(context.record.extensions, event.at),
+        testing_period: { ...context.record.testing_period!, end: iso(payloadOf(event, 'EXTEND').new_end) },
       }),
     }),
+    recordExitRequest: assign({ record: ({ context, event }) => ({ ...context.record, exit_requested_at: event.at }) }),
+    recordExitReport: assign({ record: ({ context, event }) => ({ ...context.record, exit_reports: counted(context.record.exit_reports, event.at) }) }),
     recordDecision: assign({
       record: ({ context, event }) => ({ ...context.record, decision: { type: event.type, at: event.at, ...(event.payload ?? {}) } }),
     }),
@@ -205,7 +193,7 @@ const machine = setup({
     info_requested: {
       meta: {
         label: l('Information requested', '待补充材料'),
-        deadlines: (c: Ctx) => [{ name: 'respond_by', at: c.record.info_requests.at(-1)!.respond_by, event: 'INFO_LAPSED' }],
+        deadlines: (c: Ctx) => [{ name: 'respond_by', at: c.record.info_request!.respond_by, event: 'INFO_LAPSED' }],
       },
       on: {
         PROVIDE_INFO: { target: 'under_review', actions: 'recordAnswers' },
@@ -282,5 +270,5 @@ export const sandboxWorkflow = defineWorkflow({
     if (!product || product.organization_id !== organizationId) return 'product_id must name a product of your organization';
     return null;
   },
-  initialRecord: (): SandboxRecord => ({ info_requests: [], extensions: [], reports: [], incidents: [], suspensions: [], exit_reports: [] }),
+  initialRecord: (): SandboxRecord => ({ info_requests: noTally(), extensions: noTally(), reports: noTally(), incidents: noTally(), suspensions: noTally(), exit_reports: noTally() }),
 });

@@ -50,7 +50,20 @@ export async function sandboxCast(ta: TestApp) {
     for (const [token, type, payload] of path[state]!) await must(c.id, token, type, payload);
     return c as { id: string; number: string };
   };
-  const history = async (id: string) => (await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}/events`, token: f.regulator.token })).json().items as any[];
+  /** A case's whole history, oldest first, page by page (what accumulates in a case is read here, not from its record). */
+  const history = async (id: string) => {
+    const items: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const url = `/v1/sandbox-cases/${id}/events?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const r = await ta.req({ method: 'GET', url, token: f.regulator.token });
+      if (r.statusCode !== 200) throw new Error(`history: ${r.statusCode} ${r.body}`);
+      const page = r.json() as { items: any[]; next_cursor: string | null };
+      items.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    return items;
+  };
   const get = async (id: string) => (await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}`, token: f.regulator.token })).json();
   return { ...f, makeProduct: f.product, product, iso, create, fire, must, caseIn, history, get, admitPayload };
 }

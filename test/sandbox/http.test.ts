@@ -189,9 +189,17 @@ t.test('sandbox over HTTP', async (t) => {
     const r = await s.must(c.id, R, 'REPORT_INCIDENT', { severity: 'critical', occurred_at: s.iso(0), description: 'collision' });
     t.equal(r.case.state, 'suspended');
     t.equal(r.event.actor.role, 'regulator');
-    t.equal(r.case.record.incidents.length, 2);
-    await s.must(c.id, R, 'REINSTATE');
+    t.same(r.case.record.incidents, { count: 2, latest_at: r.event.at });
+    t.same(r.case.record.suspensions, { count: 1, latest_at: r.event.at }, 'the critical one, not the minor one, suspended');
+    t.match(r.case.record.suspension, { seq: r.event.seq, reason: 'critical incident: collision', at: r.event.at, by: 'regulator' });
+    t.same(
+      (await s.history(c.id)).filter((e) => e.type === 'REPORT_INCIDENT').map((e) => [e.payload.severity, e.payload.description, e.actor.role]),
+      [['minor', 'sensor glitch', 'applicant'], ['critical', 'collision', 'regulator']],
+      'both incidents are in the history',
+    );
+    const back = await s.must(c.id, R, 'REINSTATE');
     t.equal((await s.get(c.id)).state, 'testing');
+    t.equal(back.case.record.suspension.reinstated_at, back.event.at, 'the latest suspension was lifted');
   });
 
   t.test('every final state refuses further events', async (t) => {
@@ -262,7 +270,8 @@ t.test('sandbox over HTTP', async (t) => {
     t.equal(two.statusCode, 200);
     t.equal(two.headers['idempotent-replayed'], 'true');
     t.same(two.json(), one.json());
-    t.equal((await s.get(c.id)).record.reports.length, 1);
+    t.equal((await s.get(c.id)).record.reports.count, 1);
+    t.equal((await s.history(c.id)).filter((e) => e.type === 'SUBMIT_REPORT').length, 1, 'one report in the history');
     const other = await s.fire(c.id, A, 'SUBMIT_REPORT', { ...payload, summary: 'other' }, { 'idempotency-key': `k-${c.id}` });
     t.equal(other.statusCode, 422);
     t.equal(other.json().code, 'idempotency_conflict');

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sandboxWorkflow as wf } from '../../workflows/sandbox.js';
 import { finalStates } from '../../src/engine/machine.js';
-import { at, given } from '../helpers/machine.js';
+import { T0, at, given } from '../helpers/machine.js';
 
 const period = (startDays: number, endDays: number) => ({ start: at(startDays), end: at(endDays) });
 const admitted = () =>
@@ -29,15 +29,25 @@ t.test('START_REVIEW: submitted → under_review', async (t) => {
 t.test('REQUEST_INFO sets respond_by as a deadline; it must lie in the future', async (t) => {
   const ok = reviewing().when('REQUEST_INFO', { questions: ['What data?'], respond_by: at(10) });
   t.equal(ok.state, 'info_requested');
-  t.equal((ok as any).context.record.info_requests[0].respond_by, at(10));
+  t.equal((ok as any).context.record.info_request.respond_by, at(10), 'the latest request holds respond_by');
+  t.same((ok as any).context.record.info_request.questions, ['What data?']);
+  t.same((ok as any).context.record.info_requests, { count: 1, latest_at: T0 });
   const past = reviewing().when('REQUEST_INFO', { questions: ['q'], respond_by: at(-1) });
   t.equal((past as any).violation.rule, 'respondByInFuture');
 });
 
-t.test('PROVIDE_INFO: info_requested → under_review, answers kept', async (t) => {
-  const r = reviewing().events(['REQUEST_INFO', { questions: ['q'], respond_by: at(10) }]).when('PROVIDE_INFO', { answers: ['a'] }, { role: 'applicant' });
+t.test('PROVIDE_INFO: info_requested → under_review, the request marked answered (the answers are the event\'s)', async (t) => {
+  const r = reviewing().events(['REQUEST_INFO', { questions: ['q'], respond_by: at(10) }]).when('PROVIDE_INFO', { answers: ['a'] }, { role: 'applicant', at: at(3) });
   t.equal(r.state, 'under_review');
-  t.same((r as any).context.record.info_requests[0].answers, ['a']);
+  t.same((r as any).context.record.info_request, { seq: 4, questions: ['q'], respond_by: at(10), requested_at: T0, answered_at: at(3) });
+  t.same((r as any).context.record.info_requests, { count: 1, latest_at: T0 });
+  t.notOk(JSON.stringify((r as any).context.record).includes('"answers"'), 'the record keeps no answers');
+  // A second request replaces the first as the latest; both are counted.
+  const again = reviewing()
+    .events(['REQUEST_INFO', { questions: ['q'], respond_by: at(10) }], ['PROVIDE_INFO', { answers: ['a'] }, { role: 'applicant', at: at(3) }])
+    .when('REQUEST_INFO', { questions: ['q2'], respond_by: at(20) }, { at: at(5) });
+  t.same((again as any).context.record.info_request, { seq: 6, questions: ['q2'], respond_by: at(20), requested_at: at(5) });
+  t.same((again as any).context.record.info_requests, { count: 2, latest_at: at(5) });
 });
 
 t.test('INFO_LAPSED: info_requested → lapsed (final)', async (t) => {
@@ -71,12 +81,12 @@ t.test('START_TESTING: admitted → testing (applicant or system)', async (t) =>
   t.same(wf.events.START_TESTING!.roles, ['applicant', 'system']);
 });
 
-t.test('SUBMIT_REPORT: testing → testing, appended to record.reports', async (t) => {
+t.test('SUBMIT_REPORT: testing → testing, counted in record.reports', async (t) => {
   const r = testing()
     .events(['SUBMIT_REPORT', { period_start: at(1), period_end: at(30), summary: 'first' }, { role: 'applicant', at: at(30) }])
     .when('SUBMIT_REPORT', { period_start: at(30), period_end: at(60), summary: 'second', metrics: { users: 3 } }, { role: 'applicant', at: at(61) });
   t.equal(r.state, 'testing');
-  t.same((r as any).context.record.reports.map((x: any) => x.summary), ['first', 'second']);
+  t.same((r as any).context.record.reports, { count: 2, latest_at: at(61) });
   const bad = testing().when('SUBMIT_REPORT', { period_start: at(30), period_end: at(1), summary: 's' }, { at: at(40) });
   t.equal((bad as any).violation.rule, 'reportPeriodValid');
 });
@@ -107,19 +117,28 @@ t.test('REPORT_INCIDENT: minor and serious stay in testing, critical suspends', 
   for (const severity of ['minor', 'serious']) {
     const r = testing().when('REPORT_INCIDENT', { severity, occurred_at: at(2), description: 'd' }, { role: 'applicant' });
     t.equal(r.state, 'testing', severity);
-    t.equal((r as any).context.record.incidents.length, 1);
+    t.same((r as any).context.record.incidents, { count: 1, latest_at: T0 });
+    t.same((r as any).context.record.suspensions, { count: 0, latest_at: null });
   }
-  const c = testing().when('REPORT_INCIDENT', { severity: 'critical', occurred_at: at(2), description: 'arm struck a worker' }, { role: 'regulator' });
+  const c = testing().when('REPORT_INCIDENT', { severity: 'critical', occurred_at: at(2), description: 'arm struck a worker' }, { role: 'regulator', at: at(3) });
   t.equal(c.state, 'suspended');
-  t.match((c as any).context.record.suspensions[0].reason, /critical incident/);
+  t.same((c as any).context.record.incidents, { count: 1, latest_at: at(3) });
+  t.same((c as any).context.record.suspensions, { count: 1, latest_at: at(3) });
+  t.same((c as any).context.record.suspension, { seq: 6, reason: 'critical incident: arm struck a worker', at: at(3), by: 'regulator' });
 });
 
 t.test('SUSPEND: testing → suspended; REINSTATE: suspended → testing', async (t) => {
   const s = testing().events(['SUSPEND', { reason: 'breach' }]);
   t.equal(s.state, 'suspended');
-  const r = s.when('REINSTATE');
+  const r = s.when('REINSTATE', {}, { at: at(9) });
   t.equal(r.state, 'testing');
-  t.ok((r as any).context.record.suspensions[0].reinstated_at);
+  t.same((r as any).context.record.suspension, { seq: 6, reason: 'breach', at: T0, by: 'regulator', reinstated_at: at(9) });
+  t.same((r as any).context.record.suspensions, { count: 1, latest_at: T0 });
+  const again = testing()
+    .events(['SUSPEND', { reason: 'breach' }], ['REINSTATE', {}, { at: at(9) }])
+    .when('SUSPEND', { reason: 'second breach' }, { at: at(12) });
+  t.same((again as any).context.record.suspension, { seq: 8, reason: 'second breach', at: at(12), by: 'regulator' }, 'the latest suspension, not yet lifted');
+  t.same((again as any).context.record.suspensions, { count: 2, latest_at: at(12) });
 });
 
 t.test('EXTEND: later end only, at most twice, 36 months in all', async (t) => {
@@ -127,6 +146,7 @@ t.test('EXTEND: later end only, at most twice, 36 months in all', async (t) => {
   const one = base().when('EXTEND', { new_end: at(300) });
   t.equal(one.state, 'testing');
   t.equal((one as any).context.record.testing_period.end, at(300));
+  t.same((one as any).context.record.extensions, { count: 1, latest_at: T0 });
   t.match((base().when('EXTEND', { new_end: at(100) }) as any).violation.message, /later than the current end/);
   const twice = base().events(['EXTEND', { new_end: at(300) }], ['EXTEND', { new_end: at(400) }]);
   t.match((twice.when('EXTEND', { new_end: at(500) }) as any).violation.message, /at most 2 times/);
@@ -153,6 +173,7 @@ t.test('SUBMIT_EXIT_REPORT then CONCLUDE; CONCLUDE needs an exit report', async 
     .when('CONCLUDE', { outcome: 'not_graduated', remarks: 'r' });
   t.equal(done.state, 'exited');
   t.equal((done as any).context.record.decision.outcome, 'not_graduated');
+  t.same((done as any).context.record.exit_reports, { count: 1, latest_at: T0 });
 });
 
 t.test('TERMINATE from admitted, testing and suspended', async (t) => {

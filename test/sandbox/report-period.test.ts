@@ -32,7 +32,7 @@ t.test('a report period lies within the testing period and ends by now (SPEC 3.1
   }
   const stored = await s.get(c.id);
   t.equal(stored.version, 5, 'nothing was stored');
-  t.same(stored.record.reports, []);
+  t.same(stored.record.reports, { count: 0, latest_at: null });
 
   const ok = await s.fire(c.id, A, 'SUBMIT_REPORT', { period_start: began, period_end: s.iso(0), summary: 'first 40 days' });
   t.equal(ok.statusCode, 200, ok.body);

@@ -168,13 +168,15 @@ if (!testDatabaseUrl()) {
       const bad = results.filter((r) => r.statusCode !== 200);
       if (bad.length) problems.push(`${id}: ${bad.map((r) => `${r.statusCode} ${r.body.slice(0, 100)}`).join('; ')}`);
       const after = await ok(await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}`, token: R }), 'get');
-      const summaries = new Set((after.record.reports as Array<{ summary: string }>).map((r) => r.summary));
-      if (summaries.size !== RACERS) problems.push(`${id}: ${summaries.size} distinct reports kept of ${RACERS}`);
+      if (after.record.reports.count !== before.record.reports.count + RACERS)
+        problems.push(`${id}: the record counts ${after.record.reports.count - before.record.reports.count} new reports of ${RACERS}`);
       if (after.version !== before.version + RACERS) problems.push(`${id}: version ${before.version} → ${after.version}`);
       const versions = results.map((r) => r.json().case.version as number).sort((a, b) => a - b);
       if (versions.some((v, i) => v !== before.version + 1 + i)) problems.push(`${id}: versions ${versions.join(',')}`);
       const history = (await ok(await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}/events`, token: R }), 'history'))
-        .items as Array<{ seq: number; type: string }>;
+        .items as Array<{ seq: number; type: string; payload: { summary?: string } }>;
+      const summaries = new Set(history.filter((e) => e.type === 'SUBMIT_REPORT').map((e) => e.payload.summary));
+      if (summaries.size !== RACERS) problems.push(`${id}: ${summaries.size} distinct reports kept of ${RACERS}`);
       if (history.filter((e) => e.type === 'SUBMIT_REPORT').length !== RACERS || history.some((e, i) => e.seq !== i + 1))
         problems.push(`${id}: history of ${history.length} events is not gap-free with ${RACERS} reports`);
     }
