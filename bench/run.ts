@@ -63,10 +63,12 @@ async function main() {
     searchRounds: quick ? 15 : 60,
     embeddedCases: quick ? 100 : 300,
     embeddedSeconds: quick ? 8 : 15,
-    growthCases: n(4_000, 1_000),
+    // Rounds of a few seconds each (CPU time is read in 10 ms ticks); set A gains `passes` reports
+    // per case in each of its rounds, a few against set B's 100.
+    growthCases: n(5_000, 2_000),
     growthPrior: 100,
     growthRounds: quick ? 4 : 8,
-    growthPasses: 2,
+    growthPasses: 3,
     growthWarmupSeconds: quick ? 10 : 15,
     soakCases: 300,
     soakSeconds: Number(process.env.SOAK_SECONDS ?? (quick ? 90 : 300)),
