@@ -9,6 +9,9 @@ import { migrateToLatest, openDatabase, type Database } from './db/index.js';
 import type { Db } from './db/types.js';
 import { Schemas } from './schemas.js';
 import { resolveComponentRefs } from './http/openapi-refs.js';
+import openapiOperations, { documentRoute } from './http/openapi.js';
+import { responseSchemas } from './http/responses.js';
+import responseCheck from './http/plugins/response-check.js';
 import authPlugin from './http/plugins/auth.js';
 import errorsPlugin, { clientErrorHandler, frameworkErrors, requireOneHost } from './http/plugins/errors.js';
 import idempotencyPlugin from './http/plugins/idempotency.js';
@@ -48,6 +51,8 @@ export type AppOptions = {
   /** The clock; tests inject one. */
   now?: () => Date;
   logger?: Logger;
+  /** Tests: every answer is checked against its route's documented response schema (off in production). */
+  checkResponses?: boolean;
   /** Printed once when an empty database gets its first admin. */
   onBootstrapToken?: (token: string) => void;
 };
@@ -95,6 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => principalCache.stop());
 
   for (const s of schemas.files) app.addSchema(s);
+  for (const s of responseSchemas) app.addSchema(s);
   app.setValidatorCompiler(({ schema, httpPart }) => schemas.forRequestPart(schema as never, httpPart));
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -122,17 +128,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(idempotencyPlugin);
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'Guangdong AI & robotics sandbox and certification registry',
         description: 'Regulatory sandbox admission, safety and ethics certification, and generative-AI joint-laboratory projects (clause 12).',
         version: '1.0.0',
+        license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      servers: [{ url: '/', description: 'This service' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A principal’s token (POST /v1/principals).' } } },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String((json as { title?: string }).title ?? `def-${i}`) },
-    transformObject: (doc) => resolveComponentRefs((doc as { openapiObject: never }).openapiObject, schemas.files) as never,
+    transform: documentRoute as never,
+    transformObject: (doc) => resolveComponentRefs((doc as { openapiObject: never }).openapiObject, [...schemas.files, ...responseSchemas]) as never,
   });
+  // Every documented route's operation is completed from its declaration (security, roles, problems).
+  await app.register(openapiOperations);
+  if (opts.checkResponses) await app.register(responseCheck, { schemas: [...schemas.files, ...responseSchemas] });
   await app.register(swaggerUi, { routePrefix: '/documentation' });
 
   await app.register(healthRoutes);

@@ -151,18 +151,40 @@ export interface PageQuery {
  * RFC 9457 problem details, the shape of every error
  */
 export interface Problem {
+  /**
+   * A URI naming the problem type
+   */
   type: string;
   title: string;
   status: number;
   detail: string;
+  /**
+   * The error code (SPEC §2, Errors)
+   */
   code: string;
+  /**
+   * 422 rule_violation: the rule that refused the request
+   */
+  rule?: string;
+  /**
+   * 400: each field that breaks its schema
+   */
   errors?: {
     path: string;
     message: string;
   }[];
+  /**
+   * 409 invalid_transition: the case's current state
+   */
   state?: string;
+  /**
+   * 409 invalid_transition: the events this caller may fire in that state
+   */
   allowed_events?: string[];
-  rule?: string;
+  /**
+   * 412 version_mismatch: the case's current version
+   */
+  version?: number;
 }
 
 // genai/application.json

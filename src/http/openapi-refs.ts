@@ -23,7 +23,7 @@ export function resolveComponentRefs(doc: { components?: { schemas?: Record<stri
     for (const [k, v] of Object.entries(o)) {
       if (k === '$ref' && typeof v === 'string' && !(v.startsWith('#/components/schemas/') && comps[v.slice(21)])) {
         const [file = '', fragment = ''] = v.split('#');
-        const target = file ? path.posix.normalize(path.posix.join(path.posix.dirname(baseId), file)) : baseId;
+        const target = !file ? baseId : byId.has(file) ? file : path.posix.normalize(path.posix.join(path.posix.dirname(baseId), file));
         const schema = byId.get(target);
         if (schema) o.$ref = `#/components/schemas/${componentName(schema, fragment.replace('/components/schemas/', '/definitions/'))}`;
       } else rewrite(v, baseId);
@@ -42,5 +42,30 @@ export function resolveComponentRefs(doc: { components?: { schemas?: Record<stri
     const id = idOfTitle.get(title);
     if (id) rewrite(comp, id);
   }
+  pruneUnused(doc as Node, comps);
   return doc;
+}
+
+/**
+ * Leaves out the components nothing in the document refers to (directly or through another
+ * component): a file whose definitions are all that is used (common/text.json) is not a schema of
+ * the API, and a client generator would emit a type for each.
+ */
+function pruneUnused(doc: Node, comps: Record<string, Node>) {
+  const used = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node as Node)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) {
+        const name = v.slice(21);
+        if (!used.has(name) && comps[name]) {
+          used.add(name);
+          visit(comps[name]);
+        }
+      } else visit(v);
+    }
+  };
+  visit({ ...doc, components: { ...(doc.components as Node), schemas: {} } });
+  for (const name of Object.keys(comps)) if (!used.has(name)) delete comps[name];
 }

@@ -73,7 +73,10 @@ export function captureLogs(level = 'trace'): { logger: Logger; lines: string[];
 }
 
 /** The app on a database of its own (or the one given, left open); `logger` replaces the silent one (see captureLogs). */
-export async function buildTestApp(t: Tap, opts: { env?: Record<string, string>; database?: Database; clock?: TestClock; logger?: Logger } = {}): Promise<TestApp> {
+export async function buildTestApp(
+  t: Tap,
+  opts: { env?: Record<string, string>; database?: Database; clock?: TestClock; logger?: Logger; /** Check every answer against its documented response schema (default on in tests). */ checkResponses?: boolean } = {},
+): Promise<TestApp> {
   const adminToken = `admin_${randomBytes(24).toString('hex')}`;
   const config = loadConfig({
     ADMIN_TOKEN: adminToken,
@@ -84,7 +87,7 @@ export async function buildTestApp(t: Tap, opts: { env?: Record<string, string>;
   });
   const database = opts.database ?? (await openTestDatabase());
   const clock = opts.clock ?? new TestClock();
-  const app = await buildApp({ config, database, now: clock.now, logger: opts.logger ?? createLogger(config) });
+  const app = await buildApp({ config, database, now: clock.now, logger: opts.logger ?? createLogger(config), checkResponses: opts.checkResponses ?? true });
   t.teardown(async () => {
     await app.close();
     if (!opts.database) await database.close();

@@ -54,15 +54,6 @@ export default fp(
       }
       requireRole(request, ...roles);
     });
-    // Routes with roles are documented as needing a bearer token, and with the roles they allow.
-    app.addHook('onRoute', (route) => {
-      const roles = (route.config as { roles?: Role[] } | undefined)?.roles;
-      if (!roles || !route.schema) return;
-      const schema = route.schema as Record<string, unknown>;
-      schema.security = [{ bearer: [] }];
-      const who = roles.length ? `Roles: ${roles.join(', ')}.` : 'Any authenticated principal.';
-      schema.description = schema.description ? `${schema.description} ${who}` : who;
-    });
   },
   { name: 'auth', dependencies: ['db'] },
 );

@@ -11,6 +11,7 @@ import { listCases } from '../../cases/read.js';
 import type { Workflow } from '../../../workflows/kit.js';
 import type { Role } from '../../registry/principals.js';
 import { idParams, pageQuery, ref } from './common.js';
+import { answer, documentRoute, HEADERS } from '../openapi.js';
 
 /** `If-Match: "<version>"` (or W/"…", or a bare number) → the version, or a 400 naming the header. */
 export function parseIfMatch(request: FastifyRequest): number | undefined {
@@ -30,6 +31,9 @@ export function caseRoutes(wf: Workflow) {
   const tags = [wf.kind];
   const publicEvents = Object.entries(wf.events).filter(([, s]) => !s.internal).map(([t]) => t);
   const states = Object.keys(wf.machine.root.states);
+  // The operations' names come from the kind: sandbox-cases → SandboxCase, genai-projects → GenaiProject.
+  const noun = wf.kind.replace(/s$/, '').replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+  const caseAnswer = (description: string, headers = {}) => answer(description, 'responses/case.json', headers);
   return async function routes(app: FastifyInstance) {
     const deps = app.engine;
     // For the OpenAPI document only: one alternative per event, each with its payload schema file.
@@ -51,7 +55,15 @@ export function caseRoutes(wf: Workflow) {
       })),
     };
 
-    app.post(base, { config: { roles: ['applicant'] }, schema: { tags, summary: `Create a ${wf.title} case (draft)`, body: ref(`${wf.schemaDir}/application.json`) } }, async (request, reply) => {
+    app.post(base, { config: { roles: ['applicant'] }, schema: {
+          tags,
+          operationId: `create${noun}`,
+          summary: `Create a ${wf.title} case (draft)`,
+          description: 'The body is the application; the case starts in state `draft`.',
+          body: ref(`${wf.schemaDir}/application.json`),
+          response: { 201: caseAnswer('The case, created', { location: HEADERS.location, etag: HEADERS.etag, 'idempotent-replayed': HEADERS.replayed }) },
+        },
+      }, async (request, reply) => {
       const p = principalOf(request);
       const headers = (c: CaseView) => ({ location: `${base}/${c.id}`, etag: `"${c.version}"` });
       const c = await createCase(deps, wf, callerOf(p), request.body, keyedAnswer(request, 201, headers));
@@ -60,7 +72,17 @@ export function caseRoutes(wf: Workflow) {
 
     app.patch(
       `${base}/:id`,
-      { config: { roles: ['applicant'] }, schema: { tags, summary: 'Replace the application while the case is a draft', params: idParams, body: ref(`${wf.schemaDir}/application.json`) } },
+      {
+        config: { roles: ['applicant'], ifMatch: true },
+        schema: {
+          tags,
+          operationId: `replace${noun}Application`,
+          summary: `Replace a ${wf.title} case's application while it is a draft`,
+          params: idParams,
+          body: ref(`${wf.schemaDir}/application.json`),
+          response: { 200: caseAnswer('The case with its new application', { etag: HEADERS.etag }) },
+        },
+      },
       async (request, reply) => {
         const p = principalOf(request);
         const { id } = request.params as { id: string };
@@ -69,7 +91,12 @@ export function caseRoutes(wf: Workflow) {
       },
     );
 
-    app.get(`${base}/:id`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request, reply) => {
+    app.get(
+      `${base}/:id`,
+      {
+        config: { roles: readers },
+        schema: { tags, operationId: `get${noun}`, summary: `Get a ${wf.title} case`, params: idParams, response: { 200: caseAnswer('The case', { etag: HEADERS.etag }) } },
+      }, async (request, reply) => {
       const p = principalOf(request);
       const c = await getCase(app.db, wf, callerOf(p), (request.params as { id: string }).id);
       return etag(reply, c.version).send(c);
@@ -81,6 +108,10 @@ export function caseRoutes(wf: Workflow) {
         config: { roles: readers },
         schema: {
           tags,
+          operationId: `list${noun}s`,
+          summary: `List ${wf.title} cases`,
+          description: 'Cases visible to the caller, oldest first, in keyset pages.',
+          response: { 200: answer('A page of cases', 'responses/case-page.json') },
           querystring: pageQuery({
             state: { enum: states },
             organization_id: { type: 'string', format: 'uuid' },
@@ -98,10 +129,17 @@ export function caseRoutes(wf: Workflow) {
     app.post(
       `${base}/:id/events`,
       {
-        config: { roles: readers, swaggerTransform: (({ schema }: { schema: Record<string, unknown> }) => ({ schema: { ...schema, body: documentedEventBody } })) as never },
+        config: {
+          roles: readers,
+          ifMatch: true,
+          swaggerTransform: ((route: Parameters<typeof documentRoute>[0]) => documentRoute({ ...route, schema: { ...route.schema, body: documentedEventBody } })) as never,
+        },
         schema: {
           tags,
+          operationId: `fire${noun}Event`,
           summary: `Fire a ${wf.title} workflow event`,
+          description: 'The body is one of the events callers may fire, each with its payload schema; GET …/allowed-events lists those this caller may fire now. A refusal is judged in this order: role (403), If-Match (412), state (409), payload (400), rules (422).',
+          response: { 200: answer('The case after the event, and the event', 'responses/fired.json', { 'idempotent-replayed': HEADERS.replayed }) },
           params: idParams,
           body: {
             type: 'object',
@@ -126,12 +164,36 @@ export function caseRoutes(wf: Workflow) {
         description: `Only events of these types, comma-separated: ${historyTypes(wf).join(', ')}.`,
       },
     });
-    app.get(`${base}/:id/events`, { config: { roles: readers }, schema: { tags, params: idParams, querystring: historyQuery } }, async (request) => {
+    app.get(
+      `${base}/:id/events`,
+      {
+        config: { roles: readers },
+        schema: {
+          tags,
+          operationId: `list${noun}Events`,
+          summary: `A ${wf.title} case's history`,
+          description: 'The case’s audit events, oldest first, in keyset pages.',
+          params: idParams,
+          querystring: historyQuery,
+          response: { 200: answer('A page of the case’s events', 'responses/audit-event-page.json') },
+        },
+      }, async (request) => {
       const p = principalOf(request);
       return caseHistory(app.db, wf, callerOf(p), (request.params as { id: string }).id, request.query as HistoryQuery);
     });
 
-    app.get(`${base}/:id/allowed-events`, { config: { roles: readers }, schema: { tags, params: idParams } }, async (request) => {
+    app.get(
+      `${base}/:id/allowed-events`,
+      {
+        config: { roles: readers },
+        schema: {
+          tags,
+          operationId: `list${noun}AllowedEvents`,
+          summary: `The events this caller may fire on a ${wf.title} case now`,
+          params: idParams,
+          response: { 200: answer('The case’s state and the events this caller may fire in it', 'responses/allowed-events.json') },
+        },
+      }, async (request) => {
       const p = principalOf(request);
       const caller = callerOf(p);
       const c = await getCase(app.db, wf, caller, (request.params as { id: string }).id);
