@@ -13,7 +13,16 @@ const PENDING = 0;
 const LEGACY_PENDING_SECONDS = 60;
 const expired = () => sql<boolean>`created_at < now() - make_interval(hours => ${WINDOW_HOURS}) or (status = ${PENDING} and created_at < now() - make_interval(secs => ${LEGACY_PENDING_SECONDS}))`;
 
-type Claim = { principalId: string; key: string; method: string; path: string; hash: string; stored: boolean };
+type Claim = {
+  principalId: string;
+  key: string;
+  method: string;
+  path: string;
+  hash: string;
+  stored: boolean;
+  /** The route's own serializer for a status (its response schema), so the stored answer is the bytes sent. */
+  serialize: (status: number, value: unknown) => string;
+};
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +37,9 @@ declare module 'fastify' {
 /**
  * The request's Idempotency-Key for the service to store with its work, in the same transaction,
  * as the answer `status` with the result as its JSON body and these headers (undefined without a
- * key). The body is the route's reply: Fastify sends an object as JSON.stringify makes it.
+ * key). The body is what the route sends: the result serialised with the route's response schema
+ * for that status (fields in the schema's order, unlisted ones left out), so a replay is the first
+ * answer byte for byte.
  */
 export function keyedAnswer<T>(request: FastifyRequest, status: number, headers: (result: T) => Record<string, string> = () => ({})): KeyedRequest<T> | undefined {
   const claim = request.idempotency;
@@ -42,13 +53,13 @@ export function keyedAnswer<T>(request: FastifyRequest, status: number, headers:
     hash: claim.hash,
     answer: (result) => {
       claim.stored = true;
-      let value: unknown = result;
+      let body = claim.serialize(status, result);
       if (omit?.length) {
-        const copy = { ...(result as Record<string, unknown>) };
-        for (const field of omit) delete copy[field];
-        value = copy;
+        const value = JSON.parse(body) as Record<string, unknown>;
+        for (const field of omit) delete value[field];
+        body = JSON.stringify(value);
       }
-      return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers(result) }, body: JSON.stringify(value) };
+      return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers(result) }, body };
     },
   };
 }
@@ -84,7 +95,11 @@ export default fp(
       if (!stored || stored.expired) {
         // Judged again in the delete: a concurrent request may have replaced the expired row.
         if (stored) await db.deleteFrom('idempotency_keys').where('principal_id', '=', principalId).where('key', '=', key).where(expired()).execute();
-        request.idempotency = { principalId, key, method: request.method, path, hash, stored: false };
+        const serialize = (status: number, value: unknown) => {
+          const fn = reply.getSerializationFunction(String(status), 'application/json') as ((v: unknown) => string) | undefined;
+          return fn ? fn(value) : JSON.stringify(value);
+        };
+        request.idempotency = { principalId, key, method: request.method, path, hash, stored: false, serialize };
         return;
       }
       if (stored.request_hash !== hash) {
