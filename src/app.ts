@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type Database } from './db/index.js';
 import type { Db } from './db/types.js';
-import { Schemas } from './schemas.js';
+import { Schemas, withWholeRefs } from './schemas.js';
 import { resolveComponentRefs } from './http/openapi-refs.js';
 import openapiOperations, { documentRoute } from './http/openapi.js';
 import { responseSchemas } from './http/responses.js';
@@ -28,7 +28,7 @@ import registerRoutes from './http/routes/register.js';
 import registerCertificateRoutes from './http/routes/register-certificates.js';
 import schemeRoutes from './http/routes/schemes.js';
 import registerGenaiRoutes from './http/routes/register-genai.js';
-import { caseRoutes } from './http/routes/cases.js';
+import { caseRoutes, eventBodySchemas } from './http/routes/cases.js';
 import { workflows } from '../workflows/index.js';
 import { RequestLog, createLogger } from './logger.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -99,8 +99,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const principalCache = await listenForPrincipalChanges(database, app.log);
   app.addHook('onClose', async () => principalCache.stop());
 
-  for (const s of schemas.files) app.addSchema(s);
+  // Fastify's copies (serializer, OpenAPI document) name other files by whole $id; validation uses the files as they are.
+  for (const s of schemas.files) app.addSchema(withWholeRefs(s));
   for (const s of responseSchemas) app.addSchema(s);
+  for (const wf of workflows) for (const s of eventBodySchemas(wf, schemas.files)) app.addSchema(s);
   app.setValidatorCompiler(({ schema, httpPart }) => schemas.forRequestPart(schema as never, httpPart));
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);

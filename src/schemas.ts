@@ -30,6 +30,30 @@ export function loadSchemaFiles(dir = schemasDir): JsonSchema[] {
   return out;
 }
 
+/**
+ * A copy of a schema file whose references name their targets by whole $id
+ * (`../common/text.json#/definitions/short` in products/product.json becomes
+ * `common/text.json#/definitions/short`, `#/definitions/medium` in common/text.json
+ * `common/text.json#/definitions/medium`): Fastify's serializer resolves only those, and an
+ * answer that refers to an input schema's declaration (a product's fields) reaches through it.
+ */
+export function withWholeRefs(schema: JsonSchema): JsonSchema {
+  const base = schema.$id ?? '';
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (!node || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node as Record<string, unknown>).map(([k, v]) => {
+        if (k !== '$ref' || typeof v !== 'string') return [k, k === 'examples' || k === 'enum' || k === 'const' ? v : rewrite(v)];
+        const [file = '', fragment] = v.split('#');
+        const target = !file ? base : file.startsWith('.') ? path.posix.normalize(path.posix.join(path.posix.dirname(base), file)) : file;
+        return [k, fragment === undefined ? target : `${target}#${fragment}`];
+      }),
+    );
+  };
+  return rewrite(schema) as JsonSchema;
+}
+
 function makeAjv(schemas: JsonSchema[], coerce: boolean): Ajv {
   const ajv = new Ajv({
     allErrors: true,

@@ -5,7 +5,9 @@
 // must be byte for byte the first answer). Open objects (`additionalProperties: true`, no
 // properties) are sent as they are. References name a schema by its whole $id (the serialiser does not
 // resolve relative ones): the application and the record, whose shape depends on the kind.
-import type { JsonSchema } from '../schemas.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { schemasDir, withWholeRefs, type JsonSchema } from '../schemas.js';
 
 const uuid = { type: 'string', format: 'uuid' } as const;
 const nullableUuid = { type: ['string', 'null'], format: 'uuid' } as const;
@@ -112,8 +114,16 @@ const organization: JsonSchema = {
     contact_email: { type: 'string' },
     accreditation: {
       type: ['object', 'null'],
-      additionalProperties: true,
-      description: 'A lab’s accreditation: accreditation_number, schemes, valid_until, set_at, set_by.',
+      additionalProperties: false,
+      description: 'A lab’s accreditation as the regulator set it (AccreditationInput), with when and by whom.',
+      required: ['accreditation_number', 'schemes', 'valid_until', 'set_at', 'set_by'],
+      properties: {
+        accreditation_number: { type: 'string' },
+        schemes: { type: 'array', items: { type: 'string' }, description: 'The scheme codes the lab may assess.' },
+        valid_until: dateTime,
+        set_at: dateTime,
+        set_by: { type: 'string', description: 'The regulator principal’s id, or `system`.' },
+      },
     },
     created_at: dateTime,
     updated_at: dateTime,
@@ -145,14 +155,22 @@ const me: JsonSchema = {
   properties: { principal_id: uuid, role: principalProps.role, organization_id: nullableUuid, id: uuid, name: principalProps.name },
 };
 
+// A product's fields are ProductInput's, as declared in schemas/products/product.json.
+const productInput = withWholeRefs(JSON.parse(fs.readFileSync(path.join(schemasDir, 'products/product.json'), 'utf8')) as JsonSchema);
 const product: JsonSchema = {
   $id: 'responses/product.json',
   title: 'Product',
   description: 'A product: its id and organization, the fields of ProductInput as registered, and its times.',
   type: 'object',
-  additionalProperties: true,
-  required: ['id', 'organization_id'],
-  properties: { id: uuid, organization_id: uuid },
+  additionalProperties: false,
+  required: ['id', 'organization_id', ...(productInput.required as string[]), 'created_at', 'updated_at'],
+  properties: {
+    id: uuid,
+    organization_id: uuid,
+    ...(productInput.properties as Record<string, unknown>),
+    created_at: dateTime,
+    updated_at: dateTime,
+  },
 };
 
 const workflow: JsonSchema = {
@@ -200,7 +218,152 @@ const workflow: JsonSchema = {
   },
 };
 
-const openItem = (id: string, title: string, description: string): JsonSchema => ({ $id: `responses/${id}.json`, title, ...open(description) });
+const strings = { type: 'array', items: { type: 'string' } } as const;
+
+const scheme: JsonSchema = {
+  $id: 'responses/scheme.json',
+  title: 'Scheme',
+  description: 'A certification scheme with its criteria.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['code', 'title', 'title_zh', 'description', 'product_kinds', 'standards', 'validity_months', 'criteria'],
+  properties: {
+    code: { type: 'string', examples: ['ai-safety-risk'] },
+    title: { type: 'string' },
+    title_zh: { type: ['string', 'null'] },
+    description: { type: ['string', 'null'] },
+    product_kinds: { ...strings, description: 'The product kinds the scheme certifies.' },
+    standards: { ...strings, description: 'The standards it assesses against.' },
+    validity_months: { type: 'integer', description: 'How long a certificate under it is valid.' },
+    criteria: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'title', 'mandatory'],
+        properties: { id: { type: 'string' }, title: { type: 'string' }, mandatory: { type: 'boolean' } },
+      },
+    },
+  },
+};
+
+const name = (nullable = false) => ({ type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: nullable ? ['string', 'null'] : 'string' } } });
+
+const certificate: JsonSchema = {
+  $id: 'responses/certificate.json',
+  title: 'Certificate',
+  description: 'A certificate in the public register, with its status: nothing of the application, results or contacts.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['number', 'status', 'holder', 'product', 'scheme', 'lab', 'issued_at', 'valid_until'],
+  properties: {
+    number: { type: 'string', examples: ['GDAIC-2026-000001'] },
+    status: { type: 'string', enum: ['valid', 'suspended', 'revoked', 'expired'] },
+    holder: name(),
+    product: { type: 'object', additionalProperties: false, required: ['name', 'version'], properties: { name: { type: 'string' }, version: { type: 'string' } } },
+    scheme: { type: 'string', description: 'The scheme’s code.' },
+    lab: { ...name(true), description: 'The lab that assessed the product.' },
+    issued_at: dateTime,
+    valid_until: dateTime,
+  },
+};
+
+const period = { type: 'object', additionalProperties: false, required: ['start', 'end'], properties: { start: dateTime, end: dateTime } } as const;
+const sandboxEntry: JsonSchema = {
+  $id: 'responses/sandbox-entry.json',
+  title: 'SandboxRegisterEntry',
+  description: 'A participant of the sandbox in the public register.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['number', 'organization', 'product', 'state', 'testing_period'],
+  properties: {
+    number: { type: 'string', examples: ['SBX-2026-000001'] },
+    organization: name(),
+    product: name(true),
+    state: { type: 'string', enum: ['admitted', 'testing', 'suspended', 'exit_review', 'exited'] },
+    testing_period: { anyOf: [period, { type: 'null' }], description: 'The admitted testing period.' },
+    ended_at: { ...dateTime, description: 'When testing ended; absent while it goes on.' },
+  },
+};
+
+const genaiEntry: JsonSchema = {
+  $id: 'responses/genai-entry.json',
+  title: 'GenaiRegisterEntry',
+  description: 'A generative-AI joint-laboratory project in the public register.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['number', 'title', 'lead_organization', 'partners', 'research_areas', 'state', 'approved_at', 'completed_at'],
+  properties: {
+    number: { type: 'string', examples: ['GAI-2026-000001'] },
+    title: { type: 'string' },
+    lead_organization: name(),
+    partners: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['name', 'region'], properties: { name: { type: 'string' }, region: { type: 'string' } } },
+    },
+    research_areas: strings,
+    state: { type: 'string', enum: ['active', 'completed'] },
+    approved_at: { type: ['string', 'null'], format: 'date-time' },
+    completed_at: { type: ['string', 'null'], format: 'date-time' },
+  },
+};
+
+const auditReport: JsonSchema = {
+  $id: 'responses/audit-report.json',
+  title: 'AuditReport',
+  description: 'The result of checking every hash chain and replaying every case.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['ok', 'cases_checked', 'events_checked', 'failures'],
+  properties: {
+    ok: { type: 'boolean' },
+    cases_checked: { type: 'integer' },
+    events_checked: { type: 'integer' },
+    failures: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['case_id', 'seq', 'reason'],
+        properties: { case_id: { ...nullableUuid, description: 'Null for the registry chain.' }, seq: { type: 'integer' }, reason: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const count = { type: 'integer' } as const;
+const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const health: JsonSchema = {
+  $id: 'responses/health.json',
+  title: 'Health',
+  description: 'The service’s status; readiness adds the database it runs on and the scheduler’s state.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'ready'] },
+    database: { type: 'string', enum: ['embedded', 'postgresql'] },
+    scheduler: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled'],
+      properties: {
+        enabled: { type: 'boolean' },
+        interval_ms: count,
+        sweeps: count,
+        last_sweep_at: nullableTime,
+        last_sweep: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { fired: count, skipped: count, failed: count, batches: count, more: { type: 'boolean' }, purged_idempotency_keys: count, duration_ms: { type: 'number' } },
+        },
+        failing_deadlines: count,
+        last_error: { type: ['string', 'null'] },
+        last_error_at: nullableTime,
+      },
+    },
+  },
+};
 
 export const responseSchemas: JsonSchema[] = [
   caseView,
@@ -217,14 +380,14 @@ export const responseSchemas: JsonSchema[] = [
   page('responses/product.json', 'ProductPage', 'A page of products.'),
   workflow,
   page('responses/workflow.json', 'WorkflowPage', 'Every workflow.'),
-  openItem('scheme', 'Scheme', 'A certification scheme with its criteria.'),
+  scheme,
   page('responses/scheme.json', 'SchemePage', 'A page of certification schemes.'),
-  openItem('certificate', 'Certificate', 'A certificate in the public register, with its status.'),
+  certificate,
   page('responses/certificate.json', 'CertificatePage', 'A page of the public certificate register.'),
-  openItem('sandbox-entry', 'SandboxRegisterEntry', 'A participant of the sandbox in the public register.'),
+  sandboxEntry,
   page('responses/sandbox-entry.json', 'SandboxRegisterPage', 'A page of the public sandbox register.'),
-  openItem('genai-entry', 'GenaiRegisterEntry', 'A generative-AI joint-laboratory project in the public register.'),
+  genaiEntry,
   page('responses/genai-entry.json', 'GenaiRegisterPage', 'A page of the public register of GenAI projects.'),
-  openItem('audit-report', 'AuditReport', 'The result of checking every hash chain: ok, counts, and each failure.'),
-  openItem('health', 'Health', 'The service’s status: `{status}`, and for readiness the database and the scheduler.'),
+  auditReport,
+  health,
 ];

@@ -73,5 +73,30 @@ t.test('every operation has an operationId, a summary, tags, security, a success
   t.ok(events.responses['503'].headers['retry-after']);
   t.ok(op('/v1/sandbox-cases/{id}', 'get').responses['200'].headers.etag);
   t.ok(served.components.schemas.Case.properties.lab_id, 'the case documents lab_id');
-  t.notOk(served.components.schemas['Text-short'], 'no component twice');
+  const names = Object.keys(served.components.schemas);
+  t.same(names.filter((n) => names.includes(n.replace('-', '_')) && n.includes('-')), [], 'no component twice (Text-short beside Text_short)');
+});
+
+t.test('every answer is a closed schema: no response component lets an unlisted field through', async (t) => {
+  // The only open objects are those whose shape depends on the kind or the event, each said so.
+  const allowedOpen = new Set(['Case.application', 'Case.record']);
+  const isObject = (s: any) => [].concat(s?.type ?? []).includes('object' as never);
+  const isOpen = (s: any) => isObject(s) && s.additionalProperties !== false && typeof s.additionalProperties !== 'object';
+  const open: string[] = [];
+  const visit = (s: any, at: string, depth: number): void => {
+    if (!s || typeof s !== 'object' || depth > 6) return;
+    if (isOpen(s)) open.push(at);
+    for (const [k, sub] of Object.entries((s.properties ?? {}) as Record<string, any>)) visit(sub, `${at}.${k}`, depth + 1);
+    if (s.items) visit(s.items, `${at}[]`, depth + 1);
+    for (const alt of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) visit(alt, at, depth + 1);
+  };
+  // Responses only: the input schemas (and the events and payloads built from them) are what callers send.
+  const responses = Object.entries(served.components.schemas as Record<string, any>).filter(([name]) => !/Input$|Application$|Payload$|Event$|^Problem$|_/.test(name));
+  t.ok(responses.length >= 20, `${responses.length} response schemas`);
+  for (const [name, schema] of responses) visit(schema, name, 0);
+  t.same(open.filter((s) => !allowedOpen.has(s)).sort(), [], 'closed');
+  for (const name of ['Product', 'Scheme', 'Certificate', 'SandboxRegisterEntry', 'GenaiRegisterEntry', 'AuditReport', 'Health']) {
+    t.equal(served.components.schemas[name].additionalProperties, false, `${name} is closed`);
+  }
+  t.same(Object.keys(served.components.schemas.Product.properties), ['id', 'organization_id', ...Object.keys(served.components.schemas.ProductInput.properties), 'created_at', 'updated_at'], 'a product answers ProductInput’s fields');
 });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -20,13 +21,20 @@ export default fp(
   async (app, opts: { schemas: JsonSchema[] }) => {
     const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, discriminator: false });
     addFormats(ajv);
-    // The serialiser resolves a reference by the whole $id (responses/case.json), ajv relative to the
-    // referring schema's own $id: the checker gets the references of responses/ made relative.
+    // The serialiser resolves a reference by the whole $id (responses/case.json, common/text.json),
+    // ajv relative to the referring schema's own $id: the checker gets the references of the
+    // response schemas made relative (../common/text.json from responses/product.json).
+    const ids = new Set(opts.schemas.map((s) => s.$id));
     const relative = (node: unknown, baseDir: string): unknown => {
       if (Array.isArray(node)) return node.map((n) => relative(n, baseDir));
       if (!node || typeof node !== 'object') return node;
       return Object.fromEntries(
-        Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith(`${baseDir}/`) ? v.slice(baseDir.length + 1) : relative(v, baseDir)]),
+        Object.entries(node).map(([k, v]) => {
+          if (k !== '$ref' || typeof v !== 'string') return [k, relative(v, baseDir)];
+          const [file = '', fragment] = v.split('#');
+          if (!ids.has(file)) return [k, v];
+          return [k, `${path.posix.relative(baseDir, file)}${fragment === undefined ? '' : `#${fragment}`}`];
+        }),
       );
     };
     for (const s of opts.schemas) ajv.addSchema(s.$id?.startsWith('responses/') ? (relative(s, 'responses') as JsonSchema) : s);
