@@ -1,7 +1,7 @@
 // Generates the TypeScript types of an API client from the served OpenAPI document, with
 // openapi-typescript as an integrator would (README, API): test/openapi/client/api.ts. The file is
 // committed so that `npm run typecheck` checks the client script against it once per run, and a test
-// fails when it is stale (`npx tsx scripts/gen-openapi-client.ts` rewrites it).
+// fails when it is stale (`npm run gen:client` rewrites it).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -110,8 +110,9 @@ try {
     return { ...r, events: [...r.events].sort() };
   };
   const doc = (await get('/documentation/json')).json();
-  const alts = doc.paths['/v1/sandbox-cases/{id}/events'].post.requestBody.content['application/json'].schema.oneOf;
-  const alt = alts.find((a: any) => a.properties.type.enum[0] === '${EVENT}');
+  const body = doc.paths['/v1/sandbox-cases/{id}/events'].post.requestBody.content['application/json'].schema;
+  const component = (ref: string) => doc.components.schemas[ref.split('/').pop()!];
+  const alt = body.oneOf.map((a: any) => component(a.$ref)).find((a: any) => a.properties.type.enum[0] === '${EVENT}');
   const payloadRef = alt.properties.payload.$ref as string;
   const bad = await s.fire(c.id, R, '${EVENT}', {});
   const byApplicant = (await s.fire(c.id, A, '${EVENT}', { findings: 'x' })).statusCode;
@@ -123,7 +124,7 @@ try {
     allowedApplicant: await allowed(A),
     docs: (await get('/v1/workflows/sandbox-cases')).json(),
     mermaid: (await get('/v1/workflows/sandbox-cases?format=mermaid')).body,
-    openapi: { title: alt.title, description: alt.description, required: alt.required, payloadTitle: doc.components.schemas[payloadRef.split('/').pop()!]?.title },
+    openapi: { title: alt.title, description: alt.description, required: alt.required, payloadTitle: component(payloadRef)?.title, mapped: component(body.discriminator.mapping['${EVENT}'])?.title },
     pageEn: (await get('/workflows?lang=en')).body,
     pageZh: (await get('/workflows?lang=zh-Hans')).body,
     badPayload: { status: bad.statusCode, errors: bad.json().errors },
@@ -168,10 +169,11 @@ t.test('a workflow given one more event in its machine file and a schema file sh
   t.same(seen.docs.transitions.filter((x: { event: string }) => x.event === EVENT), [{ from: 'testing', event: EVENT, to: 'testing', guard: null, roles: ['regulator'] }], 'with its one transition');
   t.match(seen.mermaid, `    testing --> testing: ${EVENT} (regulator)\n`, 'the Mermaid diagram draws it');
   t.same(seen.openapi, {
-    title: `sandbox-cases ${EVENT}`,
+    title: 'SandboxCaseRecordSupervisionVisitEvent',
     description: 'Record an on-site supervision visit and its findings. Roles: regulator.',
     required: ['type', 'payload'],
     payloadTitle: 'SandboxRecordSupervisionVisitPayload',
+    mapped: 'SandboxCaseRecordSupervisionVisitEvent',
   }, 'the OpenAPI event bodies include it, with its payload schema');
   t.match(seen.pageEn, `Record supervision visit <code>${EVENT}</code>`, 'the workflows page names it in English');
   t.match(seen.pageZh, `记录现场监督检查 <code>${EVENT}</code>`, 'and in Chinese');

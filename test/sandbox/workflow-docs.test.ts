@@ -40,16 +40,25 @@ t.test('workflows and the OpenAPI document are derived from the machine', async 
     t.equal((await ta.req({ method: 'GET', url: '/v1/workflows/sandbox-cases?format=svg' })).statusCode, 400);
   });
 
-  t.test('the OpenAPI document lists each event type with its payload schema', async (t) => {
+  t.test('the OpenAPI document lists each event callers fire, a component of its own told apart by type, with its payload schema', async (t) => {
     const d = (await ta.req({ method: 'GET', url: '/documentation/json' })).json();
     const op = d.paths['/v1/sandbox-cases/{id}/events'].post;
-    const alternatives = op.requestBody.content['application/json'].schema.oneOf;
+    const body = op.requestBody.content['application/json'].schema;
+    const component = (ref: string) => d.components.schemas[ref.replace('#/components/schemas/', '')];
+    t.ok(body.oneOf.every((a: any) => /^#\/components\/schemas\/SandboxCase[A-Za-z]+Event$/.test(a.$ref)), 'each alternative a $ref to a component');
+    const alternatives = body.oneOf.map((a: any) => component(a.$ref));
     const types = alternatives.map((a: any) => a.properties.type.enum[0]).sort();
-    t.same(types, Object.keys(sandboxWorkflow.events).filter((e) => !sandboxWorkflow.events[e]!.internal).sort());
-    const admit = alternatives.find((a: any) => a.properties.type.enum[0] === 'ADMIT');
-    const ref = admit.properties.payload.$ref as string;
-    t.match(ref, /^#\/components\/schemas\//);
-    const target = d.components.schemas[ref.split('/').pop()!];
+    const callable = Object.entries(sandboxWorkflow.events).filter(([, e]) => !e.internal && e.roles.some((r) => r !== 'system')).map(([type]) => type).sort();
+    t.ok(callable.length >= 10);
+    t.same(types, callable, 'exactly the events callers may fire');
+    t.notOk(types.includes('PERIOD_ENDED'), 'no system event');
+    t.equal(body.discriminator.propertyName, 'type');
+    t.same(Object.keys(body.discriminator.mapping).sort(), callable, 'the discriminator maps each type');
+    for (const [type, ref] of Object.entries(body.discriminator.mapping as Record<string, string>)) t.equal(component(ref).properties.type.enum[0], type, `${type} maps to its own component`);
+    const admit = component(body.discriminator.mapping.ADMIT);
+    t.equal(admit.title, 'SandboxCaseAdmitEvent');
+    t.same(admit.required, ['type', 'payload']);
+    const target = component(admit.properties.payload.$ref);
     t.ok(target.properties.testing_period, 'the ADMIT payload schema is the one in schemas/sandbox/events/ADMIT.json');
     t.ok(d.paths['/v1/sandbox-cases'].post.requestBody.content['application/json'].schema);
   });

@@ -4,6 +4,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import { ERRORS } from '../../src/errors.js';
 import { loadSchemaFiles, type JsonSchema } from '../../src/schemas.js';
+import { eventBodySchemas } from '../../src/http/routes/cases.js';
+import { workflows } from '../../workflows/index.js';
 import { buildTestApp } from '../helpers/app.js';
 import { buildWorld, diffFingerprints, fingerprint, problemShapeError, registeredRoutes, type RouteRef } from '../security/support.js';
 
@@ -48,7 +50,9 @@ const allIds = Object.values(ids).flat();
 // ---- schemas: the route's body schema, from the OpenAPI document, resolved against schemas/ --------
 
 type Schema = Record<string, any>;
-const files = new Map(loadSchemaFiles().map((f) => [f.$id!, f as Schema]));
+// The schema files, and the event bodies the document's POST …/events alternatives are (each event a component of its own).
+const schemaFiles = loadSchemaFiles();
+const files = new Map([...schemaFiles, ...workflows.flatMap((wf) => eventBodySchemas(wf, schemaFiles))].map((f) => [f.$id!, f as Schema]));
 const byTitle = new Map([...files.values()].map((f) => [f.title as string, f]));
 const pointer = (root: Schema, frag: string) =>
   frag

@@ -12,6 +12,7 @@ import type { Workflow } from '../../../workflows/kit.js';
 import type { Role } from '../../registry/principals.js';
 import { idParams, pageQuery, ref } from './common.js';
 import { answer, documentRoute, HEADERS } from '../openapi.js';
+import type { JsonSchema } from '../../schemas.js';
 
 /** `If-Match: "<version>"` (or W/"…", or a bare number) → the version, or a 400 naming the header. */
 export function parseIfMatch(request: FastifyRequest): number | undefined {
@@ -22,6 +23,41 @@ export function parseIfMatch(request: FastifyRequest): number | undefined {
   return Number(m[1]);
 }
 
+// The operations' names come from the kind: sandbox-cases → SandboxCase, genai-projects → GenaiProject.
+const nounOf = (wf: Workflow) => wf.kind.replace(/s$/, '').replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+const pascal = (type: string) => type.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+/** Events a caller may fire through the API: neither internal nor the scheduler's own. */
+const callerMayFire = (e: Workflow['events'][string]) => !e.internal && e.roles.some((r) => r !== 'system');
+const eventBodyId = (wf: Workflow, type: string) => `events/${wf.kind}/${type}.json`;
+const eventBodyTitle = (wf: Workflow, type: string) => `${nounOf(wf)}${pascal(type)}Event`;
+
+/**
+ * The body of each event callers may fire on a kind (system events left out), as schemas of their
+ * own for the OpenAPI document: `{type, payload}` with the event's payload schema file, its
+ * description and roles from the machine. POST …/events documents its body as `oneOf` these with
+ * a discriminator on `type`, so a generated client types each event's payload exactly.
+ */
+export function eventBodySchemas(wf: Workflow, files: JsonSchema[]): JsonSchema[] {
+  return Object.entries(wf.events)
+    .filter(([, e]) => callerMayFire(e))
+    .map(([type, e]) => {
+      const payloadFile = e.payload ? files.find((f) => f.$id === `${wf.schemaDir}/events/${type}.json`) : undefined;
+      const payloadRequired = ((payloadFile?.required as unknown[] | undefined)?.length ?? 0) > 0;
+      return {
+        $id: eventBodyId(wf, type),
+        title: eventBodyTitle(wf, type),
+        description: `${e.description} Roles: ${e.roles.join(', ')}.`,
+        type: 'object',
+        additionalProperties: false,
+        required: payloadRequired ? ['type', 'payload'] : ['type'],
+        properties: {
+          type: { type: 'string', enum: [type] },
+          payload: payloadFile ? { $ref: `${payloadFile.$id}#` } : { type: 'object', maxProperties: 0 },
+        },
+      };
+    });
+}
+
 const etag = (reply: FastifyReply, version: number) => reply.header('etag', `"${version}"`);
 
 /** The routes every case kind has (SPEC §2), derived from the workflow's machine and schemas. */
@@ -29,30 +65,21 @@ export function caseRoutes(wf: Workflow) {
   const base = `/v1/${wf.kind}`;
   const readers: Role[] = ['applicant', 'lab', 'regulator'];
   const tags = [wf.kind];
+  // The validation enum keeps the scheduler's events, so that firing one is refused by role (403);
+  // the document lists only those a caller may fire.
   const publicEvents = Object.entries(wf.events).filter(([, s]) => !s.internal).map(([t]) => t);
+  const callerEvents = Object.entries(wf.events).filter(([, s]) => callerMayFire(s)).map(([t]) => t);
   const states = Object.keys(wf.machine.root.states);
-  // The operations' names come from the kind: sandbox-cases → SandboxCase, genai-projects → GenaiProject.
-  const noun = wf.kind.replace(/s$/, '').replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+  const noun = nounOf(wf);
   const caseAnswer = (description: string, headers = {}) => answer(description, 'responses/case.json', headers);
   return async function routes(app: FastifyInstance) {
     const deps = app.engine;
-    // For the OpenAPI document only: one alternative per event, each with its payload schema file.
-    // Validation keeps the simple body so that state and role are judged before the payload.
-    const payloadRequired = (type: string) =>
-      Boolean(wf.events[type]!.payload) && ((app.schemas.files.find((f) => f.$id === `${wf.schemaDir}/events/${type}.json`)?.required as unknown[] | undefined)?.length ?? 0) > 0;
+    // For the OpenAPI document only: one of the events callers may fire, each a component of its
+    // own (eventBodySchemas), told apart by `type`. Validation keeps the simple body so that state
+    // and role are judged before the payload.
     const documentedEventBody = {
-      type: 'object',
-      oneOf: publicEvents.map((type) => ({
-        type: 'object',
-        title: `${wf.kind} ${type}`,
-        description: `${wf.events[type]!.description} Roles: ${wf.events[type]!.roles.join(', ')}.`,
-        additionalProperties: false,
-        required: payloadRequired(type) ? ['type', 'payload'] : ['type'],
-        properties: {
-          type: { type: 'string', enum: [type] },
-          payload: wf.events[type]!.payload ? { $ref: `${wf.schemaDir}/events/${type}.json#` } : { type: 'object', maxProperties: 0 },
-        },
-      })),
+      oneOf: callerEvents.map((type) => ({ $ref: `${eventBodyId(wf, type)}#` })),
+      discriminator: { propertyName: 'type', mapping: Object.fromEntries(callerEvents.map((type) => [type, `#/components/schemas/${eventBodyTitle(wf, type)}`])) },
     };
 
     app.post(base, { config: { roles: ['applicant'] }, schema: {

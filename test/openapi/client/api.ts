@@ -709,6 +709,14 @@ export interface components {
         /**
          * CertificationApplication
          * @description An application to certify a product of the applicant's organization against a certification scheme (GET /v1/schemes)
+         * @example {
+         *       "product_id": "3b9e1a52-7c4d-4e8f-a1b2-c3d4e5f60718",
+         *       "scheme": "robot-safety",
+         *       "standards": [
+         *         "ISO 10218-1:2025"
+         *       ],
+         *       "declared_scope": "PatrolBot 2.1.x in its standard outdoor configuration, for supervised inspection rounds"
+         *     }
          */
         CertificationApplication: {
             /** Format: uuid */
@@ -716,10 +724,15 @@ export interface components {
             /** @description The code of a certification scheme, e.g. robot-safety */
             scheme: string;
             /** @description Standards the applicant declares conformity with, e.g. ISO 10218-1:2025 */
-            standards?: components["schemas"]["Text_short"][];
-            declared_scope: components["schemas"]["Text_medium"];
+            standards?: components["schemas"]["Text-short"][];
+            declared_scope: components["schemas"]["Text-medium"];
         };
-        /** CertificationAssignLabPayload */
+        /**
+         * CertificationAssignLabPayload
+         * @example {
+         *       "lab_id": "0d4f6a8b-2c1e-4b3d-9f7a-5e6d7c8b9a01"
+         *     }
+         */
         CertificationAssignLabPayload: {
             /**
              * Format: uuid
@@ -727,67 +740,110 @@ export interface components {
              */
             lab_id: string;
         };
-        /** CertificationCertifyPayload */
+        /**
+         * CertificationCertifyPayload
+         * @example {
+         *       "scope": "PatrolBot 2.1.x in its standard outdoor configuration"
+         *     }
+         */
         CertificationCertifyPayload: {
-            scope?: components["schemas"]["Text_medium"];
-        };
-        /** CertificationDeclineAssignmentPayload */
-        CertificationDeclineAssignmentPayload: {
-            reason: components["schemas"]["Text_long"];
-        };
-        /** CertificationDenyPayload */
-        CertificationDenyPayload: {
-            reason: components["schemas"]["Text_long"];
+            scope?: components["schemas"]["Text-medium"];
         };
         /**
-         * CertificationExpirePayload
-         * @description Fired by the scheduler: the deadline it acted on, the certificate's valid_until
+         * CertificationDeclineAssignmentPayload
+         * @example {
+         *       "reason": "The lab has no test site for outdoor robots this quarter."
+         *     }
          */
-        CertificationExpirePayload: {
-            /** @enum {unknown} */
-            deadline: "valid_until";
-            due_at: components["schemas"]["DateTime"];
+        CertificationDeclineAssignmentPayload: {
+            reason: components["schemas"]["Text-long"];
+        };
+        /**
+         * CertificationDenyPayload
+         * @example {
+         *       "reason": "Mandatory criteria failed after two retest rounds."
+         *     }
+         */
+        CertificationDenyPayload: {
+            reason: components["schemas"]["Text-long"];
         };
         /**
          * CertificationPostResultsPayload
          * @description One round of assessment results: every mandatory criterion of the scheme exactly once, none of them not_applicable
+         * @example {
+         *       "results": [
+         *         {
+         *           "criterion_id": "emergency-stop",
+         *           "verdict": "pass"
+         *         }
+         *       ],
+         *       "summary": "Every mandatory criterion passed.",
+         *       "report_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         *       "tested_at": "2027-02-20T10:00:00+08:00"
+         *     }
          */
         CertificationPostResultsPayload: {
             results: {
                 criterion_id: string;
                 /** @enum {unknown} */
                 verdict: "pass" | "fail" | "not_applicable";
-                notes?: components["schemas"]["Text_long"];
-                evidence_sha256?: components["schemas"]["Text_sha256"];
+                notes?: components["schemas"]["Text-long"];
+                evidence_sha256?: components["schemas"]["Text-sha256"];
             }[];
-            summary: components["schemas"]["Text_long"];
-            report_sha256: components["schemas"]["Text_sha256"];
+            summary: components["schemas"]["Text-long"];
+            report_sha256: components["schemas"]["Text-sha256"];
             tested_at: components["schemas"]["DateTime"];
         };
-        /** CertificationPostSurveillancePayload */
+        /**
+         * CertificationPostSurveillancePayload
+         * @example {
+         *       "findings": "Annual surveillance: production units match the certified configuration.",
+         *       "verdict": "pass"
+         *     }
+         */
         CertificationPostSurveillancePayload: {
-            findings: components["schemas"]["Text_long"];
+            findings: components["schemas"]["Text-long"];
             /**
              * @description fail suspends the certificate
              * @enum {unknown}
              */
             verdict: "pass" | "fail";
         };
-        /** CertificationRequestRetestPayload */
+        /**
+         * CertificationRequestRetestPayload
+         * @example {
+         *       "reason": "The emergency-stop test must be repeated on the production firmware."
+         *     }
+         */
         CertificationRequestRetestPayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
-        /** CertificationRestorePayload */
+        /**
+         * CertificationRestorePayload
+         * @example {
+         *       "reason": "Corrective actions verified on site."
+         *     }
+         */
         CertificationRestorePayload: {
-            reason?: components["schemas"]["Text_long"];
+            reason?: components["schemas"]["Text-long"];
         };
-        /** CertificationRevokePayload */
+        /**
+         * CertificationRevokePayload
+         * @example {
+         *       "reason": "The holder sold units outside the certified scope."
+         *     }
+         */
         CertificationRevokePayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
-        /** CertificationSuspendPayload */
+        /**
+         * CertificationSuspendPayload
+         * @example {
+         *       "reason": "Surveillance found units with an uncertified firmware."
+         *     }
+         */
         CertificationSuspendPayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
         /**
          * DateTime
@@ -833,95 +889,200 @@ export interface components {
             /** @description 412 version_mismatch: the case's current version */
             version?: number;
         };
+        "Text-short": string;
+        "Text-medium": string;
+        "Text-long": string;
+        /** @description SHA-256 digest, 64 lower-case hex characters */
+        "Text-sha256": string;
+        /** Format: email */
+        "Text-email": string;
+        "Text-short_list": components["schemas"]["Text-medium"][];
+        "Text-metrics": {
+            [key: string]: number;
+        };
         /**
          * GenaiApplication
          * @description A proposal for a project of the Greater Bay Area generative-AI safety joint laboratory (clause 12)
+         * @example {
+         *       "title": "Red-teaming Cantonese-language content safety",
+         *       "summary": "Builds and runs a red-teaming suite for Cantonese and mixed-language prompts against a filed generative-AI service, and publishes the benchmark.",
+         *       "research_areas": [
+         *         "red_teaming",
+         *         "content_safety"
+         *       ],
+         *       "partners": [
+         *         {
+         *           "name": "The University of Hong Kong",
+         *           "region": "hong_kong"
+         *         }
+         *       ],
+         *       "model_under_study": {
+         *         "name": "Qingyun-7B",
+         *         "provider": "Guangzhou Qingyun AI Co., Ltd.",
+         *         "filing_number": "Guangdong-QingyunChat-20250101"
+         *       },
+         *       "milestones": [
+         *         {
+         *           "id": "m1",
+         *           "title": "Benchmark design published",
+         *           "due": "2027-03-31T23:59:59+08:00"
+         *         },
+         *         {
+         *           "id": "m2",
+         *           "title": "First evaluation round",
+         *           "due": "2027-09-30T23:59:59+08:00"
+         *         }
+         *       ],
+         *       "duration_months": 18,
+         *       "data_handling": "Prompts and outputs are stored in the joint laboratory's mainland data centre; no personal information is collected."
+         *     }
          */
         GenaiApplication: {
-            title: components["schemas"]["Text_short"];
-            summary: components["schemas"]["Text_long"];
+            title: components["schemas"]["Text-short"];
+            summary: components["schemas"]["Text-long"];
             research_areas: ("red_teaming" | "content_safety" | "watermarking_and_labeling" | "data_security" | "alignment" | "evaluation_benchmarks" | "privacy" | "other")[];
             partners?: {
-                name: components["schemas"]["Text_short"];
+                name: components["schemas"]["Text-short"];
                 /** @enum {unknown} */
                 region: "guangdong" | "mainland_other" | "hong_kong" | "macao" | "overseas";
             }[];
             model_under_study: {
-                name: components["schemas"]["Text_short"];
-                provider: components["schemas"]["Text_short"];
+                name: components["schemas"]["Text-short"];
+                provider: components["schemas"]["Text-short"];
                 /** @description The filing (备案) number of the generative-AI service, when it has one */
                 filing_number?: string;
             };
             /** @description The project plan; ids must be unique within the project */
             milestones: {
                 id: string;
-                title: components["schemas"]["Text_short"];
+                title: components["schemas"]["Text-short"];
                 due: components["schemas"]["DateTime"];
             }[];
             duration_months: number;
-            data_handling: components["schemas"]["Text_long"];
+            data_handling: components["schemas"]["Text-long"];
         };
-        /** GenaiAcceptMilestonePayload */
+        /**
+         * GenaiAcceptMilestonePayload
+         * @example {
+         *       "comments": "Deliverables complete."
+         *     }
+         */
         GenaiAcceptMilestonePayload: {
-            comments?: components["schemas"]["Text_long"];
+            comments?: components["schemas"]["Text-long"];
         };
-        /** GenaiApprovePayload */
+        /**
+         * GenaiApprovePayload
+         * @example {
+         *       "evaluating_lab_id": "0d4f6a8b-2c1e-4b3d-9f7a-5e6d7c8b9a01",
+         *       "comments": "Approved under clause 12 of the 2025 measures."
+         *     }
+         */
         GenaiApprovePayload: {
             /**
              * Format: uuid
              * @description The accredited lab that will post the project's safety evaluations
              */
             evaluating_lab_id: string;
-            comments?: components["schemas"]["Text_long"];
-        };
-        /** GenaiCompletePayload */
-        GenaiCompletePayload: {
-            comments?: components["schemas"]["Text_long"];
+            comments?: components["schemas"]["Text-long"];
         };
         /**
-         * GenaiMarkMilestoneOverduePayload
-         * @description Fired by the scheduler: the milestone that fell due before it was accepted, and its due date
+         * GenaiCompletePayload
+         * @example {
+         *       "comments": "Every milestone accepted."
+         *     }
          */
-        GenaiMarkMilestoneOverduePayload: {
-            milestone_id: string;
-            due: components["schemas"]["DateTime"];
+        GenaiCompletePayload: {
+            comments?: components["schemas"]["Text-long"];
         };
-        /** GenaiPostSafetyEvaluationPayload */
+        /**
+         * GenaiPostSafetyEvaluationPayload
+         * @example {
+         *       "benchmark": "Cantonese red-teaming suite v1",
+         *       "metrics": {
+         *         "attack_success_rate": 0.031,
+         *         "prompts": 12000
+         *       },
+         *       "verdict": "pass"
+         *     }
+         */
         GenaiPostSafetyEvaluationPayload: {
-            benchmark: components["schemas"]["Text_short"];
-            metrics: components["schemas"]["Text_metrics"];
+            benchmark: components["schemas"]["Text-short"];
+            metrics: components["schemas"]["Text-metrics"];
             /** @enum {unknown} */
             verdict: "pass" | "fail";
         };
-        /** GenaiRejectPayload */
+        /**
+         * GenaiRejectPayload
+         * @example {
+         *       "reason": "The proposal does not say where evaluation data is stored."
+         *     }
+         */
         GenaiRejectPayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
-        /** GenaiResumePayload */
+        /**
+         * GenaiResumePayload
+         * @example {
+         *       "comments": "Data-handling findings resolved."
+         *     }
+         */
         GenaiResumePayload: {
-            comments?: components["schemas"]["Text_long"];
+            comments?: components["schemas"]["Text-long"];
         };
-        /** GenaiReturnMilestonePayload */
+        /**
+         * GenaiReturnMilestonePayload
+         * @example {
+         *       "comments": "The benchmark lacks the mixed-language prompts the plan promised."
+         *     }
+         */
         GenaiReturnMilestonePayload: {
-            comments?: components["schemas"]["Text_long"];
+            comments?: components["schemas"]["Text-long"];
         };
-        /** GenaiSubmitMilestonePayload */
+        /**
+         * GenaiSubmitMilestonePayload
+         * @example {
+         *       "milestone_id": "m1",
+         *       "deliverables": [
+         *         "Benchmark design document",
+         *         "Prompt taxonomy"
+         *       ],
+         *       "report_sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+         *     }
+         */
         GenaiSubmitMilestonePayload: {
             milestone_id: string;
-            deliverables: components["schemas"]["Text_short_list"];
-            report_sha256: components["schemas"]["Text_sha256"];
+            deliverables: components["schemas"]["Text-short_list"];
+            report_sha256: components["schemas"]["Text-sha256"];
         };
-        /** GenaiSuspendPayload */
+        /**
+         * GenaiSuspendPayload
+         * @example {
+         *       "reason": "Evaluation data was stored outside the approved data centre."
+         *     }
+         */
         GenaiSuspendPayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
-        /** GenaiTerminatePayload */
+        /**
+         * GenaiTerminatePayload
+         * @example {
+         *       "reason": "The lead organization withdrew from the joint laboratory."
+         *     }
+         */
         GenaiTerminatePayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
         /**
          * AccreditationInput
          * @description A lab's accreditation: which certification schemes it may assess, and until when
+         * @example {
+         *       "accreditation_number": "CNAS L12345",
+         *       "schemes": [
+         *         "ai-safety-risk",
+         *         "robot-safety"
+         *       ],
+         *       "valid_until": "2029-06-30T23:59:59+08:00"
+         *     }
          */
         AccreditationInput: {
             accreditation_number: string;
@@ -931,10 +1092,18 @@ export interface components {
         /**
          * OrganizationInput
          * @description An applicant enterprise, university or research institute, or a testing/certification lab. Mainland organizations give their unified social credit code (GB 32100-2015); Hong Kong, Macao and overseas ones a registration number.
+         * @example {
+         *       "name": "深圳市智行机器人科技有限公司",
+         *       "name_en": "Shenzhen Zhixing Robotics Co., Ltd.",
+         *       "kind": "enterprise",
+         *       "region": "guangdong",
+         *       "credit_code": "91440300MA5F12342Q",
+         *       "contact_email": "compliance@zhixing-robotics.example.cn"
+         *     }
          */
         OrganizationInput: {
-            name: components["schemas"]["Text_short"];
-            name_en?: components["schemas"]["Text_short"];
+            name: components["schemas"]["Text-short"];
+            name_en?: components["schemas"]["Text-short"];
             /** @enum {unknown} */
             kind: "enterprise" | "university" | "research_institute" | "lab" | "other";
             /** @enum {unknown} */
@@ -942,121 +1111,208 @@ export interface components {
             /** @description Unified social credit code, 18 characters */
             credit_code?: string;
             registration_number?: string;
-            contact_email: components["schemas"]["Text_email"];
+            contact_email: components["schemas"]["Text-email"];
         } & (unknown & unknown & unknown & unknown);
-        /** PrincipalInput */
+        /**
+         * PrincipalInput
+         * @example {
+         *       "role": "applicant",
+         *       "organization_id": "6f1c2b4e-8d3a-4f5e-9a7b-1c2d3e4f5a6b",
+         *       "name": "Compliance desk"
+         *     }
+         */
         PrincipalInput: {
             /** @enum {unknown} */
             role: "admin" | "regulator" | "lab" | "applicant";
             /** Format: uuid */
             organization_id?: string;
-            name?: components["schemas"]["Text_short"];
+            name?: components["schemas"]["Text-short"];
         } & (unknown & unknown);
         /**
          * ProductInput
          * @description An AI system, robot, embodied-AI system or generative-AI service. Robots carry the robot block, generative-AI services the genai block.
+         * @example {
+         *       "name": "巡检机器人 PatrolBot",
+         *       "version": "2.1.0",
+         *       "kind": "robot",
+         *       "description": "An autonomous patrol robot for substations and industrial parks.",
+         *       "intended_use": "Night-time inspection rounds in fenced industrial areas, supervised remotely.",
+         *       "domains": [
+         *         "industry",
+         *         "public_safety"
+         *       ],
+         *       "risk_level": "medium",
+         *       "robot": {
+         *         "payload_kg": 15,
+         *         "max_speed_mps": 1.5,
+         *         "operating_environment": "Outdoor, fenced industrial sites, -10 to 45 °C",
+         *         "human_collaboration": false
+         *       }
+         *     }
          */
         ProductInput: {
-            name: components["schemas"]["Text_short"];
+            name: components["schemas"]["Text-short"];
             version: string;
             /** @enum {unknown} */
             kind: "ai_system" | "robot" | "embodied_ai" | "genai_service";
-            description: components["schemas"]["Text_long"];
-            intended_use: components["schemas"]["Text_long"];
+            description: components["schemas"]["Text-long"];
+            intended_use: components["schemas"]["Text-long"];
             domains: ("education" | "healthcare" | "transport" | "civil_affairs" | "finance" | "public_safety" | "industry" | "agriculture" | "urban_management" | "elderly_care" | "special_operations" | "other")[];
             /** @enum {unknown} */
             risk_level: "low" | "medium" | "high";
             genai?: {
-                foundation_model: components["schemas"]["Text_short"];
+                foundation_model: components["schemas"]["Text-short"];
                 /** @description CAC generative-AI service filing number, when filed */
                 filing_number?: string;
             };
             robot?: {
                 payload_kg: number;
                 max_speed_mps: number;
-                operating_environment: components["schemas"]["Text_medium"];
+                operating_environment: components["schemas"]["Text-medium"];
                 human_collaboration: boolean;
             };
         } & (unknown & unknown);
         /**
          * SandboxApplication
          * @description An application to test a product in the regulatory sandbox
+         * @example {
+         *       "product_id": "3b9e1a52-7c4d-4e8f-a1b2-c3d4e5f60718",
+         *       "scenarios": [
+         *         "Night patrol of a substation with remote supervision"
+         *       ],
+         *       "test_scope": {
+         *         "regions": [
+         *           "Shenzhen Qianhai"
+         *         ],
+         *         "max_users": 50,
+         *         "duration_months": 12
+         *       },
+         *       "risks": [
+         *         {
+         *           "description": "Collision with maintenance staff working at night",
+         *           "level": "medium"
+         *         }
+         *       ],
+         *       "safeguards": [
+         *         "Speed limited to 1 m/s near people",
+         *         "Remote operator can stop the robot at any time"
+         *       ],
+         *       "requested_exemptions": [
+         *         "Operation without an on-site attendant between 00:00 and 05:00"
+         *       ],
+         *       "contact": {
+         *         "name": "Li Wei",
+         *         "email": "li.wei@zhixing-robotics.example.cn"
+         *       }
+         *     }
          */
         SandboxApplication: {
             /** Format: uuid */
             product_id: string;
-            scenarios: components["schemas"]["Text_short_list"];
+            scenarios: components["schemas"]["Text-short_list"];
             test_scope: {
-                regions: components["schemas"]["Text_short_list"];
+                regions: components["schemas"]["Text-short_list"];
                 max_users: number;
                 duration_months: number;
             };
             risks: {
-                description: components["schemas"]["Text_medium"];
+                description: components["schemas"]["Text-medium"];
                 /** @enum {unknown} */
                 level: "low" | "medium" | "high";
             }[];
-            safeguards: components["schemas"]["Text_short_list"];
-            requested_exemptions?: components["schemas"]["Text_medium"][];
+            safeguards: components["schemas"]["Text-short_list"];
+            requested_exemptions?: components["schemas"]["Text-medium"][];
             contact: {
-                name: components["schemas"]["Text_short"];
-                email: components["schemas"]["Text_email"];
+                name: components["schemas"]["Text-short"];
+                email: components["schemas"]["Text-email"];
             };
         };
-        /** SandboxAdmitPayload */
+        /**
+         * SandboxAdmitPayload
+         * @example {
+         *       "conditions": [
+         *         "Monthly reports on incidents and near misses",
+         *         "Operation only inside the approved sites"
+         *       ],
+         *       "testing_period": {
+         *         "start": "2027-01-01T00:00:00+08:00",
+         *         "end": "2027-12-31T23:59:59+08:00"
+         *       }
+         *     }
+         */
         SandboxAdmitPayload: {
-            conditions: components["schemas"]["Text_short_list"];
+            conditions: components["schemas"]["Text-short_list"];
             testing_period: {
                 start: components["schemas"]["DateTime"];
                 end: components["schemas"]["DateTime"];
             };
         };
-        /** SandboxConcludePayload */
+        /**
+         * SandboxConcludePayload
+         * @example {
+         *       "outcome": "graduated",
+         *       "remarks": "Testing met every condition; the safeguards are adopted in the product."
+         *     }
+         */
         SandboxConcludePayload: {
             /** @enum {unknown} */
             outcome: "graduated" | "not_graduated";
-            remarks?: components["schemas"]["Text_long"];
+            remarks?: components["schemas"]["Text-long"];
         };
-        /** SandboxExtendPayload */
+        /**
+         * SandboxExtendPayload
+         * @example {
+         *       "new_end": "2028-06-30T23:59:59+08:00"
+         *     }
+         */
         SandboxExtendPayload: {
             new_end: components["schemas"]["DateTime"];
         };
         /**
-         * SandboxInfoLapsedPayload
-         * @description Fired by the scheduler: the deadline it acted on, the open information request's respond_by
+         * SandboxProvideInfoPayload
+         * @example {
+         *       "answers": [
+         *         "The remote operator supervises at most four robots at a time."
+         *       ]
+         *     }
          */
-        SandboxInfoLapsedPayload: {
-            /** @enum {unknown} */
-            deadline: "respond_by";
-            due_at: components["schemas"]["DateTime"];
+        SandboxProvideInfoPayload: {
+            answers: components["schemas"]["Text-short_list"];
         };
         /**
-         * SandboxPeriodEndedPayload
-         * @description Fired by the scheduler: the deadline it acted on, the end of the testing period
+         * SandboxRejectPayload
+         * @example {
+         *       "reason": "The application names no safeguard for operation near the public."
+         *     }
          */
-        SandboxPeriodEndedPayload: {
-            /** @enum {unknown} */
-            deadline: "testing_ends_at";
-            due_at: components["schemas"]["DateTime"];
-        };
-        /** SandboxProvideInfoPayload */
-        SandboxProvideInfoPayload: {
-            answers: components["schemas"]["Text_short_list"];
-        };
-        /** SandboxRejectPayload */
         SandboxRejectPayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
-        /** SandboxReportIncidentPayload */
+        /**
+         * SandboxReportIncidentPayload
+         * @example {
+         *       "severity": "minor",
+         *       "occurred_at": "2027-03-14T02:10:00+08:00",
+         *       "description": "The robot stopped short of a worker who stepped onto its path; no contact."
+         *     }
+         */
         SandboxReportIncidentPayload: {
             /** @enum {unknown} */
             severity: "minor" | "serious" | "critical";
             occurred_at: components["schemas"]["DateTime"];
-            description: components["schemas"]["Text_long"];
+            description: components["schemas"]["Text-long"];
         };
-        /** SandboxRequestInfoPayload */
+        /**
+         * SandboxRequestInfoPayload
+         * @example {
+         *       "questions": [
+         *         "How many robots does one remote operator supervise?"
+         *       ],
+         *       "respond_by": "2026-12-31T17:00:00+08:00"
+         *     }
+         */
         SandboxRequestInfoPayload: {
-            questions: components["schemas"]["Text_short_list"];
+            questions: components["schemas"]["Text-short_list"];
             respond_by: components["schemas"]["DateTime"];
         };
         /**
@@ -1068,26 +1324,54 @@ export interface components {
             deadline?: "testing_starts_at";
             due_at?: components["schemas"]["DateTime"];
         };
-        /** SandboxSubmitExitReportPayload */
+        /**
+         * SandboxSubmitExitReportPayload
+         * @example {
+         *       "outcomes": "12 months of night patrols at two substations, 1,840 rounds.",
+         *       "lessons": "Speed limits near people need to be enforced by the robot, not the operator.",
+         *       "compliance_statement": "Every admission condition was met throughout testing."
+         *     }
+         */
         SandboxSubmitExitReportPayload: {
-            outcomes: components["schemas"]["Text_long"];
-            lessons: components["schemas"]["Text_long"];
-            compliance_statement: components["schemas"]["Text_long"];
+            outcomes: components["schemas"]["Text-long"];
+            lessons: components["schemas"]["Text-long"];
+            compliance_statement: components["schemas"]["Text-long"];
         };
-        /** SandboxSubmitReportPayload */
+        /**
+         * SandboxSubmitReportPayload
+         * @example {
+         *       "period_start": "2027-01-01T00:00:00+08:00",
+         *       "period_end": "2027-01-31T23:59:59+08:00",
+         *       "summary": "152 patrol rounds, no incident, two near misses reviewed with the site.",
+         *       "metrics": {
+         *         "rounds": 152,
+         *         "near_misses": 2
+         *       }
+         *     }
+         */
         SandboxSubmitReportPayload: {
             period_start: components["schemas"]["DateTime"];
             period_end: components["schemas"]["DateTime"];
-            summary: components["schemas"]["Text_long"];
-            metrics?: components["schemas"]["Text_metrics"];
+            summary: components["schemas"]["Text-long"];
+            metrics?: components["schemas"]["Text-metrics"];
         };
-        /** SandboxSuspendPayload */
+        /**
+         * SandboxSuspendPayload
+         * @example {
+         *       "reason": "A serious incident is under investigation."
+         *     }
+         */
         SandboxSuspendPayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
-        /** SandboxTerminatePayload */
+        /**
+         * SandboxTerminatePayload
+         * @example {
+         *       "reason": "The applicant withdrew the product from the market."
+         *     }
+         */
         SandboxTerminatePayload: {
-            reason: components["schemas"]["Text_long"];
+            reason: components["schemas"]["Text-long"];
         };
         /**
          * Case
@@ -1212,9 +1496,17 @@ export interface components {
             credit_code: string | null;
             registration_number: string | null;
             contact_email: string;
-            /** @description A lab’s accreditation: accreditation_number, schemes, valid_until, set_at, set_by. */
+            /** @description A lab’s accreditation as the regulator set it (AccreditationInput), with when and by whom. */
             accreditation: {
-                [key: string]: unknown;
+                accreditation_number: string;
+                /** @description The scheme codes the lab may assess. */
+                schemes: string[];
+                /** Format: date-time */
+                valid_until: string;
+                /** Format: date-time */
+                set_at: string;
+                /** @description The regulator principal’s id, or `system`. */
+                set_by: string;
             } | null;
             /** Format: date-time */
             created_at: string;
@@ -1268,8 +1560,30 @@ export interface components {
             id: string;
             /** Format: uuid */
             organization_id: string;
-        } & {
-            [key: string]: unknown;
+            name: components["schemas"]["Text-short"];
+            version: string;
+            /** @enum {unknown} */
+            kind: "ai_system" | "robot" | "embodied_ai" | "genai_service";
+            description: components["schemas"]["Text-long"];
+            intended_use: components["schemas"]["Text-long"];
+            domains: ("education" | "healthcare" | "transport" | "civil_affairs" | "finance" | "public_safety" | "industry" | "agriculture" | "urban_management" | "elderly_care" | "special_operations" | "other")[];
+            /** @enum {unknown} */
+            risk_level: "low" | "medium" | "high";
+            genai?: {
+                foundation_model: components["schemas"]["Text-short"];
+                /** @description CAC generative-AI service filing number, when filed */
+                filing_number?: string;
+            };
+            robot?: {
+                payload_kg: number;
+                max_speed_mps: number;
+                operating_environment: components["schemas"]["Text-medium"];
+                human_collaboration: boolean;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /**
          * ProductPage
@@ -1318,7 +1632,22 @@ export interface components {
          * @description A certification scheme with its criteria.
          */
         Scheme: {
-            [key: string]: unknown;
+            /** @example ai-safety-risk */
+            code: string;
+            title: string;
+            title_zh: string | null;
+            description: string | null;
+            /** @description The product kinds the scheme certifies. */
+            product_kinds: string[];
+            /** @description The standards it assesses against. */
+            standards: string[];
+            /** @description How long a certificate under it is valid. */
+            validity_months: number;
+            criteria: {
+                id: string;
+                title: string;
+                mandatory: boolean;
+            }[];
         };
         /**
          * SchemePage
@@ -1331,10 +1660,30 @@ export interface components {
         };
         /**
          * Certificate
-         * @description A certificate in the public register, with its status.
+         * @description A certificate in the public register, with its status: nothing of the application, results or contacts.
          */
         Certificate: {
-            [key: string]: unknown;
+            /** @example GDAIC-2026-000001 */
+            number: string;
+            /** @enum {string} */
+            status: "valid" | "suspended" | "revoked" | "expired";
+            holder: {
+                name: string;
+            };
+            product: {
+                name: string;
+                version: string;
+            };
+            /** @description The scheme’s code. */
+            scheme: string;
+            /** @description The lab that assessed the product. */
+            lab: {
+                name: string | null;
+            };
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            valid_until: string;
         };
         /**
          * CertificatePage
@@ -1350,7 +1699,28 @@ export interface components {
          * @description A participant of the sandbox in the public register.
          */
         SandboxRegisterEntry: {
-            [key: string]: unknown;
+            /** @example SBX-2026-000001 */
+            number: string;
+            organization: {
+                name: string;
+            };
+            product: {
+                name: string | null;
+            };
+            /** @enum {string} */
+            state: "admitted" | "testing" | "suspended" | "exit_review" | "exited";
+            /** @description The admitted testing period. */
+            testing_period: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+            } | null;
+            /**
+             * Format: date-time
+             * @description When testing ended; absent while it goes on.
+             */
+            ended_at?: string;
         };
         /**
          * SandboxRegisterPage
@@ -1366,7 +1736,23 @@ export interface components {
          * @description A generative-AI joint-laboratory project in the public register.
          */
         GenaiRegisterEntry: {
-            [key: string]: unknown;
+            /** @example GAI-2026-000001 */
+            number: string;
+            title: string;
+            lead_organization: {
+                name: string;
+            };
+            partners: {
+                name: string;
+                region: string;
+            }[];
+            research_areas: string[];
+            /** @enum {string} */
+            state: "active" | "completed";
+            /** Format: date-time */
+            approved_at: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
         };
         /**
          * GenaiRegisterPage
@@ -1379,28 +1765,579 @@ export interface components {
         };
         /**
          * AuditReport
-         * @description The result of checking every hash chain: ok, counts, and each failure.
+         * @description The result of checking every hash chain and replaying every case.
          */
         AuditReport: {
-            [key: string]: unknown;
+            ok: boolean;
+            cases_checked: number;
+            events_checked: number;
+            failures: {
+                /**
+                 * Format: uuid
+                 * @description Null for the registry chain.
+                 */
+                case_id: string | null;
+                seq: number;
+                reason: string;
+            }[];
         };
         /**
          * Health
-         * @description The service’s status: `{status}`, and for readiness the database and the scheduler.
+         * @description The service’s status; readiness adds the database it runs on and the scheduler’s state.
          */
         Health: {
-            [key: string]: unknown;
+            /** @enum {string} */
+            status: "ok" | "ready";
+            /** @enum {string} */
+            database?: "embedded" | "postgresql";
+            scheduler?: {
+                enabled: boolean;
+                interval_ms?: number;
+                sweeps?: number;
+                /** Format: date-time */
+                last_sweep_at?: string | null;
+                last_sweep?: {
+                    fired?: number;
+                    skipped?: number;
+                    failed?: number;
+                    batches?: number;
+                    more?: boolean;
+                    purged_idempotency_keys?: number;
+                    duration_ms?: number;
+                } | null;
+                failing_deadlines?: number;
+                last_error?: string | null;
+                /** Format: date-time */
+                last_error_at?: string | null;
+            };
         };
-        Text_short: string;
-        Text_medium: string;
-        Text_long: string;
-        /** @description SHA-256 digest, 64 lower-case hex characters */
-        Text_sha256: string;
-        /** Format: email */
-        Text_email: string;
-        Text_short_list: components["schemas"]["Text_medium"][];
-        Text_metrics: {
-            [key: string]: number;
+        /**
+         * SandboxCaseSubmitEvent
+         * @description Submit the application for review. Roles: applicant.
+         */
+        SandboxCaseSubmitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT";
+            payload?: Record<string, never>;
+        };
+        /**
+         * SandboxCaseWithdrawEvent
+         * @description Withdraw the application before a decision. Roles: applicant.
+         */
+        SandboxCaseWithdrawEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "WITHDRAW";
+            payload?: Record<string, never>;
+        };
+        /**
+         * SandboxCaseStartReviewEvent
+         * @description Start reviewing a submitted application. Roles: regulator.
+         */
+        SandboxCaseStartReviewEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "START_REVIEW";
+            payload?: Record<string, never>;
+        };
+        /**
+         * SandboxCaseRequestInfoEvent
+         * @description Ask the applicant questions, to be answered by respond_by. Roles: regulator.
+         */
+        SandboxCaseRequestInfoEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REQUEST_INFO";
+            payload: components["schemas"]["SandboxRequestInfoPayload"];
+        };
+        /**
+         * SandboxCaseProvideInfoEvent
+         * @description Answer the open information request. Roles: applicant.
+         */
+        SandboxCaseProvideInfoEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "PROVIDE_INFO";
+            payload: components["schemas"]["SandboxProvideInfoPayload"];
+        };
+        /**
+         * SandboxCaseAdmitEvent
+         * @description Admit to the sandbox with conditions and a testing period of at most 24 months. Roles: regulator.
+         */
+        SandboxCaseAdmitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ADMIT";
+            payload: components["schemas"]["SandboxAdmitPayload"];
+        };
+        /**
+         * SandboxCaseRejectEvent
+         * @description Reject the application, with the reason. Roles: regulator.
+         */
+        SandboxCaseRejectEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REJECT";
+            payload: components["schemas"]["SandboxRejectPayload"];
+        };
+        /**
+         * SandboxCaseStartTestingEvent
+         * @description Start testing; fired by the system at testing_period.start (the applicant fires it without a payload). Roles: applicant, system.
+         */
+        SandboxCaseStartTestingEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "START_TESTING";
+            payload?: components["schemas"]["SandboxStartTestingPayload"];
+        };
+        /**
+         * SandboxCaseSubmitReportEvent
+         * @description File a periodic testing report for a period within the testing period that has ended. Roles: applicant.
+         */
+        SandboxCaseSubmitReportEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT_REPORT";
+            payload: components["schemas"]["SandboxSubmitReportPayload"];
+        };
+        /**
+         * SandboxCaseReportIncidentEvent
+         * @description Report an incident; a critical one suspends testing. Roles: applicant, regulator.
+         */
+        SandboxCaseReportIncidentEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REPORT_INCIDENT";
+            payload: components["schemas"]["SandboxReportIncidentPayload"];
+        };
+        /**
+         * SandboxCaseSuspendEvent
+         * @description Suspend testing, with the reason. Roles: regulator.
+         */
+        SandboxCaseSuspendEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUSPEND";
+            payload: components["schemas"]["SandboxSuspendPayload"];
+        };
+        /**
+         * SandboxCaseReinstateEvent
+         * @description Lift a suspension. Roles: regulator.
+         */
+        SandboxCaseReinstateEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REINSTATE";
+            payload?: Record<string, never>;
+        };
+        /**
+         * SandboxCaseExtendEvent
+         * @description Extend the testing period (at most twice, 36 months in all). Roles: regulator.
+         */
+        SandboxCaseExtendEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "EXTEND";
+            payload: components["schemas"]["SandboxExtendPayload"];
+        };
+        /**
+         * SandboxCaseRequestExitEvent
+         * @description Ask to leave the sandbox before the period ends. Roles: applicant.
+         */
+        SandboxCaseRequestExitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REQUEST_EXIT";
+            payload?: Record<string, never>;
+        };
+        /**
+         * SandboxCaseSubmitExitReportEvent
+         * @description File the exit report: outcomes, lessons and a compliance statement. Roles: applicant.
+         */
+        SandboxCaseSubmitExitReportEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT_EXIT_REPORT";
+            payload: components["schemas"]["SandboxSubmitExitReportPayload"];
+        };
+        /**
+         * SandboxCaseConcludeEvent
+         * @description Conclude the exit review: graduated or not. Roles: regulator.
+         */
+        SandboxCaseConcludeEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CONCLUDE";
+            payload: components["schemas"]["SandboxConcludePayload"];
+        };
+        /**
+         * SandboxCaseTerminateEvent
+         * @description Terminate participation, with the reason. Roles: regulator.
+         */
+        SandboxCaseTerminateEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "TERMINATE";
+            payload: components["schemas"]["SandboxTerminatePayload"];
+        };
+        /**
+         * CertificationCaseSubmitEvent
+         * @description Submit for certification; the product's kind must be one the scheme covers. Roles: applicant.
+         */
+        CertificationCaseSubmitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT";
+            payload?: Record<string, never>;
+        };
+        /**
+         * CertificationCaseWithdrawEvent
+         * @description Withdraw the application before results are posted. Roles: applicant.
+         */
+        CertificationCaseWithdrawEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "WITHDRAW";
+            payload?: Record<string, never>;
+        };
+        /**
+         * CertificationCaseAssignLabEvent
+         * @description Assign a lab accredited for the scheme (valid now, not the applicant's own organization). Roles: regulator.
+         */
+        CertificationCaseAssignLabEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ASSIGN_LAB";
+            payload: components["schemas"]["CertificationAssignLabPayload"];
+        };
+        /**
+         * CertificationCaseAcceptAssignmentEvent
+         * @description The assigned lab accepts and starts testing, while accredited for the scheme. Roles: lab.
+         */
+        CertificationCaseAcceptAssignmentEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ACCEPT_ASSIGNMENT";
+            payload?: Record<string, never>;
+        };
+        /**
+         * CertificationCaseDeclineAssignmentEvent
+         * @description The assigned lab declines, with the reason; the case returns to submitted. Roles: lab.
+         */
+        CertificationCaseDeclineAssignmentEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "DECLINE_ASSIGNMENT";
+            payload: components["schemas"]["CertificationDeclineAssignmentPayload"];
+        };
+        /**
+         * CertificationCasePostResultsEvent
+         * @description The assigned lab, while accredited for the scheme, posts a round of results: every mandatory criterion once, none not_applicable. Roles: lab.
+         */
+        CertificationCasePostResultsEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "POST_RESULTS";
+            payload: components["schemas"]["CertificationPostResultsPayload"];
+        };
+        /**
+         * CertificationCaseRequestRetestEvent
+         * @description Send the product back for another round of testing; earlier rounds are kept. Roles: regulator.
+         */
+        CertificationCaseRequestRetestEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REQUEST_RETEST";
+            payload: components["schemas"]["CertificationRequestRetestPayload"];
+        };
+        /**
+         * CertificationCaseCertifyEvent
+         * @description Issue the certificate; every mandatory criterion of the last round must have passed, tested by a lab accredited for the scheme on the results' tested_at. Roles: regulator.
+         */
+        CertificationCaseCertifyEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CERTIFY";
+            payload?: components["schemas"]["CertificationCertifyPayload"];
+        };
+        /**
+         * CertificationCaseDenyEvent
+         * @description Refuse certification, with the reason. Roles: regulator.
+         */
+        CertificationCaseDenyEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "DENY";
+            payload: components["schemas"]["CertificationDenyPayload"];
+        };
+        /**
+         * CertificationCasePostSurveillanceEvent
+         * @description The assigned lab, while accredited for the scheme, reports surveillance findings; a fail suspends the certificate. Roles: lab.
+         */
+        CertificationCasePostSurveillanceEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "POST_SURVEILLANCE";
+            payload: components["schemas"]["CertificationPostSurveillancePayload"];
+        };
+        /**
+         * CertificationCaseSuspendEvent
+         * @description Suspend the certificate, with the reason. Roles: regulator.
+         */
+        CertificationCaseSuspendEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUSPEND";
+            payload: components["schemas"]["CertificationSuspendPayload"];
+        };
+        /**
+         * CertificationCaseRestoreEvent
+         * @description Lift a suspension, while the certificate is still within its validity. Roles: regulator.
+         */
+        CertificationCaseRestoreEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "RESTORE";
+            payload?: components["schemas"]["CertificationRestorePayload"];
+        };
+        /**
+         * CertificationCaseRevokeEvent
+         * @description Revoke the certificate, with the reason. Roles: regulator.
+         */
+        CertificationCaseRevokeEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REVOKE";
+            payload: components["schemas"]["CertificationRevokePayload"];
+        };
+        /**
+         * GenaiProjectSubmitEvent
+         * @description Submit the project proposal for review. Roles: applicant.
+         */
+        GenaiProjectSubmitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT";
+            payload?: Record<string, never>;
+        };
+        /**
+         * GenaiProjectWithdrawEvent
+         * @description Withdraw the proposal before a decision. Roles: applicant.
+         */
+        GenaiProjectWithdrawEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "WITHDRAW";
+            payload?: Record<string, never>;
+        };
+        /**
+         * GenaiProjectStartReviewEvent
+         * @description Start reviewing a submitted proposal. Roles: regulator.
+         */
+        GenaiProjectStartReviewEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "START_REVIEW";
+            payload?: Record<string, never>;
+        };
+        /**
+         * GenaiProjectApproveEvent
+         * @description Approve the project, naming the accredited lab that evaluates it. Roles: regulator.
+         */
+        GenaiProjectApproveEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "APPROVE";
+            payload: components["schemas"]["GenaiApprovePayload"];
+        };
+        /**
+         * GenaiProjectRejectEvent
+         * @description Reject the proposal, with the reason. Roles: regulator.
+         */
+        GenaiProjectRejectEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REJECT";
+            payload: components["schemas"]["GenaiRejectPayload"];
+        };
+        /**
+         * GenaiProjectSubmitMilestoneEvent
+         * @description Submit one milestone not yet accepted (a returned one may be resubmitted). Roles: applicant.
+         */
+        GenaiProjectSubmitMilestoneEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT_MILESTONE";
+            payload: components["schemas"]["GenaiSubmitMilestonePayload"];
+        };
+        /**
+         * GenaiProjectAcceptMilestoneEvent
+         * @description Accept the milestone in review. Roles: regulator.
+         */
+        GenaiProjectAcceptMilestoneEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ACCEPT_MILESTONE";
+            payload?: components["schemas"]["GenaiAcceptMilestonePayload"];
+        };
+        /**
+         * GenaiProjectReturnMilestoneEvent
+         * @description Return the milestone in review for rework. Roles: regulator.
+         */
+        GenaiProjectReturnMilestoneEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "RETURN_MILESTONE";
+            payload?: components["schemas"]["GenaiReturnMilestonePayload"];
+        };
+        /**
+         * GenaiProjectPostSafetyEvaluationEvent
+         * @description The evaluating lab posts a safety evaluation: benchmark, metrics and verdict. Roles: lab.
+         */
+        GenaiProjectPostSafetyEvaluationEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "POST_SAFETY_EVALUATION";
+            payload: components["schemas"]["GenaiPostSafetyEvaluationPayload"];
+        };
+        /**
+         * GenaiProjectRequestFinalEvaluationEvent
+         * @description Ask for the final evaluation once every milestone is accepted. Roles: applicant.
+         */
+        GenaiProjectRequestFinalEvaluationEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "REQUEST_FINAL_EVALUATION";
+            payload?: Record<string, never>;
+        };
+        /**
+         * GenaiProjectCompleteEvent
+         * @description Complete the project; needs at least one passed safety evaluation. Roles: regulator.
+         */
+        GenaiProjectCompleteEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "COMPLETE";
+            payload?: components["schemas"]["GenaiCompletePayload"];
+        };
+        /**
+         * GenaiProjectSuspendEvent
+         * @description Suspend the project, with the reason. Roles: regulator.
+         */
+        GenaiProjectSuspendEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUSPEND";
+            payload: components["schemas"]["GenaiSuspendPayload"];
+        };
+        /**
+         * GenaiProjectResumeEvent
+         * @description Resume a suspended project. Roles: regulator.
+         */
+        GenaiProjectResumeEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "RESUME";
+            payload?: components["schemas"]["GenaiResumePayload"];
+        };
+        /**
+         * GenaiProjectTerminateEvent
+         * @description Terminate the project, with the reason. Roles: regulator.
+         */
+        GenaiProjectTerminateEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "TERMINATE";
+            payload: components["schemas"]["GenaiTerminatePayload"];
         };
     };
     responses: never;
@@ -3420,83 +4357,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @enum {string} */
-                    type: "SUBMIT";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "WITHDRAW";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "START_REVIEW";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "REQUEST_INFO";
-                    payload: components["schemas"]["SandboxRequestInfoPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "PROVIDE_INFO";
-                    payload: components["schemas"]["SandboxProvideInfoPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "INFO_LAPSED";
-                    payload: components["schemas"]["SandboxInfoLapsedPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "ADMIT";
-                    payload: components["schemas"]["SandboxAdmitPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REJECT";
-                    payload: components["schemas"]["SandboxRejectPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "START_TESTING";
-                    payload?: components["schemas"]["SandboxStartTestingPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "SUBMIT_REPORT";
-                    payload: components["schemas"]["SandboxSubmitReportPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REPORT_INCIDENT";
-                    payload: components["schemas"]["SandboxReportIncidentPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "SUSPEND";
-                    payload: components["schemas"]["SandboxSuspendPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REINSTATE";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "EXTEND";
-                    payload: components["schemas"]["SandboxExtendPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REQUEST_EXIT";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "PERIOD_ENDED";
-                    payload: components["schemas"]["SandboxPeriodEndedPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "SUBMIT_EXIT_REPORT";
-                    payload: components["schemas"]["SandboxSubmitExitReportPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "CONCLUDE";
-                    payload: components["schemas"]["SandboxConcludePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "TERMINATE";
-                    payload: components["schemas"]["SandboxTerminatePayload"];
-                };
+                "application/json": components["schemas"]["SandboxCaseSubmitEvent"] | components["schemas"]["SandboxCaseWithdrawEvent"] | components["schemas"]["SandboxCaseStartReviewEvent"] | components["schemas"]["SandboxCaseRequestInfoEvent"] | components["schemas"]["SandboxCaseProvideInfoEvent"] | components["schemas"]["SandboxCaseAdmitEvent"] | components["schemas"]["SandboxCaseRejectEvent"] | components["schemas"]["SandboxCaseStartTestingEvent"] | components["schemas"]["SandboxCaseSubmitReportEvent"] | components["schemas"]["SandboxCaseReportIncidentEvent"] | components["schemas"]["SandboxCaseSuspendEvent"] | components["schemas"]["SandboxCaseReinstateEvent"] | components["schemas"]["SandboxCaseExtendEvent"] | components["schemas"]["SandboxCaseRequestExitEvent"] | components["schemas"]["SandboxCaseSubmitExitReportEvent"] | components["schemas"]["SandboxCaseConcludeEvent"] | components["schemas"]["SandboxCaseTerminateEvent"];
             };
         };
         responses: {
@@ -4206,63 +5067,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @enum {string} */
-                    type: "SUBMIT";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "WITHDRAW";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "ASSIGN_LAB";
-                    payload: components["schemas"]["CertificationAssignLabPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "ACCEPT_ASSIGNMENT";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "DECLINE_ASSIGNMENT";
-                    payload: components["schemas"]["CertificationDeclineAssignmentPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "POST_RESULTS";
-                    payload: components["schemas"]["CertificationPostResultsPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REQUEST_RETEST";
-                    payload: components["schemas"]["CertificationRequestRetestPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "CERTIFY";
-                    payload?: components["schemas"]["CertificationCertifyPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "DENY";
-                    payload: components["schemas"]["CertificationDenyPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "POST_SURVEILLANCE";
-                    payload: components["schemas"]["CertificationPostSurveillancePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "SUSPEND";
-                    payload: components["schemas"]["CertificationSuspendPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "RESTORE";
-                    payload?: components["schemas"]["CertificationRestorePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REVOKE";
-                    payload: components["schemas"]["CertificationRevokePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "EXPIRE";
-                    payload: components["schemas"]["CertificationExpirePayload"];
-                };
+                "application/json": components["schemas"]["CertificationCaseSubmitEvent"] | components["schemas"]["CertificationCaseWithdrawEvent"] | components["schemas"]["CertificationCaseAssignLabEvent"] | components["schemas"]["CertificationCaseAcceptAssignmentEvent"] | components["schemas"]["CertificationCaseDeclineAssignmentEvent"] | components["schemas"]["CertificationCasePostResultsEvent"] | components["schemas"]["CertificationCaseRequestRetestEvent"] | components["schemas"]["CertificationCaseCertifyEvent"] | components["schemas"]["CertificationCaseDenyEvent"] | components["schemas"]["CertificationCasePostSurveillanceEvent"] | components["schemas"]["CertificationCaseSuspendEvent"] | components["schemas"]["CertificationCaseRestoreEvent"] | components["schemas"]["CertificationCaseRevokeEvent"];
             };
         };
         responses: {
@@ -4974,67 +5779,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @enum {string} */
-                    type: "SUBMIT";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "WITHDRAW";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "START_REVIEW";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "APPROVE";
-                    payload: components["schemas"]["GenaiApprovePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REJECT";
-                    payload: components["schemas"]["GenaiRejectPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "SUBMIT_MILESTONE";
-                    payload: components["schemas"]["GenaiSubmitMilestonePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "ACCEPT_MILESTONE";
-                    payload?: components["schemas"]["GenaiAcceptMilestonePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "RETURN_MILESTONE";
-                    payload?: components["schemas"]["GenaiReturnMilestonePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "POST_SAFETY_EVALUATION";
-                    payload: components["schemas"]["GenaiPostSafetyEvaluationPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "REQUEST_FINAL_EVALUATION";
-                    payload?: Record<string, never>;
-                } | {
-                    /** @enum {string} */
-                    type: "COMPLETE";
-                    payload?: components["schemas"]["GenaiCompletePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "MARK_MILESTONE_OVERDUE";
-                    payload: components["schemas"]["GenaiMarkMilestoneOverduePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "SUSPEND";
-                    payload: components["schemas"]["GenaiSuspendPayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "RESUME";
-                    payload?: components["schemas"]["GenaiResumePayload"];
-                } | {
-                    /** @enum {string} */
-                    type: "TERMINATE";
-                    payload: components["schemas"]["GenaiTerminatePayload"];
-                };
+                "application/json": components["schemas"]["GenaiProjectSubmitEvent"] | components["schemas"]["GenaiProjectWithdrawEvent"] | components["schemas"]["GenaiProjectStartReviewEvent"] | components["schemas"]["GenaiProjectApproveEvent"] | components["schemas"]["GenaiProjectRejectEvent"] | components["schemas"]["GenaiProjectSubmitMilestoneEvent"] | components["schemas"]["GenaiProjectAcceptMilestoneEvent"] | components["schemas"]["GenaiProjectReturnMilestoneEvent"] | components["schemas"]["GenaiProjectPostSafetyEvaluationEvent"] | components["schemas"]["GenaiProjectRequestFinalEvaluationEvent"] | components["schemas"]["GenaiProjectCompleteEvent"] | components["schemas"]["GenaiProjectSuspendEvent"] | components["schemas"]["GenaiProjectResumeEvent"] | components["schemas"]["GenaiProjectTerminateEvent"];
             };
         };
         responses: {

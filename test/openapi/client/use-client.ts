@@ -23,6 +23,8 @@ export async function useClient(baseUrl: string, adminToken: string, creditCode:
     body: { name: 'Triage assistant', version: '1.0', kind: 'ai_system', description: 'Suggests triage levels', intended_use: 'Hospital triage', domains: ['healthcare'], risk_level: 'medium' },
   });
   if (!product.data) throw new Error(`product: ${product.error?.detail}`);
+  // The answer's fields are typed from ProductInput: a product's kind is one of its four kinds.
+  const productKind: 'ai_system' | 'robot' | 'embodied_ai' | 'genai_service' = product.data.kind;
 
   const created = await applicant.POST('/v1/sandbox-cases', {
     body: {
@@ -49,5 +51,18 @@ export async function useClient(baseUrl: string, adminToken: string, creditCode:
   const refused = await applicant.POST('/v1/sandbox-cases/{id}/events', { params: { path: { id: caseId } }, body: { type: 'SUBMIT' } });
   const problem = refused.error ? { status: refused.response.status, code: refused.error.code, allowed: refused.error.allowed_events ?? [] } : null;
 
-  return { organizationId, orgKind, productId: product.data.id, caseId, number, state, version, eventType, labId: fired.data.case.lab_id, problem };
+  return { organizationId, orgKind, productId: product.data.id, productKind, caseId, number, state, version, eventType, labId: fired.data.case.lab_id, problem };
 }
+
+// The event body is a union told apart by `type`, so each event's payload is typed exactly: these
+// lines are only type-checked (npm run typecheck), and each @ts-expect-error fails it if the
+// generated types ever accept what the service refuses.
+type SandboxEventBody = NonNullable<paths['/v1/sandbox-cases/{id}/events']['post']['requestBody']>['content']['application/json'];
+export const typedEvents: SandboxEventBody[] = [
+  { type: 'ADMIT', payload: { conditions: ['Monthly reports'], testing_period: { start: '2027-01-01T00:00:00Z', end: '2027-12-31T00:00:00Z' } } },
+  { type: 'SUBMIT' },
+  // @ts-expect-error an ADMIT needs its testing period
+  { type: 'ADMIT', payload: { conditions: ['Monthly reports'] } },
+  // @ts-expect-error the scheduler's own events are not a caller's
+  { type: 'PERIOD_ENDED', payload: { deadline: 'testing_ends_at', due_at: '2027-12-31T00:00:00Z' } },
+];
