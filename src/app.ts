@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type Database } from './db/index.js';
 import type { Db } from './db/types.js';
 import { Schemas, withWholeRefs } from './schemas.js';
+import { cachingSerializerFactory } from './http/serializers.js';
 import { resolveComponentRefs } from './http/openapi-refs.js';
 import openapiOperations, { documentRoute } from './http/openapi.js';
 import { responseSchemas } from './http/responses.js';
@@ -77,6 +78,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: {} },
+    schemaController: { compilersFactory: { buildSerializer: cachingSerializerFactory() as never } },
     routerOptions: { maxParamLength: 200 },
     // A malformed URL is refused before routing: as a problem, like every other error.
     frameworkErrors,
