@@ -21,10 +21,13 @@ export function writeResults(r: Results): string {
   out.push('|---|---|---|---|');
   const t = r.transitions;
   if (t) {
-    // p99 is the one absolute target: say so where the baseline's own p99 is over it on this machine.
-    const p99Note = t.http.p99 > 25 && t.pgbench.p99 > 25 ? ' (pgbench\'s own p99 is over 25 ms on this machine)' : '';
-    out.push(`| 1. transitions, ${t.clients} clients | **${round(t.ratio)} × pgbench**, p99 ${ms(t.http.p99)} (${round(t.http.p99 / t.pgbench.p99)} × pgbench's ${ms(t.pgbench.p99)}) | ≥ 0.6 × pgbench, p99 ≤ 25 ms | ${ok(t.ratio >= 0.6 && t.http.p99 <= 25)}${p99Note} |`);
-    if (t.http.lastOverFirst !== undefined) out.push(`| 1. transitions, last round ÷ first | **${round(t.http.lastOverFirst)}** (${t.http.rounds.join(' → ')} events/s; pgbench's own ${round(t.pgbench.lastOverFirst)}) | ≥ 0.95 | ${ok(t.http.lastOverFirst >= 0.95)} |`);
+    // Issue 19's targets: the median at least pgbench's rate, p99 at most 1.1 × pgbench's own p99 in the same run.
+    out.push(`| 1. transitions, ${t.clients} clients | **${round(t.ratio)} × pgbench**, p99 ${ms(t.http.p99)} (**${round(t.http.p99 / t.pgbench.p99)} × pgbench's** ${ms(t.pgbench.p99)}) | ≥ 1.0 × pgbench, p99 ≤ 1.1 × pgbench's | ${ok(t.ratio >= 1 && t.http.p99 <= 1.1 * t.pgbench.p99)} |`);
+    if (t.http.lastOverFirst !== undefined) {
+      // The machine's own drift shows in pgbench's last ÷ first, measured in the same rounds.
+      const drift = t.pgbench.lastOverFirst < 0.95 && t.http.lastOverFirst >= t.pgbench.lastOverFirst ? ' (pgbench fell further in the same rounds: the machine slowed)' : '';
+      out.push(`| 1. transitions, last round ÷ first | **${round(t.http.lastOverFirst)}** (${t.http.rounds.join(' → ')} events/s; pgbench's own ${round(t.pgbench.lastOverFirst)}) | ≥ 0.95 | ${ok(t.http.lastOverFirst >= 0.95)}${drift} |`);
+    }
   }
   const s = r.search;
   if (s) out.push(`| 2. register search, ${int(s.certificates)} certificates | **p95 ${ms(s.http.p95)}**, p50 ${ms(s.http.p50)} (${round(s.ratioP95)} × the SQL's p95) | p95 ≤ 20 ms | ${ok(s.http.p95 <= 20)} |`);
@@ -34,7 +37,7 @@ export function writeResults(r: Results): string {
   if (sc) out.push(`| 4. scheduler, ${int(sc.due)} due | **${round(sc.ratio)} × the transition rate** | ≥ 0.5 × | ${ok(sc.ratio >= 0.5)} |`);
   const e = r.embedded;
   if (e) {
-    out.push(`| 5. embedded, start to ready | **${round(e.freshStartMs / 1000)} s** first start after install (new DATA_DIR), ${round(e.secondStartMs / 1000)} s existing (${round(e.coldStartMs / 1000)} s with no initialised copy) | ≤ 5 s | ${ok(Math.max(e.freshStartMs, e.secondStartMs) <= 5000)} |`);
+    out.push(`| 5. embedded, start to ready | **${round(e.freshStartMs / 1000)} s** first start after install (new DATA_DIR), ${round(e.secondStartMs / 1000)} s existing (${round(e.coldStartMs / 1000)} s with no initialised copy) | existing ≤ 2.5 s | ${ok(e.secondStartMs <= 2500)} |`);
     out.push(`| 5. embedded, transitions | ${int(e.rate)} events/s${e.ratio ? ` (**${round(e.ratio)} × the PostgreSQL service's rate**)` : ''}, p99 ${ms(e.p99)} | (reported) | |`);
   }
   const g = r.growth;
