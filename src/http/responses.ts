@@ -8,6 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { schemasDir, withWholeRefs, type JsonSchema } from '../schemas.js';
+import { CERTIFICATE_STATUSES } from '../register/certificates.js';
+import { PUBLIC_SANDBOX_STATES } from '../register/sandbox.js';
+import { PUBLIC_GENAI_STATES } from '../register/genai.js';
 
 const uuid = { type: 'string', format: 'uuid' } as const;
 const nullableUuid = { type: ['string', 'null'], format: 'uuid' } as const;
@@ -258,7 +261,7 @@ const certificate: JsonSchema = {
   required: ['number', 'status', 'holder', 'product', 'scheme', 'lab', 'issued_at', 'valid_until'],
   properties: {
     number: { type: 'string', examples: ['GDAIC-2026-000001'] },
-    status: { type: 'string', enum: ['valid', 'suspended', 'revoked', 'expired'] },
+    status: { type: 'string', enum: [...CERTIFICATE_STATUSES] },
     holder: name(),
     product: { type: 'object', additionalProperties: false, required: ['name', 'version'], properties: { name: { type: 'string' }, version: { type: 'string' } } },
     scheme: { type: 'string', description: 'The scheme’s code.' },
@@ -280,7 +283,7 @@ const sandboxEntry: JsonSchema = {
     number: { type: 'string', examples: ['SBX-2026-000001'] },
     organization: name(),
     product: name(true),
-    state: { type: 'string', enum: ['admitted', 'testing', 'suspended', 'exit_review', 'exited'] },
+    state: { type: 'string', enum: [...PUBLIC_SANDBOX_STATES] },
     testing_period: { anyOf: [period, { type: 'null' }], description: 'The admitted testing period.' },
     ended_at: { ...dateTime, description: 'When testing ended; absent while it goes on.' },
   },
@@ -302,7 +305,7 @@ const genaiEntry: JsonSchema = {
       items: { type: 'object', additionalProperties: false, required: ['name', 'region'], properties: { name: { type: 'string' }, region: { type: 'string' } } },
     },
     research_areas: strings,
-    state: { type: 'string', enum: ['active', 'completed'] },
+    state: { type: 'string', enum: [...PUBLIC_GENAI_STATES] },
     approved_at: { type: ['string', 'null'], format: 'date-time' },
     completed_at: { type: ['string', 'null'], format: 'date-time' },
   },
