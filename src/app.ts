@@ -139,7 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         version: '1.0.0',
         license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       },
-      servers: [{ url: '/', description: 'This service' }],
+      servers: [{ url: config.publicUrl, description: 'This service (PUBLIC_URL)' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A principal’s token (POST /v1/principals).' } } },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String((json as { title?: string }).title ?? `def-${i}`) },

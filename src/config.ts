@@ -14,6 +14,8 @@ export type Config = {
   trustProxy: boolean;
   /** Worker processes serving the port (src/cluster.ts); more than one needs PostgreSQL. */
   workers: number;
+  /** The address the public reaches the service at (SPEC §5), without a trailing slash: the OpenAPI `servers` entry. */
+  publicUrl: string;
 };
 
 export class ConfigError extends Error {
@@ -23,6 +25,24 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * PUBLIC_URL: an absolute http(s) URL with no credentials, query or fragment (a path prefix is
+ * allowed), kept without its trailing slash; by default http://<HOST>:<PORT>.
+ */
+function publicUrlOf(raw: string | undefined, host: string, port: number, problems: string[]): string {
+  if (raw === undefined || raw === '') return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    problems.push(`PUBLIC_URL is not a valid URL (expected e.g. https://registry.example.gov.cn), got ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`PUBLIC_URL must start with http:// or https://, got ${u.protocol}//`);
+  else if (u.username || u.password || u.search || u.hash) problems.push('PUBLIC_URL must not hold credentials, a query or a fragment');
+  return u.href.replace(/\/+$/, '');
+}
 
 /** Reads the environment into a typed config; every bad value is named, all at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -68,8 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const host = env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1';
 
+  const port = int('PORT', 3000, 0, 65535);
+  const publicUrl = publicUrlOf(env.PUBLIC_URL, host, port, problems);
+
   const config: Config = {
-    port: int('PORT', 3000, 0, 65535),
+    port,
     host,
     databaseUrl,
     dataDir: path.resolve(env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : './data'),
@@ -81,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     trustProxy: bool('TRUST_PROXY', false),
     workers: int('WORKERS', 1, 1, 64),
+    publicUrl,
   };
   if (config.workers > 1 && databaseUrl === null) {
     problems.push('WORKERS above 1 needs DATABASE_URL: the embedded database lives inside one process');

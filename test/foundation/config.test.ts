@@ -27,6 +27,18 @@ t.test('an empty environment gives the documented defaults', async (t) => {
   t.equal(c.schedulerIntervalMs, 10_000);
   t.equal(c.bodyLimit, 1024 * 1024, 'body limit 1 MiB');
   t.equal(c.workers, 1, 'one process');
+  t.equal(c.publicUrl, 'http://127.0.0.1:3000', 'PUBLIC_URL defaults to http://<HOST>:<PORT>');
+});
+
+t.test('PUBLIC_URL: the address the public reaches the service at', async (t) => {
+  t.equal(loadConfig({ PUBLIC_URL: 'https://registry.example.gov.cn/' }).publicUrl, 'https://registry.example.gov.cn', 'without its trailing slash');
+  t.equal(loadConfig({ PUBLIC_URL: 'https://gd.example.cn/ai-registry' }).publicUrl, 'https://gd.example.cn/ai-registry', 'a path prefix is kept');
+  t.equal(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl, 'http://0.0.0.0:8080');
+  t.equal(loadConfig({ HOST: '::1' }).publicUrl, 'http://[::1]:3000', 'an IPv6 host in brackets');
+  t.match(problemsOf({ PUBLIC_URL: 'registry.example.cn' }), [/PUBLIC_URL is not a valid URL/]);
+  t.match(problemsOf({ PUBLIC_URL: 'ftp://registry.example.cn' }), [/PUBLIC_URL must start with http/]);
+  t.match(problemsOf({ PUBLIC_URL: 'https://u:p@registry.example.cn' }), [/PUBLIC_URL must not hold credentials/]);
+  t.match(problemsOf({ PUBLIC_URL: 'https://registry.example.cn/?a=1' }), [/query/]);
 });
 
 t.test('WORKERS: worker processes, only with PostgreSQL', async (t) => {
