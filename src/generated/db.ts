@@ -95,6 +95,34 @@ export interface IdempotencyKeys {
   status: number;
 }
 
+export interface LogCheckpoints {
+  note: string;
+  root: Buffer;
+  signed_at: Timestamp;
+  tree_size: Int8;
+}
+
+export interface LogHead {
+  id: Generated<boolean>;
+  root: Buffer;
+  size: Int8;
+}
+
+export interface LogLeaves {
+  audit_id: Int8;
+  log_index: Int8;
+}
+
+export interface LogNodes {
+  hash: Buffer;
+  index: Int8;
+  level: number;
+}
+
+export interface LogQueue {
+  audit_id: Int8;
+}
+
 export interface NumberSequences {
   last: number;
   prefix: string;
@@ -166,6 +194,11 @@ export interface DB {
   certificates: Certificates;
   deadlines: Deadlines;
   idempotency_keys: IdempotencyKeys;
+  log_checkpoints: LogCheckpoints;
+  log_head: LogHead;
+  log_leaves: LogLeaves;
+  log_nodes: LogNodes;
+  log_queue: LogQueue;
   number_sequences: NumberSequences;
   organizations: Organizations;
   principal_cache_generation: PrincipalCacheGeneration;

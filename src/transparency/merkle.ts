@@ -175,3 +175,70 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
   }
   return sn === 0n && fr.equals(root1) && sr.equals(root2);
 }
+
+/** A complete subtree: level L, index i covers leaves [i·2^L, (i+1)·2^L). Level 0 is a leaf. */
+export type Node = { level: number; index: number; hash: Hash };
+
+/**
+ * The complete subtrees a tree of `size` leaves is made of, largest (leftmost) first: one per set
+ * bit of `size`. Their hashes, folded from the right, give the root; appending a leaf merges the
+ * last ones (a compact range from 0, in the words of transparency-dev/merkle).
+ */
+export function rightEdge(size: number): Array<{ level: number; index: number }> {
+  const out: Array<{ level: number; index: number }> = [];
+  for (let level = 52; level >= 0; level--) {
+    const width = 2 ** level;
+    if (Math.floor(size / width) % 2 === 1) out.push({ level, index: Math.floor(size / width) - 1 });
+  }
+  return out;
+}
+
+/** The root of the tree whose right edge is `edge` (rightEdge's order): MTH of all its leaves. */
+export function rootOfEdge(edge: readonly Node[]): Hash {
+  if (edge.length === 0) return emptyRoot();
+  let h = edge.at(-1)!.hash;
+  for (let i = edge.length - 2; i >= 0; i--) h = nodeHash(edge[i]!.hash, h);
+  return h;
+}
+
+/**
+ * Appends one leaf hash to a tree given by its right edge (changed in place), calling `created`
+ * for the leaf and for every subtree it completes, bottom up.
+ */
+export function appendToEdge(edge: Node[], leaf: Hash, created?: (n: Node) => void): void {
+  const size = edge.reduce((s, n) => s + 2 ** n.level, 0);
+  let node: Node = { level: 0, index: size, hash: leaf };
+  created?.(node);
+  while (edge.length > 0 && edge.at(-1)!.level === node.level) {
+    const left = edge.pop()!;
+    node = { level: node.level + 1, index: left.index / 2, hash: nodeHash(left.hash, node.hash) };
+    created?.(node);
+  }
+  edge.push(node);
+}
+
+/** A SubtreeHash over stored complete subtrees: `node` gives the hash of each subtreeNodes names. */
+export function storedSubtrees(node: (level: number, index: number) => Hash): SubtreeHash {
+  const mth = (s: number, e: number): Hash => {
+    const n = e - s;
+    const level = Math.log2(n);
+    if (Number.isInteger(level) && s % n === 0) return node(level, s / n);
+    const k = splitPoint(n);
+    return nodeHash(mth(s, s + k), mth(s + k, e));
+  };
+  return (start, end) => {
+    if (!(start >= 0 && start < end)) throw new RangeError(`no subtree [${start}, ${end})`);
+    return mth(start, end);
+  };
+}
+
+/** The complete subtrees (level, index) storedSubtrees reads for MTH(D[start:end]), left to right. */
+export function subtreeNodes(start: number, end: number): Array<{ level: number; index: number }> {
+  const out: Array<{ level: number; index: number }> = [];
+  const zero = Buffer.alloc(32);
+  storedSubtrees((level, index) => {
+    out.push({ level, index });
+    return zero;
+  })(start, end);
+  return out;
+}

@@ -5,7 +5,6 @@
 // the service's bit-walking algorithms.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import {
@@ -14,38 +13,18 @@ import {
   inclusionProof,
   leafHash,
   memorySubtrees,
+  appendToEdge,
+  rightEdge,
   rootOf,
+  rootOfEdge,
+  storedSubtrees,
+  subtreeNodes,
+  type Node,
   verifyConsistency,
   verifyInclusion,
 } from '../../src/transparency/merkle.js';
 
-// ---- an independent reference: RFC 9162 §2.1 read literally, recursion and slices ----------------
-const H = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-const refLeaf = (d: Buffer) => H(Buffer.from([0]), d);
-const k = (n: number) => 2 ** Math.ceil(Math.log2(n) - 1);
-const MTH = (D: Buffer[]): Buffer =>
-  D.length === 0 ? H() : D.length === 1 ? refLeaf(D[0]!) : H(Buffer.from([1]), MTH(D.slice(0, k(D.length))), MTH(D.slice(k(D.length))));
-const PATH = (m: number, D: Buffer[]): Buffer[] => {
-  if (D.length <= 1) return [];
-  const s = k(D.length);
-  return m < s ? [...PATH(m, D.slice(0, s)), MTH(D.slice(s))] : [...PATH(m - s, D.slice(s)), MTH(D.slice(0, s))];
-};
-const SUBPROOF = (m: number, D: Buffer[], b: boolean): Buffer[] => {
-  if (m === D.length) return b ? [] : [MTH(D)];
-  const s = k(D.length);
-  return m <= s ? [...SUBPROOF(m, D.slice(0, s), b), MTH(D.slice(s))] : [...SUBPROOF(m - s, D.slice(s), false), MTH(D.slice(0, s))];
-};
-const PROOF = (m: number, D: Buffer[]) => (m === 0 || m === D.length ? [] : SUBPROOF(m, D, true));
-/** The root an audit path leads to, rebuilt by the same recursion as PATH: its last element is the top sibling. */
-const rootFromPath = (m: number, n: number, leaf: Buffer, path: Buffer[]): Buffer | null => {
-  if (n === 1) return path.length === 0 ? leaf : null;
-  if (path.length === 0) return null;
-  const s = k(n);
-  const top = path.at(-1)!;
-  const rest = path.slice(0, -1);
-  const below = m < s ? rootFromPath(m, s, leaf, rest) : rootFromPath(m - s, n - s, leaf, rest);
-  return below && (m < s ? H(Buffer.from([1]), below, top) : H(Buffer.from([1]), top, below));
-};
+import { H, MTH, PATH, PROOF, refLeaf, rootFromPath } from './reference.js';
 
 const leaves = Array.from({ length: 64 }, (_, i) => Buffer.from(`audit event ${i}`));
 const hashes = leaves.map(leafHash);
@@ -111,6 +90,40 @@ t.test('every consistency proof between sizes up to 64 is PROOF(m, D[n]), and ve
   t.equal(checked, 64 + (64 * 65) / 2, `${checked} size pairs`);
   t.notOk(verifyConsistency(5, 5, [hashes[0]!], rootOf(hashes, 5), rootOf(hashes, 5)), 'equal sizes take an empty proof');
   t.notOk(verifyConsistency(5, 5, [], rootOf(hashes, 5), rootOf(hashes, 6)), 'and equal roots');
+});
+
+t.test('the tree grown a leaf at a time keeps its right edge, and its stored subtrees answer every proof', async (t) => {
+  // What the sequencer does: append to the right edge, keep every subtree completed, serve proofs
+  // from the kept ones. Compared with the reference at every size up to 64.
+  const edge: Node[] = [];
+  const stored = new Map<string, Buffer>();
+  let bad = 0;
+  for (let n = 1; n <= 64; n++) {
+    appendToEdge(edge, hashes[n - 1]!, (node) => stored.set(`${node.level}/${node.index}`, node.hash));
+    if (!rootOfEdge(edge).equals(MTH(leaves.slice(0, n)))) bad++;
+    if (JSON.stringify(edge.map(({ level, index }) => ({ level, index }))) !== JSON.stringify(rightEdge(n))) bad++;
+    const subtree = storedSubtrees((level, index) => {
+      const h = stored.get(`${level}/${index}`);
+      if (!h) throw new Error(`subtree ${level}/${index} was not kept`);
+      return h;
+    });
+    for (let m = 0; m < n; m++) {
+      const ref = PATH(m, leaves.slice(0, n));
+      const proof = inclusionProof(m, n, subtree);
+      if (proof.length !== ref.length || !proof.every((p, i) => p.equals(ref[i]!))) bad++;
+    }
+    for (let m = 0; m <= n; m++) {
+      const ref = PROOF(m, leaves.slice(0, n));
+      const proof = consistencyProof(m, n, subtree);
+      if (proof.length !== ref.length || !proof.every((p, i) => p.equals(ref[i]!))) bad++;
+    }
+  }
+  t.equal(bad, 0, 'every root, edge and proof up to 64 leaves equals the reference');
+  t.equal(stored.size, 64 + 32 + 16 + 8 + 4 + 2 + 1, 'every complete subtree of 64 leaves kept once');
+  t.same(rootOfEdge([]), MTH([]), 'the empty tree');
+  t.same(subtreeNodes(0, 6), [{ level: 2, index: 0 }, { level: 1, index: 2 }], 'MTH(D[0:6]) is two kept subtrees');
+  t.same(subtreeNodes(4, 7), [{ level: 1, index: 2 }, { level: 0, index: 6 }]);
+  t.same(rightEdge(2 ** 40 + 5), [{ level: 40, index: 0 }, { level: 2, index: 2 ** 38 }, { level: 0, index: 2 ** 40 + 4 }], 'sizes past 2^32');
 });
 
 // ---- the published vectors ----------------------------------------------------------------------

@@ -1,0 +1,198 @@
+// The transparency log in the database (SPEC §7; tables in migrations/2026-12-05T00-transparency-log.ts):
+// the sequencer that gives queued audit events their place, the proofs read from stored subtree
+// hashes, and the signed checkpoints.
+import { sql } from 'kysely';
+import type { Db, DbOrTrx } from '../db/types.js';
+import {
+  appendToEdge,
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  rightEdge,
+  rootOfEdge,
+  storedSubtrees,
+  subtreeNodes,
+  type Hash,
+  type Node,
+  type SubtreeHash,
+} from './merkle.js';
+import { formatCheckpoint } from './checkpoint.js';
+import { signNote, type NoteSigner } from './note.js';
+
+export type TreeHead = { size: number; root: Hash };
+
+const hex = (h: Hash) => h.toString('hex');
+const fromHex = (s: string): Hash => Buffer.from(s, 'hex');
+
+export async function treeHead(db: DbOrTrx): Promise<TreeHead> {
+  const { rows } = await sql<{ size: string; root: string }>`select size, encode(root, 'hex') as root from log_head`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('the transparency log has no head row (migrations/2026-12-05T00-transparency-log.ts)');
+  return { size: Number(row.size), root: fromHex(row.root) };
+}
+
+/** The stored hashes of the given complete subtrees; an absent one is an error naming it. */
+async function readNodes(db: DbOrTrx, keys: Array<{ level: number; index: number }>): Promise<Map<string, Hash>> {
+  const out = new Map<string, Hash>();
+  if (keys.length === 0) return out;
+  const { rows } = await sql<{ level: number; index: string; hash: string }>`
+    select n.level, n.index, encode(n.hash, 'hex') as hash
+    from unnest(${keys.map((k) => k.level)}::smallint[], ${keys.map((k) => k.index)}::bigint[]) as k(level, index)
+    join log_nodes n on n.level = k.level and n.index = k.index`.execute(db);
+  for (const r of rows) out.set(`${r.level}/${r.index}`, fromHex(r.hash));
+  for (const k of keys) if (!out.has(`${k.level}/${k.index}`)) throw new Error(`the transparency log has no stored subtree at level ${k.level}, index ${k.index}`);
+  return out;
+}
+
+/**
+ * Runs a proof builder over stored subtrees: first to learn which subtrees it reads (the shape of a
+ * proof does not depend on the hashes), then, once they are read in one query, for real.
+ */
+async function withStoredSubtrees<T>(db: DbOrTrx, build: (subtree: SubtreeHash) => T): Promise<T> {
+  const keys: Array<{ level: number; index: number }> = [];
+  build((start, end) => {
+    keys.push(...subtreeNodes(start, end));
+    return Buffer.alloc(32);
+  });
+  const nodes = await readNodes(db, keys);
+  return build(storedSubtrees((level, index) => nodes.get(`${level}/${index}`)!));
+}
+
+export class LogRangeError extends Error {
+  constructor(
+    public readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The audit path of a leaf in the tree of `treeSize` leaves (at most the log's size now). */
+export async function inclusion(db: Db, leafIndex: number, treeSize: number): Promise<{ leaf_hash: Hash; proof: Hash[] }> {
+  const head = await treeHead(db);
+  if (treeSize > head.size) throw new LogRangeError('tree_size', `the log has ${head.size} leaves, fewer than ${treeSize}`);
+  if (leafIndex >= treeSize) throw new LogRangeError('leaf_index', `leaf ${leafIndex} is not in a tree of ${treeSize} leaves`);
+  return withStoredSubtrees(db, (subtree) => ({ leaf_hash: subtree(leafIndex, leafIndex + 1), proof: inclusionProof(leafIndex, treeSize, subtree) }));
+}
+
+/** The consistency proof between the trees of `from` and `to` leaves (`to` at most the log's size now). */
+export async function consistency(db: Db, from: number, to: number): Promise<Hash[]> {
+  const head = await treeHead(db);
+  if (to > head.size) throw new LogRangeError('to', `the log has ${head.size} leaves, fewer than ${to}`);
+  if (from > to) throw new LogRangeError('from', `a tree of ${from} leaves cannot be a prefix of one of ${to}`);
+  return withStoredSubtrees(db, (subtree) => consistencyProof(from, to, subtree));
+}
+
+/** The leaf hashes of [start, end), in order. */
+export async function leafHashes(db: Db, start: number, end: number): Promise<Hash[]> {
+  const head = await treeHead(db);
+  if (end > head.size) throw new LogRangeError('end', `the log has ${head.size} leaves, fewer than ${end}`);
+  if (start > end) throw new LogRangeError('start', `start ${start} is after end ${end}`);
+  const { rows } = await sql<{ hash: string }>`
+    select encode(hash, 'hex') as hash from log_nodes where level = 0 and index >= ${start} and index < ${end} order by index`.execute(db);
+  return rows.map((r) => fromHex(r.hash));
+}
+
+export type IntegrateResult = { integrated: number; size: number } | { busy: true };
+
+/**
+ * The sequencer's step: in one transaction, with the log's head row locked (another instance
+ * holding it is left to it: `busy`), the oldest queued audit events, in id order, become the next
+ * leaves: each gets the next log_index, its leaf hash and the subtrees it completes are stored,
+ * it leaves the queue, and the head moves to the new size and root. The events' own transactions
+ * are long committed: nothing here slows a transition.
+ */
+export async function integrate(db: Db, limit = 2000): Promise<IntegrateResult> {
+  return db.transaction().execute(async (trx) => {
+    const { rows: heads } = await sql<{ size: string; root: string }>`
+      select size, encode(root, 'hex') as root from log_head for update skip locked`.execute(trx);
+    const head = heads[0];
+    if (!head) return { busy: true as const };
+    const size = Number(head.size);
+    const { rows: queued } = await sql<{ audit_id: string; hash: string | null }>`
+      select q.audit_id, a.hash from log_queue q left join audit_events a on a.id = q.audit_id
+      order by q.audit_id limit ${limit}`.execute(trx);
+    if (queued.length === 0) return { integrated: 0, size };
+    // An event that is queued but gone (deleted behind the append-only trigger) is not in the log:
+    // it stays queued, where verification names it.
+    const events = queued.filter((q): q is { audit_id: string; hash: string } => q.hash !== null);
+    if (events.length === 0) return { integrated: 0, size };
+
+    const edgeKeys = rightEdge(size);
+    const stored = await readNodes(trx, edgeKeys);
+    const edge: Node[] = edgeKeys.map((k) => ({ ...k, hash: stored.get(`${k.level}/${k.index}`)! }));
+    const levels: number[] = [];
+    const indexes: number[] = [];
+    const hashes: string[] = [];
+    for (const e of events) {
+      appendToEdge(edge, leafHash(fromHex(e.hash)), (n) => {
+        levels.push(n.level);
+        indexes.push(n.index);
+        hashes.push(hex(n.hash));
+      });
+    }
+    const newSize = size + events.length;
+    const root = rootOfEdge(edge);
+    const ids = events.map((e) => e.audit_id);
+    await sql`
+      insert into log_leaves (log_index, audit_id)
+      select ${size} + o - 1, id from unnest(${ids}::bigint[]) with ordinality as x(id, o)`.execute(trx);
+    await sql`
+      insert into log_nodes (level, index, hash)
+      select l, i, decode(h, 'hex') from unnest(${levels}::smallint[], ${indexes}::bigint[], ${hashes}::text[]) as x(l, i, h)`.execute(trx);
+    await sql`delete from log_queue where audit_id = any(${ids}::bigint[])`.execute(trx);
+    await sql`update log_head set size = ${newSize}, root = decode(${hex(root)}, 'hex')`.execute(trx);
+    return { integrated: events.length, size: newSize };
+  });
+}
+
+/** Integrates until the queue is empty (or another instance holds the log). */
+export async function integrateAll(db: Db, limit?: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await integrate(db, limit);
+    if ('busy' in r || r.integrated === 0) return total;
+    total += r.integrated;
+  }
+}
+
+export type StoredCheckpoint = { tree_size: number; root: Hash; note: string; signed_at: Date };
+
+export async function latestCheckpoint(db: DbOrTrx): Promise<StoredCheckpoint | null> {
+  const { rows } = await sql<{ tree_size: string; root: string; note: string; signed_at: Date }>`
+    select tree_size, encode(root, 'hex') as root, note, signed_at from log_checkpoints order by tree_size desc limit 1`.execute(db);
+  const r = rows[0];
+  return r ? { tree_size: Number(r.tree_size), root: fromHex(r.root), note: r.note, signed_at: new Date(r.signed_at) } : null;
+}
+
+/**
+ * Signs a checkpoint of the tree as it is, when it has grown since the last one and that one is at
+ * least `minIntervalMs` old (or there is none yet). Under the head's lock, so instances sign one at
+ * a time and never two checkpoints of one size.
+ */
+export async function signCheckpoint(db: Db, opts: { signer: NoteSigner; origin: string; now: Date; minIntervalMs: number }): Promise<StoredCheckpoint | null> {
+  return db.transaction().execute(async (trx) => {
+    const { rows: heads } = await sql<{ size: string; root: string }>`
+      select size, encode(root, 'hex') as root from log_head for update`.execute(trx);
+    const head = heads[0]!;
+    const size = Number(head.size);
+    const last = await latestCheckpoint(trx);
+    if (last && (last.tree_size >= size || opts.now.getTime() - last.signed_at.getTime() < opts.minIntervalMs)) return null;
+    const root = fromHex(head.root);
+    const note = signNote(formatCheckpoint({ origin: opts.origin, size, root }), [opts.signer]);
+    await sql`
+      insert into log_checkpoints (tree_size, root, note, signed_at)
+      values (${size}, decode(${head.root}, 'hex'), ${note}, ${opts.now})`.execute(trx);
+    return { tree_size: size, root, note, signed_at: opts.now };
+  });
+}
+
+/** Each audit event's log_index, for those that have one. */
+export async function logIndexes(db: DbOrTrx, auditIds: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (auditIds.length === 0) return out;
+  const { rows } = await sql<{ audit_id: string; log_index: string }>`
+    select audit_id, log_index from log_leaves where audit_id = any(${auditIds}::bigint[])`.execute(db);
+  for (const r of rows) out.set(String(r.audit_id), Number(r.log_index));
+  return out;
+}
