@@ -33,6 +33,9 @@ import { caseRoutes, eventBodySchemas } from './http/routes/cases.js';
 import { workflows } from '../workflows/index.js';
 import { RequestLog, createLogger } from './logger.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { ensureEmbeddedKeyFile, loadLogKeys, SigningKeyError, type LogKeys } from './transparency/keys.js';
+import { Sequencer } from './transparency/sequencer.js';
+import transparencyRoutes from './http/routes/transparency.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,6 +45,8 @@ declare module 'fastify' {
     engine: EngineDeps;
     config: Config;
     readiness: () => Record<string, unknown>;
+    /** The transparency log (SPEC §7): its keys, its origin and this instance's sequencer. */
+    transparency: { keys: LogKeys; origin: string; sequencer: Sequencer };
   }
 }
 
@@ -63,6 +68,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts;
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const ownsDatabase = !opts.database;
+  // The log's signing key is never in the database: a file named by SIGNING_KEY_FILE, or one made
+  // in the embedded database's directory.
+  let keys: LogKeys;
+  try {
+    const keyFile = config.signingKeyFile ?? (database.embedded ? ensureEmbeddedKeyFile(config.dataDir) : null);
+    if (!keyFile) throw new SigningKeyError('SIGNING_KEY_FILE is required with PostgreSQL: the transparency log’s signing key is never kept in the database');
+    keys = loadLogKeys(keyFile, config.logOrigin);
+  } catch (err) {
+    if (ownsDatabase) await database.close();
+    throw err;
+  }
   await migrateToLatest(database.db);
   const bootstrap = await ensureAdmin(database.db, config.adminToken);
   if (bootstrap) opts.onBootstrapToken?.(bootstrap.token);
@@ -93,11 +109,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('config', config);
   app.decorate('engine', { db: database.db, schemas, now: opts.now ?? (() => new Date()), batcher: new EventBatcher(database.db) });
   const scheduler = config.schedulerIntervalMs > 0 ? new Scheduler(app.engine, { intervalMs: config.schedulerIntervalMs, log: app.log.child({ component: 'scheduler' }) }) : null;
-  app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false } }));
+  const sequencer = new Sequencer(
+    { db: database.db, now: app.engine.now, keys, origin: config.logOrigin, log: app.log.child({ component: 'transparency' }) },
+    { intervalMs: config.sequencerIntervalMs, checkpointIntervalMs: config.checkpointIntervalMs },
+  );
+  app.decorate('transparency', { keys, origin: config.logOrigin, sequencer });
+  app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false }, transparency: sequencer.status() }));
   app.register(fp(async () => {}, { name: 'db' }));
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
   // onClose hooks run in reverse order: the scheduler stops before the database closes.
   if (scheduler) app.addHook('onClose', async () => scheduler.stop());
+  app.addHook('onClose', async () => sequencer.stop());
   const principalCache = await listenForPrincipalChanges(database, app.log);
   app.addHook('onClose', async () => principalCache.stop());
 
@@ -158,9 +180,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(registerCertificateRoutes);
   await app.register(schemeRoutes);
   await app.register(registerGenaiRoutes);
+  await app.register(transparencyRoutes);
   await app.register(import('./pages/routes.js'));
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();
   scheduler?.start();
+  sequencer.start();
   return app as unknown as FastifyInstance;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
@@ -20,8 +21,14 @@ const USAGE = `usage: npm run cli -- <command> [options]
   fire --kind K --case ID --event E         fire a system event by hand (e.g. INFO_LAPSED, EXPIRE)
   sweep                                     fire every due deadline now, print the counts (exit 1 if one failed)
   export [--kind K]                         write cases and their audit events as JSON lines to stdout
+  rotate-signing-key                        add a new transparency-log signing key to the key file (it signs
+                                            from the next start; the old keys stay published)
+  witness --url BASE --state FILE [--vkey K]…
+                                            check the log's latest checkpoint against the one FILE holds
+                                            (exit 1 if the log shrank, forked or was rewritten); needs no database
 
-The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service.`;
+The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service; the
+signing key from SIGNING_KEY_FILE (or DATA_DIR/signing-key.pem on the embedded database).`;
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
@@ -34,6 +41,9 @@ async function main(argv: string[]) {
       kind: { type: 'string' },
       case: { type: 'string' },
       event: { type: 'string' },
+      url: { type: 'string' },
+      state: { type: 'string' },
+      vkey: { type: 'string', multiple: true },
     },
     allowPositionals: false,
   });
@@ -41,7 +51,23 @@ async function main(argv: string[]) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === 'witness') {
+    // Anyone may run a witness: it reads the public routes and its state file, nothing else.
+    if (!values.url || !values.state) throw new Error('witness needs --url (the service’s address) and --state (a file to keep the last checkpoint in)');
+    const { runWitness } = await import('./transparency/witness.js');
+    const r = await runWitness({ url: values.url, stateFile: values.state, vkeys: values.vkey });
+    (r.ok ? process.stdout : process.stderr).write(`${r.ok ? 'ok' : 'FAILED'}: ${r.message}\n`);
+    return r.ok ? 0 : 1;
+  }
   const config = loadConfig();
+  if (command === 'rotate-signing-key') {
+    const { EMBEDDED_KEY_FILE, loadLogKeys, rotateSigningKey } = await import('./transparency/keys.js');
+    const file = config.signingKeyFile ?? path.join(config.dataDir, EMBEDDED_KEY_FILE);
+    rotateSigningKey(file);
+    const keys = loadLogKeys(file, config.logOrigin);
+    process.stdout.write(`${file}: ${keys.signers.length} keys; the new one signs from the next start:\n  ${keys.vkeys[0]}\n`);
+    return 0;
+  }
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
   try {
     await migrateToLatest(database.db);
@@ -57,7 +83,9 @@ async function main(argv: string[]) {
         return 0;
       }
       case 'verify-audit': {
-        const report = await verifyAudit(database.db, { databaseUrl: database.url });
+        const { EMBEDDED_KEY_FILE, loadLogKeys } = await import('./transparency/keys.js');
+        const keys = loadLogKeys(config.signingKeyFile ?? path.join(config.dataDir, EMBEDDED_KEY_FILE), config.logOrigin);
+        const report = await verifyAudit(database.db, { databaseUrl: database.url, log: { verifiers: keys.verifiers, origin: config.logOrigin } });
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return report.ok ? 0 : 1;
       }

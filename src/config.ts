@@ -16,6 +16,14 @@ export type Config = {
   workers: number;
   /** The address the public reaches the service at (SPEC §5), without a trailing slash: the OpenAPI `servers` entry. */
   publicUrl: string;
+  /** The transparency log's signing keys (SPEC §7): a PKCS#8 PEM file; null on the embedded database (DATA_DIR/signing-key.pem). */
+  signingKeyFile: string | null;
+  /** The log's origin line (and its keys' name): LOG_ORIGIN, by default <host of PUBLIC_URL>/audit-log. */
+  logOrigin: string;
+  /** How often the sequencer gives queued audit events their log_index (0: not in this process). */
+  sequencerIntervalMs: number;
+  /** A checkpoint is signed when the log has grown, at most this often. */
+  checkpointIntervalMs: number;
 };
 
 export class ConfigError extends Error {
@@ -42,6 +50,15 @@ function publicUrlOf(raw: string | undefined, host: string, port: number, proble
   if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`PUBLIC_URL must start with http:// or https://, got ${u.protocol}//`);
   else if (u.username || u.password || u.search || u.hash) problems.push('PUBLIC_URL must not hold credentials, a query or a fragment');
   return u.href.replace(/\/+$/, '');
+}
+
+/** The host (and port) of a URL as given, or the text itself when it is not one. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
 
 /** Reads the environment into a typed config; every bad value is named, all at once. */
@@ -91,6 +108,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int('PORT', 3000, 0, 65535);
   const publicUrl = publicUrlOf(env.PUBLIC_URL, host, port, problems);
 
+  const signingKeyFile = env.SIGNING_KEY_FILE && env.SIGNING_KEY_FILE !== '' ? path.resolve(env.SIGNING_KEY_FILE) : null;
+  if (databaseUrl !== null && signingKeyFile === null) {
+    problems.push(
+      'SIGNING_KEY_FILE is required with DATABASE_URL: the transparency log’s Ed25519 key (PKCS#8 PEM, e.g. `openssl genpkey -algorithm ed25519 -out log-key.pem`) is never kept in the database',
+    );
+  }
+  const logOrigin = env.LOG_ORIGIN && env.LOG_ORIGIN !== '' ? env.LOG_ORIGIN : `${hostOf(publicUrl)}/audit-log`;
+  if (!/^[\x21-\x7e]+$/.test(logOrigin) || logOrigin.includes('+')) {
+    problems.push(`LOG_ORIGIN must be one word of printable ASCII without "+" (it names the log and its keys, e.g. registry.example.gov.cn/audit-log), got ${JSON.stringify(logOrigin)}`);
+  }
+
   const config: Config = {
     port,
     host,
@@ -105,6 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: bool('TRUST_PROXY', false),
     workers: int('WORKERS', 1, 1, 64),
     publicUrl,
+    signingKeyFile,
+    logOrigin,
+    sequencerIntervalMs: int('SEQUENCER_INTERVAL_MS', 500, 0, 86_400_000),
+    checkpointIntervalMs: int('CHECKPOINT_INTERVAL_MS', 10_000, 0, 86_400_000),
   };
   if (config.workers > 1 && databaseUrl === null) {
     problems.push('WORKERS above 1 needs DATABASE_URL: the embedded database lives inside one process');

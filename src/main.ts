@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { joinSiblings, runPrimary } from './cluster.js';
 import { openDatabase } from './db/index.js';
 import { ConfigError, loadConfig } from './config.js';
+import { SigningKeyError } from './transparency/keys.js';
 import { createLogger } from './logger.js';
 import { forgetPrincipals, onPrincipalsChanged } from './registry/principals.js';
 
@@ -60,6 +61,8 @@ function errorCode(err: unknown): string | undefined {
 }
 
 function startupFailure(err: unknown): string {
+  // A missing or unreadable key file is the operator's to fix: its message says which and how.
+  if (err instanceof SigningKeyError) return err.message;
   const code = errorCode(err);
   const url = process.env.DATABASE_URL;
   if (url && code) {

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../errors.js';
 import type { Workflow } from '../../workflows/kit.js';
 import { canSee, type Caller } from '../engine/caller.js';
 import { auditEventView, caseView, type AuditEventView, type CaseView } from '../engine/case.js';
+import { logIndexes } from '../transparency/log.js';
 import { afterKeyset, decodeCursor, decodeKeyset, encodeCursor, toPage, type Page } from '../paging.js';
 
 const NO_ORG = '00000000-0000-0000-0000-000000000000';
@@ -71,7 +72,8 @@ export async function caseHistory(db: DbOrTrx, wf: Workflow, caller: Caller, id:
   const { rows } = await db.executeQuery(historyStatement(db, id, types, after ?? 0, q.limit + 1));
   const items = rows.slice(0, q.limit);
   const last = items.at(-1);
-  return { items: items.map(auditEventView), next_cursor: rows.length > q.limit && last ? encodeCursor([last.seq]) : null };
+  const indexes = await logIndexes(db, items.map((r) => String(r.id)));
+  return { items: items.map((r) => auditEventView(r, indexes.get(String(r.id)))), next_cursor: rows.length > q.limit && last ? encodeCursor([last.seq]) : null };
 }
 
 export type CaseListQuery = { state?: string; organization_id?: string; product_id?: string; limit: number; cursor?: string } & Record<string, unknown>;

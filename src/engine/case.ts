@@ -52,7 +52,7 @@ export function auditEventView(r: {
   at: Date | string;
   prev_hash: string;
   hash: string;
-}) {
+}, logIndex?: number) {
   return {
     seq: r.seq,
     type: r.type,
@@ -63,6 +63,8 @@ export function auditEventView(r: {
     at: new Date(r.at).toISOString(),
     prev_hash: r.prev_hash,
     hash: r.hash,
+    // Its leaf in the transparency log, once the sequencer has given it one (SPEC §7).
+    ...(logIndex === undefined ? {} : { log_index: logIndex }),
   };
 }
 

@@ -77,6 +77,7 @@ const auditEvent: JsonSchema = {
     at: dateTime,
     prev_hash: { type: ['string', 'null'] },
     hash: { type: 'string' },
+    log_index: { type: 'integer', minimum: 0, description: 'The event’s leaf in the transparency log (SPEC §7), once the sequencer has given it one (absent until then).' },
   },
 };
 
@@ -334,6 +335,36 @@ const auditReport: JsonSchema = {
   },
 };
 
+const base64Hash = { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$', description: 'A SHA-256 hash, base64.' } as const;
+const leafIndex = { type: 'integer', minimum: 0 } as const;
+const inclusionProof: JsonSchema = {
+  $id: 'responses/inclusion-proof.json',
+  title: 'InclusionProof',
+  description: 'The audit path of a leaf in the tree of `tree_size` leaves (RFC 9162 §2.1.3), from the leaf up.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['leaf_index', 'tree_size', 'leaf_hash', 'proof'],
+  properties: { leaf_index: leafIndex, tree_size: leafIndex, leaf_hash: base64Hash, proof: { type: 'array', items: base64Hash } },
+};
+const consistencyProof: JsonSchema = {
+  $id: 'responses/consistency-proof.json',
+  title: 'ConsistencyProof',
+  description: 'The proof that the tree of `to` leaves extends the tree of `from` leaves (RFC 9162 §2.1.4).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'to', 'proof'],
+  properties: { from: leafIndex, to: leafIndex, proof: { type: 'array', items: base64Hash } },
+};
+const logLeaves: JsonSchema = {
+  $id: 'responses/log-leaves.json',
+  title: 'LogLeaves',
+  description: 'The leaf hashes of leaves [start, end) of the transparency log, in order: SHA-256(0x00 ‖ the audit event’s 32-byte hash).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['start', 'end', 'leaf_hashes'],
+  properties: { start: leafIndex, end: leafIndex, leaf_hashes: { type: 'array', items: base64Hash } },
+};
+
 const count = { type: 'integer' } as const;
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const health: JsonSchema = {
@@ -361,6 +392,20 @@ const health: JsonSchema = {
           properties: { fired: count, skipped: count, failed: count, batches: count, more: { type: 'boolean' }, purged_idempotency_keys: count, duration_ms: { type: 'number' } },
         },
         failing_deadlines: count,
+        last_error: { type: ['string', 'null'] },
+        last_error_at: nullableTime,
+      },
+    },
+    transparency: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled'],
+      description: 'The transparency log’s sequencer in this instance (SPEC §7).',
+      properties: {
+        enabled: { type: 'boolean' },
+        interval_ms: count,
+        tree_size: { type: ['integer', 'null'] },
+        last_checkpoint_size: { type: ['integer', 'null'], description: 'The size of the last checkpoint this instance signed.' },
         last_error: { type: ['string', 'null'] },
         last_error_at: nullableTime,
       },
@@ -393,4 +438,7 @@ export const responseSchemas: JsonSchema[] = [
   page('responses/genai-entry.json', 'GenaiRegisterPage', 'A page of the public register of GenAI projects.'),
   auditReport,
   health,
+  inclusionProof,
+  consistencyProof,
+  logLeaves,
 ];

@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
@@ -56,6 +59,20 @@ export async function openSameDatabase(database: Database, opts: { poolSize?: nu
   return openDatabase({ databaseUrl: url, dataDir: '', poolSize: opts.poolSize ?? 10 });
 }
 
+let keyFile: string | null = null;
+/**
+ * A signing key file for the transparency log (SPEC §7), one per test process, removed at exit: the
+ * service needs SIGNING_KEY_FILE with PostgreSQL, and a test must not write into ./data.
+ */
+export function testSigningKeyFile(): string {
+  if (keyFile) return keyFile;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'log-key-'));
+  keyFile = path.join(dir, 'signing-key.pem');
+  fs.writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return keyFile;
+}
+
 export type TestApp = {
   app: FastifyInstance;
   database: Database;
@@ -82,6 +99,9 @@ export async function buildTestApp(
     ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'silent',
     SCHEDULER_INTERVAL_MS: '0',
+    // The sequencer runs when a test says so (app.transparency.sequencer.runOnce()).
+    SEQUENCER_INTERVAL_MS: '0',
+    SIGNING_KEY_FILE: testSigningKeyFile(),
     RATE_LIMIT_MAX: '1000000',
     ...opts.env,
   });

@@ -33,6 +33,6 @@ export default async function workflowRoutes(app: FastifyInstance) {
     },
   );
   app.get('/v1/audit/verify', { config: { roles: ['regulator'] }, schema: { tags: ['audit'], operationId: 'verifyAudit', summary: 'Verify every hash chain of the audit trail', response: { 200: answer('The verification report', 'responses/audit-report.json') } } }, async () => {
-    return verifyAudit(app.db, { databaseUrl: app.database.url });
+    return verifyAudit(app.db, { databaseUrl: app.database.url, log: { verifiers: app.transparency.keys.verifiers, origin: app.transparency.origin } });
   });
 }
