@@ -40,7 +40,8 @@ export function answer(description: string, schemaId: string | null, headers: Re
 const problemContent = { 'application/problem+json': { schema: { $ref: 'common/problem.json#' } } };
 const codesOf = (status: number) => (Object.entries(ERRORS) as Array<[ErrorCode, { status: number }]>).filter(([, e]) => e.status === status).map(([c]) => `\`${c}\``);
 
-function problem(status: number, when: string) {
+/** A problem answer for a status and when it is sent (routes add the ones their declaration does not imply). */
+export function problem(status: number, when: string) {
   const headers = status === 429 || status === 503 ? { headers: { 'retry-after': HEADERS.retryAfter } } : {};
   return { description: `${when} (${codesOf(status).join(' or ')})`, ...headers, content: problemContent };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound, validationFailed } from '../../errors.js';
 import { consistency, inclusion, latestCheckpoint, leafHashes, LogRangeError } from '../../transparency/log.js';
-import { answer } from '../openapi.js';
+import { answer, problem } from '../openapi.js';
 
 /** The most leaves one GET /v1/transparency/leaves answers. */
 export const MAX_LEAVES = 1000;
@@ -31,7 +31,10 @@ export default async function transparencyRoutes(app: FastifyInstance) {
         tags,
         operationId: 'getCheckpoint',
         summary: 'The latest signed checkpoint (a C2SP tlog-checkpoint signed note)',
-        response: { 200: text('The checkpoint: origin, tree size, base64 root hash, a blank line, then the signature lines') },
+        response: {
+          200: text('The checkpoint: origin, tree size, base64 root hash, a blank line, then the signature lines'),
+          404: problem(404, 'No checkpoint signed yet (the sequencer signs the first soon after start)'),
+        },
       },
     },
     async (_request, reply) => {
