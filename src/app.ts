@@ -59,9 +59,22 @@ export type AppOptions = {
   logger?: Logger;
   /** Tests: every answer is checked against its route's documented response schema (off in production). */
   checkResponses?: boolean;
+  /** The transparency log's keys, when the caller has read them already (main.ts reads them before the database opens). */
+  keys?: LogKeys;
   /** Printed once when an empty database gets its first admin. */
   onBootstrapToken?: (token: string) => void;
 };
+
+/**
+ * The transparency log's keys: from SIGNING_KEY_FILE, or on the embedded database from a file in
+ * its directory, made on first start (after the database opened: a data directory that could not
+ * be copied is made anew, and the key with it).
+ */
+export function logKeysOf(config: Config, database: { embedded: boolean } | null): LogKeys {
+  const keyFile = config.signingKeyFile ?? (database?.embedded ? ensureEmbeddedKeyFile(config.dataDir) : null);
+  if (!keyFile) throw new SigningKeyError('SIGNING_KEY_FILE is required with PostgreSQL: the transparency log’s signing key is never kept in the database');
+  return loadLogKeys(keyFile, config.logOrigin);
+}
 
 /** Builds the whole service; main.ts only listens. Nothing global, so two apps can share a process. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -72,9 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // in the embedded database's directory.
   let keys: LogKeys;
   try {
-    const keyFile = config.signingKeyFile ?? (database.embedded ? ensureEmbeddedKeyFile(config.dataDir) : null);
-    if (!keyFile) throw new SigningKeyError('SIGNING_KEY_FILE is required with PostgreSQL: the transparency log’s signing key is never kept in the database');
-    keys = loadLogKeys(keyFile, config.logOrigin);
+    keys = opts.keys ?? logKeysOf(config, database);
   } catch (err) {
     if (ownsDatabase) await database.close();
     throw err;

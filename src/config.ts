@@ -109,7 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = publicUrlOf(env.PUBLIC_URL, host, port, problems);
 
   const signingKeyFile = env.SIGNING_KEY_FILE && env.SIGNING_KEY_FILE !== '' ? path.resolve(env.SIGNING_KEY_FILE) : null;
-  if (databaseUrl !== null && signingKeyFile === null) {
+  // Named only once DATABASE_URL itself is good: one problem at a time for one setting.
+  if (databaseUrl !== null && signingKeyFile === null && !problems.some((p) => p.startsWith('DATABASE_URL'))) {
     problems.push(
       'SIGNING_KEY_FILE is required with DATABASE_URL: the transparency log’s Ed25519 key (PKCS#8 PEM, e.g. `openssl genpkey -algorithm ed25519 -out log-key.pem`) is never kept in the database',
     );

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { joinSiblings, runPrimary } from './cluster.js';
 import { openDatabase } from './db/index.js';
 import { ConfigError, loadConfig } from './config.js';
-import { SigningKeyError } from './transparency/keys.js';
+import { loadLogKeys, SigningKeyError } from './transparency/keys.js';
 import { createLogger } from './logger.js';
 import { forgetPrincipals, onPrincipalsChanged } from './registry/principals.js';
 
@@ -22,6 +22,8 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config);
+  // A key file that is missing or not an Ed25519 key stops the start before the database opens.
+  const keys = config.signingKeyFile ? loadLogKeys(config.signingKeyFile, config.logOrigin) : undefined;
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger, printBootstrapToken);
   // The database opens while the rest of the service loads: on the embedded database a new
   // directory's copy is written and PGlite compiles its WebAssembly meanwhile (~1 s of a start).
@@ -29,7 +31,7 @@ async function main() {
   opening.catch(() => {}); // its error is thrown below, where it is awaited
   const { buildApp } = await import('./app.js');
   const database = await opening;
-  const app = await buildApp({ config, logger, database, onBootstrapToken: printBootstrapToken });
+  const app = await buildApp({ config, logger, database, keys, onBootstrapToken: printBootstrapToken });
   joinSiblings(() => forgetPrincipals(app.db, { relayed: true }), onPrincipalsChanged);
   let closing = false;
   const shutdown = async (signal: string) => {

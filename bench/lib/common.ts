@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection } from './http-client.js';
@@ -81,6 +81,16 @@ export type Service = {
  * Starts the service the way production does: `npm start` (tsx src/main.ts), or tsx directly
  * (`how: 'tsx'`, the same command without npm's wrapper), or with extra node flags (profiling).
  */
+/** The benchmark's signing key for the transparency log, made once in the bench work directory. */
+export function benchSigningKeyFile(): string {
+  const file = path.join(workDir, 'signing-key.pem');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(workDir, { recursive: true });
+    fs.writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  }
+  return file;
+}
+
 export async function startService(
   env: Record<string, string>,
   opts: { how?: 'npm' | 'tsx' | 'node'; nodeArgs?: string[]; timeoutMs?: number; label?: string } = {},
@@ -105,6 +115,8 @@ export async function startService(
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
       SCHEDULER_INTERVAL_MS: '0',
       RATE_LIMIT_MAX: '10000000',
+      // The transparency log's key (SPEC §7): required with PostgreSQL, never in the database.
+      ...(env.DATABASE_URL ? { SIGNING_KEY_FILE: benchSigningKeyFile() } : {}),
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -28,6 +31,19 @@ t.test('an empty environment gives the documented defaults', async (t) => {
   t.equal(c.bodyLimit, 1024 * 1024, 'body limit 1 MiB');
   t.equal(c.workers, 1, 'one process');
   t.equal(c.publicUrl, 'http://127.0.0.1:3000', 'PUBLIC_URL defaults to http://<HOST>:<PORT>');
+  t.equal(c.signingKeyFile, null, 'no key file: the embedded database keeps one in DATA_DIR');
+  t.equal(c.logOrigin, '127.0.0.1:3000/audit-log', 'LOG_ORIGIN defaults to <host>/audit-log');
+  t.equal(c.sequencerIntervalMs, 500);
+  t.equal(c.checkpointIntervalMs, 10_000, 'CHECKPOINT_INTERVAL_MS defaults to 10 s (SPEC §7)');
+});
+
+t.test('the transparency log: SIGNING_KEY_FILE is required with DATABASE_URL; LOG_ORIGIN is one word', async (t) => {
+  t.match(problemsOf({ DATABASE_URL: 'postgres://u@db/registry' }), [/SIGNING_KEY_FILE is required with DATABASE_URL.*never kept in the database/]);
+  t.equal(loadConfig({ PUBLIC_URL: 'https://registry.example.gov.cn/base' }).logOrigin, 'registry.example.gov.cn/audit-log', 'the host of PUBLIC_URL');
+  t.match(problemsOf({ LOG_ORIGIN: 'my log' }), [/LOG_ORIGIN must be one word/]);
+  t.match(problemsOf({ LOG_ORIGIN: 'a+b' }), [/LOG_ORIGIN.*without "\+"/]);
+  t.match(problemsOf({ CHECKPOINT_INTERVAL_MS: 'often' }), [/CHECKPOINT_INTERVAL_MS/]);
+  t.match(problemsOf({ SEQUENCER_INTERVAL_MS: '-5' }), [/SEQUENCER_INTERVAL_MS/]);
 });
 
 t.test('PUBLIC_URL: the address the public reaches the service at', async (t) => {
@@ -42,10 +58,10 @@ t.test('PUBLIC_URL: the address the public reaches the service at', async (t) =>
 });
 
 t.test('WORKERS: worker processes, only with PostgreSQL', async (t) => {
-  t.equal(loadConfig({ WORKERS: '4', DATABASE_URL: 'postgres://u@db/registry' }).workers, 4);
+  t.equal(loadConfig({ WORKERS: '4', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'log-key.pem' }).workers, 4);
   t.match(problemsOf({ WORKERS: '2' }), [/WORKERS above 1 needs DATABASE_URL/], 'the embedded database lives in one process');
-  t.match(problemsOf({ WORKERS: '0', DATABASE_URL: 'postgres://u@db/registry' }), [/WORKERS must be between 1 and 64/]);
-  t.match(problemsOf({ WORKERS: 'two', DATABASE_URL: 'postgres://u@db/registry' }), [/WORKERS must be an integer/]);
+  t.match(problemsOf({ WORKERS: '0', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem' }), [/WORKERS must be between 1 and 64/]);
+  t.match(problemsOf({ WORKERS: 'two', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem' }), [/WORKERS must be an integer/]);
 });
 
 t.test('good values are read', async (t) => {
@@ -58,7 +74,12 @@ t.test('good values are read', async (t) => {
     LOG_LEVEL: 'warn',
     SCHEDULER_INTERVAL_MS: '0',
     TRUST_PROXY: 'true',
+    SIGNING_KEY_FILE: '/etc/registry/log-key.pem',
+    LOG_ORIGIN: 'registry.example.gov.cn/audit-log',
+    SEQUENCER_INTERVAL_MS: '250',
+    CHECKPOINT_INTERVAL_MS: '60000',
   });
+  t.match(c, { signingKeyFile: '/etc/registry/log-key.pem', logOrigin: 'registry.example.gov.cn/audit-log', sequencerIntervalMs: 250, checkpointIntervalMs: 60_000 });
   t.match(c, { port: 8080, host: '0.0.0.0', databaseUrl: 'postgresql://u:p@db:5432/registry', dataDir: '/tmp/registry-data', adminToken: 'a'.repeat(32), logLevel: 'warn', schedulerIntervalMs: 0, trustProxy: true });
 });
 
@@ -139,4 +160,23 @@ t.test('the service refuses to start with a bad PORT: non-zero exit, the message
   t.match(r.stderr, /LOG_LEVEL/, 'every bad value is named, not only the first');
   t.notMatch(r.stderr, /\bat \S+:\d+:\d+/, 'a message, not a stack trace');
   t.notMatch(r.stdout, /listening|ready/i, 'it never started');
+});
+
+t.test('the service does not start without a usable log signing key on PostgreSQL', async (t) => {
+  const noKey = await run({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+  t.equal(noKey.code, 2, 'a configuration error');
+  t.match(noKey.stderr, /SIGNING_KEY_FILE is required with DATABASE_URL/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'key-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const rsa = path.join(dir, 'rsa.pem');
+  fs.writeFileSync(rsa, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  for (const [file, expected] of [
+    [path.join(dir, 'absent.pem'), /failed to start: cannot read the signing key file .*absent\.pem: ENOENT/],
+    [rsa, /failed to start: .*rsa\.pem: key 1 is rsa, the log signs with Ed25519/],
+  ] as const) {
+    const r = await run({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', SIGNING_KEY_FILE: file });
+    t.equal(r.code, 1);
+    t.match(r.stderr, expected, 'named before the database is tried');
+    t.notMatch(r.stderr, /\bat \S+:\d+:\d+/, 'a message, not a stack trace');
+  }
 });

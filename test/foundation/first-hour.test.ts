@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { openTestDatabase, testDatabaseUrl } from '../helpers/app.js';
+import { openTestDatabase, testDatabaseUrl, testSigningKeyFile } from '../helpers/app.js';
 import { freePort, startServer } from '../helpers/server.js';
 
 // A new user's first hour: the README's walkthrough, pasted as written, takes a sandbox application
@@ -58,6 +58,12 @@ t.test("the README's walkthrough runs as written against a started service", { s
     await server.kill('SIGKILL');
     await cleanup();
   });
+  if (env.DATA_DIR) {
+    // SPEC §7: on the embedded database the log's signing key is made on first start, in DATA_DIR.
+    const key = path.join(env.DATA_DIR, 'signing-key.pem');
+    t.ok(existsSync(key), 'the first start made the transparency log’s signing key in DATA_DIR');
+    t.equal((statSync(key).mode & 0o777).toString(8), '600', 'readable by its owner only');
+  }
 
   const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     // -e and pipefail: a step that fails stops the run here, where a reader would see its error.
@@ -95,7 +101,7 @@ t.test("the README's walkthrough runs as written against a started service", { s
 /** Starts `src/main.ts` as `npm start` does, with that DATABASE_URL; it is expected to stop. */
 function start(databaseUrl: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>(async (resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', PORT: String(await freePort()), SCHEDULER_INTERVAL_MS: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, SIGNING_KEY_FILE: testSigningKeyFile(), LOG_LEVEL: 'warn', PORT: String(await freePort()), SCHEDULER_INTERVAL_MS: '0' };
     delete env.WORKERS;
     delete env.ADMIN_TOKEN;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
