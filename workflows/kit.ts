@@ -193,6 +193,12 @@ export function ruleNames(guard: unknown): string[] {
 /** What the scheduler says a system event acted on: the deadline and when it fell due. */
 export const deadlinePayload = (d: { name: string; due_at: string }): Record<string, unknown> => ({ deadline: d.name, due_at: d.due_at });
 
+/** The event a due deadline fires: its payload says which deadline it acted on, so the history does (the scheduler fires it, verify looks for it). */
+export const deadlineEvent = (wf: Pick<Workflow, 'deadlinePayload'>, d: { name: string; event_type: string; due_at: Date | string }) => ({
+  type: d.event_type,
+  payload: (wf.deadlinePayload ?? deadlinePayload)({ name: d.name, due_at: new Date(d.due_at).toISOString() }),
+});
+
 /**
  * The rule of a system event fired for a deadline: the deadline its payload names must be the case's
  * own (`dueOf`). Whether it may fire before then is the event's own rule (an operator may end a

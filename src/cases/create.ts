@@ -9,7 +9,7 @@ import { lookupIn } from '../registry/lookup.js';
 import { actorOf, type Caller } from '../engine/caller.js';
 import { caseView, type CaseView } from '../engine/case.js';
 import { deadlinesOf, initialSnapshot } from '../engine/machine.js';
-import { deadlineMap } from '../engine/transition.js';
+import { deadlineMap, deadlineRows } from '../engine/transition.js';
 import type { EngineDeps } from './fire.js';
 
 export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller, application: unknown, keyed?: KeyedRequest<CaseView>): Promise<CaseView> {
@@ -70,10 +70,7 @@ export async function createCase(deps: EngineDeps, wf: Workflow, caller: Caller,
 }
 
 async function writeDeadlines(trx: Trx, caseId: string, deadlines: Deadline[]): Promise<void> {
-  const due = deadlines.filter((d) => d.event);
+  const due = deadlineRows(caseId, deadlines);
   if (due.length === 0) return;
-  await trx
-    .insertInto('deadlines')
-    .values(due.map((d) => ({ case_id: caseId, name: d.name, event_type: d.event!, due_at: new Date(d.at) })))
-    .execute();
+  await trx.insertInto('deadlines').values(due).execute();
 }

@@ -5,7 +5,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTrx } from '../db/types.js';
 import { isKeyTaken, keyInFlight, keyRow } from '../idempotency.js';
-import { resultOf, type PreparedEvent } from '../engine/transition.js';
+import { certificateRowOf, deadlineRows, resultOf, type PreparedEvent } from '../engine/transition.js';
 import type { FireResult } from '../engine/case.js';
 
 /** A deadline the scheduler fired: removed with the event unless the event set it again to another time. */
@@ -96,8 +96,8 @@ export async function writeEvents(db: DbOrTrx, items: Array<{ prepared: Prepared
   for (const { prepared: p, fired } of items) {
     const { row, ctx, audit } = p;
     if (p.keyed) keys.push({ case_id: row.id, ...keyRow(p.keyed, resultOf(p)) });
-    const cert = p.certificate;
-    if (cert) certs.push({ case_id: row.id, number: cert.number, state: p.state, status: cert.status, scheme: cert.scheme, holder_id: row.organization_id, product_id: p.productId, lab_id: p.labId, issued_at: cert.issued_at, valid_until: cert.valid_until });
+    const cert = certificateRowOf(row, p.state, p);
+    if (cert) certs.push(cert);
     cases.push({
       id: row.id,
       version: row.version,
@@ -118,7 +118,7 @@ export async function writeEvents(db: DbOrTrx, items: Array<{ prepared: Prepared
     changes.deadlines ||= p.deadlinesChanged;
     audits.push({ ...audit, payload: new Json(audit.payload, p.payload), facts: audit.facts === null ? null : new Json(audit.facts) });
     if (!p.deadlinesChanged && !fired) continue;
-    let due = p.deadlines.filter((d) => d.event).map((d) => ({ case_id: row.id, name: d.name, event_type: d.event!, due_at: new Date(d.at).toISOString() }));
+    let due = deadlineRows(row.id, p.deadlines);
     // The fired deadline goes, unless the event set it again to another time or event.
     if (fired) due = due.filter((d) => !(d.name === fired.name && d.event_type === fired.event_type && new Date(d.due_at).getTime() === fired.due_at.getTime()));
     keep.push({ case_id: row.id, names: due.map((d) => d.name) });

@@ -101,8 +101,7 @@ export function transitionOf(wf: Workflow, caller: Caller, row: CaseRow, input: 
   if ('violation' in next) throw ruleViolation(next.violation.rule, next.violation.message);
   const state = String(next.value);
   const ctx = next.context as CaseContext;
-  const deadlines = deadlinesOf(wf, state, ctx);
-  const map = deadlineMap(deadlines);
+  const projected = projectionsOf(wf, state, ctx);
   const body: AuditEventBody = {
     chain_id: row.id,
     seq: event.seq,
@@ -120,18 +119,35 @@ export function transitionOf(wf: Workflow, caller: Caller, row: CaseRow, input: 
     row,
     state,
     ctx,
-    productId: wf.productOf(ctx.application),
-    labId: wf.labOf(ctx),
+    ...projected,
     audit: auditRow(body, row.audit_hash),
-    deadlines,
-    deadlineMap: map,
-    deadlinesChanged: !sameDeadlines(map, row.deadlines),
-    certificate: certificateOf(wf, state, ctx),
+    deadlinesChanged: !sameDeadlines(projected.deadlineMap, row.deadlines),
     now,
     payload,
     wf,
     keyed: opts.idempotency,
   };
+}
+
+/**
+ * What a case in `state` with `ctx` projects beyond its state and context: its product, its lab, its
+ * deadlines and the certificate it holds. The engine writes these with each event; the audit
+ * verification derives them from the replay with this same function and compares.
+ */
+export function projectionsOf(wf: Workflow, state: string, ctx: CaseContext): Pick<PreparedEvent, 'productId' | 'labId' | 'deadlines' | 'deadlineMap' | 'certificate'> {
+  const deadlines = deadlinesOf(wf, state, ctx);
+  return { productId: wf.productOf(ctx.application), labId: wf.labOf(ctx), deadlines, deadlineMap: deadlineMap(deadlines), certificate: certificateOf(wf, state, ctx) };
+}
+
+/** The deadline rows the scheduler fires from: the deadlines that name an event. */
+export const deadlineRows = (caseId: string, deadlines: Deadline[]) =>
+  deadlines.filter((d) => d.event).map((d) => ({ case_id: caseId, name: d.name, event_type: d.event!, due_at: new Date(d.at).toISOString() }));
+
+/** The certificate register's row of a case (names aside: they are copied from the registry), or null when it holds none. */
+export function certificateRowOf(row: Pick<CaseRow, 'id' | 'organization_id'>, state: string, p: Pick<PreparedEvent, 'certificate' | 'productId' | 'labId'>) {
+  const cert = p.certificate;
+  if (!cert) return null;
+  return { case_id: row.id, number: cert.number, state, status: cert.status, scheme: cert.scheme, holder_id: row.organization_id, product_id: p.productId, lab_id: p.labId, issued_at: cert.issued_at, valid_until: cert.valid_until };
 }
 
 /** The certificate a case holds in `state`, with the status the workflow declares that state means. */

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { DbOrTrx, Trx } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { workflowByKind } from '../../workflows/index.js';
-import { deadlinePayload, type Workflow } from '../../workflows/kit.js';
+import { deadlineEvent, type Workflow } from '../../workflows/kit.js';
 import { SYSTEM_CALLER } from '../engine/caller.js';
 import { fireEventIn, prepareLocked, writeLockedEvents, type EngineDeps, type LockedCase } from '../cases/fire.js';
 import type { PreparedEvent } from '../engine/transition.js';
@@ -52,12 +52,6 @@ const MOVED_ON = new Set(['invalid_transition', 'rule_violation', 'not_found']);
 const IDEMPOTENCY_WINDOW_HOURS = 24;
 
 type Claimed = { case_id: string; name: string; event_type: string; due_at: Date; attempts: number; kind: string; row: LockedCase };
-
-/** The event a due deadline fires: its payload says which deadline it acted on, so the history does. */
-export const deadlineEvent = (wf: Workflow, d: { name: string; event_type: string; due_at: Date | string }) => ({
-  type: d.event_type,
-  payload: (wf.deadlinePayload ?? deadlinePayload)({ name: d.name, due_at: new Date(d.due_at).toISOString() }),
-});
 
 /**
  * A system event fired by hand (`cli fire`), before or instead of the scheduler: it acts on the
