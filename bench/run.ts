@@ -23,9 +23,10 @@ import { benchSearch, type SearchResult } from './search.js';
 import { benchEmbedded, type EmbeddedResult } from './embedded.js';
 import { benchSoak, type SoakResult } from './soak.js';
 import { benchGrowth, type GrowthResult } from './growth.js';
+import { benchProofs, benchSequencerOnOff, drainLog, type DrainResult, type OnOffResult, type ProofResult } from './transparency.js';
 import { writeResults } from './report.js';
 
-const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak'] as const;
+const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency'] as const;
 type Name = (typeof ALL)[number];
 
 export type Results = {
@@ -40,6 +41,8 @@ export type Results = {
   embedded?: EmbeddedResult & { postgresHttpRate: number | null; ratio: number | null };
   growth?: GrowthResult;
   soak?: SoakResult;
+  /** Issue 22: the log's sequencer draining the loaded backlog, inclusion proofs at that size, the sequencer on and off. */
+  transparency?: { drain: DrainResult; proofs?: ProofResult; onOff?: OnOffResult; sequencerRatio?: number };
 };
 
 async function main() {
@@ -74,6 +77,9 @@ async function main() {
     soakSeconds: Number(process.env.SOAK_SECONDS ?? (quick ? 90 : 300)),
     soakWindowSeconds: quick ? 15 : 60,
     soakWarmupSeconds: quick ? 10 : 20,
+    proofSeconds: quick ? 5 : 15,
+    tlogCases: n(10_000, 3_000),
+    tlogRounds: quick ? 2 : 4,
   };
   if (!(sizes.soakSeconds > 0)) throw new Error('SOAK_SECONDS must be a positive number of seconds');
   const began = Date.now();
@@ -82,7 +88,7 @@ async function main() {
   log(`scale ${scale}: ${JSON.stringify(sizes)}`);
   fs.mkdirSync(workDir, { recursive: true });
 
-  if (only.has('verify') || only.has('transitions') || only.has('scheduler')) {
+  if (only.has('verify') || only.has('transitions') || only.has('scheduler') || only.has('transparency')) {
     const main = await createDatabase('bench_main');
     const admin = adminToken();
     const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
@@ -107,6 +113,17 @@ async function main() {
     await loadSandboxCases(client, cast, { count: casesInTesting - 2 * sizes.txCases, state: 'testing', firstNumber: 2 * sizes.txCases + 1, ...window });
     await client.query('vacuum analyze');
     log(`loaded ${casesInTesting} sandbox cases in testing (${casesInTesting * 5} audit events) in ${round((Date.now() - t0) / 1000, 1)} s`);
+    // The loaded events wait in the log's queue (their rows were inserted behind the service): the
+    // sequencer integrates them here, timed, before anything else is measured on this database.
+    const drain = await drainLog(main.url);
+    results.transparency = { drain };
+    log(`log: ${drain.leaves} leaves integrated in ${round(drain.seconds, 1)} s (${round(drain.rate, 0)}/s), tree size ${drain.treeSize}, checkpoint signed`);
+    if (only.has('transparency')) {
+      log(`transparency: inclusion proofs at ${drain.treeSize} leaves, ${sizes.clients} clients, ${sizes.proofSeconds} s`);
+      results.transparency.proofs = await benchProofs(svc.url, drain.treeSize, { clients: sizes.clients, seconds: sizes.proofSeconds });
+      const p = results.transparency.proofs;
+      log(`  ${p.requests} proofs, p50 ${round(p.p50)} ms, p95 ${round(p.p95)} ms, p99 ${round(p.p99)} ms, errors ${p.errors}`);
+    }
 
     if (only.has('verify')) {
       log('benchmark 3: audit verification');
@@ -148,6 +165,29 @@ async function main() {
     }
     await client.end();
     await main.drop();
+  }
+
+  if (only.has('transparency')) {
+    const db = await createDatabase('bench_tlog');
+    const admin = adminToken();
+    const setup = await startService({ DATABASE_URL: db.url, ADMIN_TOKEN: admin, SEQUENCER_INTERVAL_MS: '0' }, { how: 'tsx', label: 'tlog-setup' });
+    const cast = await createCast(setup.url, admin);
+    await setup.stop();
+    const client = new pg.Client({ connectionString: db.url });
+    client.on('error', () => {});
+    await client.connect();
+    const now = Date.now();
+    const cases = await loadSandboxCases(client, cast, { count: sizes.tlogCases, state: 'testing', firstNumber: 1, startAt: new Date(now - 5 * 86_400_000), endAt: new Date(now + 300 * 86_400_000), createdAt: new Date(now - 10 * 86_400_000) });
+    await client.query('vacuum analyze');
+    await client.end();
+    log(`transparency: the sequencer on and off, ${sizes.tlogCases} cases, ${sizes.tlogRounds} rounds of ${sizes.txSeconds} s each`);
+    const onOff = await benchSequencerOnOff({ dbUrl: db.url, admin, token: cast.applicantToken, cases, workers: os.availableParallelism(), clients: sizes.clients, seconds: sizes.txSeconds, rounds: sizes.tlogRounds });
+    await db.drop();
+    // The main section ran (it loads the log the proofs are measured on) and drained the backlog.
+    const tl = results.transparency!;
+    tl.onOff = onOff;
+    tl.sequencerRatio = tl.drain.rate / onOff.on.rate;
+    log(`  on ÷ off ${round(onOff.ratio)} (${round(onOff.on.rate, 0)} vs ${round(onOff.off.rate, 0)} /s); sequencer ${round(tl.sequencerRatio)} × the transition rate; lag p95 ${onOff.lag.p95Queued} queued, ${round(onOff.lag.p95AgeMs, 0)} ms`);
   }
 
   if (only.has('growth')) {
@@ -215,6 +255,12 @@ function summary(r: Results): string {
   if (r.embedded) lines.push(`embedded: ready ${round(r.embedded.freshStartMs / 1000)} s (first start after install, new DATA_DIR) / ${round(r.embedded.secondStartMs / 1000)} s (existing) / ${round(r.embedded.coldStartMs / 1000)} s (no initialised copy); ${round(r.embedded.rate, 0)} events/s${r.embedded.ratio ? ` = ${round(r.embedded.ratio)} × PostgreSQL's HTTP rate` : ''}`);
   const g = r.growth;
   if (g) lines.push(`growth: service CPU per event with ${g.sets[1].priorReports} prior reports ÷ with none ${round(g.ratio)} (${g.sets[1].cpuMsPerEvent.service} vs ${g.sets[0].cpuMsPerEvent.service} ms; PostgreSQL ${round(g.postgresRatio)}); records ${g.sets[1].recordBytesBefore} vs ${g.sets[0].recordBytesBefore} bytes`);
+  const tl = r.transparency;
+  if (tl) {
+    lines.push(`log: sequencer ${round(tl.drain.rate, 0)} leaves/s draining ${tl.drain.leaves}${tl.sequencerRatio ? ` = ${round(tl.sequencerRatio)} × the transition rate` : ''}`);
+    if (tl.proofs) lines.push(`log: inclusion proof p95 ${round(tl.proofs.p95)} ms at ${tl.proofs.treeSize} leaves`);
+    if (tl.onOff) lines.push(`log: transitions with the sequencer ÷ without ${round(tl.onOff.ratio)} (${round(tl.onOff.on.rate, 0)} vs ${round(tl.onOff.off.rate, 0)} /s); lag p95 ${tl.onOff.lag.p95Queued} events, ${round(tl.onOff.lag.p95AgeMs, 0)} ms`);
+  }
   const so = r.soak;
   if (so) lines.push(`soak: last window ÷ first p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}; RSS end ÷ after warm-up ${round(so.rssRatio)} (${so.rss.end} vs ${so.rss.afterWarmup} MB); ${so.sent} sent at ${round(so.rate, 0)}/s, ${so.errors} not 200, audit ${so.verify.ok ? 'ok' : 'FAILED'}`);
   return lines.join('\n');

@@ -9,6 +9,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection } from './http-client.js';
+import { loadLogKeys } from '../../src/transparency/keys.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const workDir = path.join(root, 'bench', '.work');
@@ -81,6 +82,14 @@ export type Service = {
  * Starts the service the way production does: `npm start` (tsx src/main.ts), or tsx directly
  * (`how: 'tsx'`, the same command without npm's wrapper), or with extra node flags (profiling).
  */
+/** The log's origin in every benchmark service (by default it would follow each service's port). */
+export const BENCH_LOG_ORIGIN = 'bench.registry.test/audit-log';
+
+/** The benchmark log's verifier keys and origin, as verification takes them. */
+export function benchLogKeys() {
+  return { verifiers: loadLogKeys(benchSigningKeyFile(), BENCH_LOG_ORIGIN).verifiers, origin: BENCH_LOG_ORIGIN };
+}
+
 /** The benchmark's signing key for the transparency log, made once in the bench work directory. */
 export function benchSigningKeyFile(): string {
   const file = path.join(workDir, 'signing-key.pem');
@@ -117,6 +126,7 @@ export async function startService(
       RATE_LIMIT_MAX: '10000000',
       // The transparency log's key (SPEC §7): required with PostgreSQL, never in the database.
       ...(env.DATABASE_URL ? { SIGNING_KEY_FILE: benchSigningKeyFile() } : {}),
+      LOG_ORIGIN: BENCH_LOG_ORIGIN,
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',
