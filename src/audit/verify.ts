@@ -5,40 +5,21 @@ import type { AuditEvents, Cases, Db } from '../db/types.js';
 import { workflowByKind } from '../../workflows/index.js';
 import type { CaseContext } from '../../workflows/kit.js';
 import { REGISTRY_CHAIN, verifyChain } from './audit.js';
-import { readChain } from './chains.js';
 import { initialSnapshot, step } from '../engine/machine.js';
+import { projectionsOf } from '../engine/transition.js';
+import { caseProjectionFailures, orphanFailures, readCaseProjections, readRegistry, registryFailures, type CaseProjections, type VerifyFailure } from './projections.js';
+import { verifyLog } from '../transparency/verify-log.js';
+import type { NoteVerifier } from '../transparency/note.js';
 
-/** Equal as JSON documents: key order aside, undefined members as absent, toJSON() honoured. */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a !== null && typeof a === 'object' && typeof (a as { toJSON?: unknown }).toJSON === 'function') return sameJson((a as { toJSON(): unknown }).toJSON(), b);
-  if (b !== null && typeof b === 'object' && typeof (b as { toJSON?: unknown }).toJSON === 'function') return sameJson(a, (b as { toJSON(): unknown }).toJSON());
-  if (a === undefined) return b === null || b === undefined;
-  if (b === undefined) return a === null;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    if (a.length !== bb.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i] ?? null, bb[i] ?? null)) return false;
-    return true;
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  let n = 0;
-  for (const k in ao) {
-    if (ao[k] === undefined) continue;
-    n++;
-    if (!Object.prototype.hasOwnProperty.call(bo, k) || !sameJson(ao[k], bo[k])) return false;
-  }
-  for (const k in bo) if (bo[k] !== undefined) n--;
-  return n === 0;
-}
+import { sameJson } from './same-json.js';
 
-export type VerifyReport = { ok: boolean; cases_checked: number; events_checked: number; failures: Array<{ case_id: string | null; seq: number; reason: string }> };
+export { sameJson };
 
-/** One batch of cases with their chains, as readCaseBatch gives it. */
-export type CaseBatch = { cases: CaseRow[]; byCase: Map<string, EventRow[]>; events: number };
+export type { Subject, VerifyFailure } from './projections.js';
+export type VerifyReport = { ok: boolean; cases_checked: number; events_checked: number; failures: VerifyFailure[] };
+
+/** One batch of cases with their chains, deadline rows and register rows, as readCaseBatch gives it. */
+export type CaseBatch = { cases: CaseRow[]; byCase: Map<string, EventRow[]>; events: number; projections: CaseProjections };
 type CaseRow = Selectable<Cases>;
 type EventRow = Selectable<AuditEvents>;
 export type BatchResult = Omit<VerifyReport, 'ok'>;
@@ -69,6 +50,11 @@ export type VerifyOptions = {
    * the benchmark's baseline for what verifying adds to reading.
    */
   readOnly?: boolean;
+  /**
+   * The transparency log's verifier keys and origin (SPEC §7): with them, the log is checked against
+   * the audit trail and its signed checkpoints (src/transparency/verify-log.ts).
+   */
+  log?: { verifiers: NoteVerifier[]; origin: string };
 };
 
 export function defaultVerifyThreads(): number {
@@ -76,9 +62,11 @@ export function defaultVerifyThreads(): number {
 }
 
 /**
- * Recomputes every hash chain and replays every case's events through its machine; the state,
- * record and application rebuilt must equal what is stored. Cases are read in batches by id, each
- * batch's cases and events in one snapshot; failures come in case order whichever thread found them.
+ * Recomputes every hash chain and replays every case's events through its machine; the case row
+ * (state, record, application, version, product, lab, deadlines), its deadline rows and its
+ * certificate register row must equal what the replay gives, and principals, organizations and
+ * products what the registry chain says (projections.ts). Cases are read in batches by id, each
+ * batch's rows in one snapshot; failures come in case order whichever thread found them.
  * A registry that fits in one batch is verified in this thread (a thread takes longer to start).
  */
 export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -87,10 +75,15 @@ export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<Ver
   const report: VerifyReport = { ok: true, ...noResult() };
   const add = (r: BatchResult) => addTo(report, r);
 
-  const registry = await readChain(db, REGISTRY_CHAIN);
-  report.events_checked += registry.length;
-  const regFail = opts.readOnly ? null : verifyChain(registry);
+  const registry = await readRegistry(db);
+  report.events_checked += registry.chain.length;
+  const regFail = opts.readOnly ? null : verifyChain(registry.chain);
   if (regFail) report.failures.push({ case_id: null, seq: regFail.seq, reason: `registry chain: ${regFail.reason}` });
+  if (!opts.readOnly) for (const f of registryFailures(registry, regFail?.seq ?? null)) report.failures.push(f);
+  // On PostgreSQL read while the cases are (on another connection of the pool); the embedded
+  // database has one connection, read after them. Reported after them either way.
+  let orphans = opts.databaseUrl ? orphanFailures(db) : null;
+  orphans?.catch(() => {});
 
   const first = threads > 0 ? await caseIdsAfter(db, null, batch) : [];
   if (first.length < batch) {
@@ -119,6 +112,11 @@ export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<Ver
       await pool.close();
     }
   }
+  for (const f of await (orphans ?? orphanFailures(db))) if (!opts.readOnly) report.failures.push(f);
+  if (opts.log) {
+    const log = await verifyLog(db, { ...opts.log, readOnly: opts.readOnly });
+    for (const f of log.failures) report.failures.push({ case_id: null, seq: 0, ...f } as never);
+  }
   report.ok = report.failures.length === 0;
   return report;
 }
@@ -135,7 +133,7 @@ async function verifyBatchHere(b: CaseBatch): Promise<BatchResult> {
   const out = noResult();
   for (let i = 0; i < b.cases.length; i += 100) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    addTo(out, verifyBatch({ cases: b.cases.slice(i, i + 100), byCase: b.byCase, events: 0 }));
+    addTo(out, verifyBatch({ ...b, cases: b.cases.slice(i, i + 100), events: 0 }));
   }
   return out;
 }
@@ -145,21 +143,37 @@ export function countOf(b: CaseBatch): BatchResult {
   return { cases_checked: b.cases.length, events_checked: b.events, failures: [] };
 }
 
-/** The whole check of each case of a batch: its chain, then its replay. Synchronous; the threads run it too. */
-export function verifyBatch(b: CaseBatch): BatchResult {
+/**
+ * The whole check of each case of a batch: its chain, its replay against its row, then its deadline
+ * and register rows against the replay. Synchronous; the threads run it too.
+ */
+export function verifyBatch(b: CaseBatch, now = Date.now()): BatchResult {
   const out = noResult();
   for (const c of b.cases) {
     out.cases_checked++;
     const chain = b.byCase.get(c.id) ?? [];
     out.events_checked += chain.length;
+    if (chain.length === 0) {
+      out.failures.push({ case_id: c.id, seq: 0, reason: 'the case row has no audit events: its chain is gone' });
+      continue;
+    }
     const ats: string[] = [];
     const fail = verifyChain(chain, ats);
     if (fail) {
       out.failures.push({ case_id: c.id, seq: fail.seq, reason: fail.reason });
       continue;
     }
-    const replayFail = replay(c, chain, ats);
-    if (replayFail) out.failures.push({ case_id: c.id, ...replayFail });
+    const replayed = replayCase(c, chain, ats);
+    if ('reason' in replayed) {
+      out.failures.push({ case_id: c.id, seq: replayed.seq, reason: replayed.reason });
+      continue;
+    }
+    const wf = workflowByKind.get(c.kind)!; // replayCase found it
+    const projected = projectionsOf(wf, replayed.state, replayed.context);
+    const rowFail = compareRow(c, chain, replayed, projected);
+    if (rowFail) out.failures.push({ case_id: c.id, ...rowFail });
+    const stored = { deadlines: b.projections.deadlines.get(c.id) ?? [], certificate: b.projections.certificates.get(c.id) };
+    for (const f of caseProjectionFailures(wf, c, chain, replayed, projected, stored, now)) out.failures.push(f);
   }
   return out;
 }
@@ -258,7 +272,8 @@ export async function readCaseBatch(db: Db, range: { after: string | null; last?
         if (list) list.push(e);
         else byCase.set(e.chain_id, [e]);
       }
-      return { cases, byCase, events: events.length };
+      const projections = await readCaseProjections(trx, cases.map((c) => c.id));
+      return { cases, byCase, events: events.length, projections };
     });
 }
 
@@ -310,14 +325,18 @@ export function replayCase(c: Pick<CaseRow, 'id' | 'kind'>, chain: ReplayedEvent
 type ReplayedEvent = Pick<EventRow, 'seq' | 'type' | 'payload' | 'facts' | 'actor_principal_id' | 'actor_role' | 'from_state' | 'to_state'>;
 type Replayed = { state: string; context: CaseContext; created: { number: string; organization_id: string } };
 
-function replay(c: CaseRow, chain: EventRow[], ats: string[]): { seq: number; reason: string } | null {
-  const out = replayCase(c, chain, ats);
-  if ('reason' in out) return out;
+/** The stored case row against its replay and what the engine derives from it (projectionsOf). */
+function compareRow(c: CaseRow, chain: EventRow[], out: Replayed, projected: ReturnType<typeof projectionsOf>): { seq: number; reason: string } | null {
   const last = chain.at(-1)!; // chain[0] is there (replayCase checked)
   if (c.audit_seq !== last.seq || c.audit_hash !== last.hash) return { seq: last.seq, reason: 'the case row does not point at the last event of its chain' };
   if (out.state !== c.state) return { seq: last.seq, reason: `stored state ${c.state}, replay gives ${out.state}` };
   if (!sameJson(out.context.record ?? null, c.record ?? null)) return { seq: last.seq, reason: 'stored record differs from the replayed one' };
   if (!sameJson(out.context.application ?? null, c.application ?? null)) return { seq: last.seq, reason: 'stored application differs from the replayed one' };
   if (out.created.number !== c.number || out.created.organization_id !== c.organization_id) return { seq: chain[0]!.seq, reason: 'stored number or organization differs from CASE_CREATED' };
+  // Every event adds one to the version the case was created at (1): it counts the chain.
+  if (c.version !== chain.length) return { seq: last.seq, reason: `stored version ${c.version}, the chain's ${chain.length} events give ${chain.length}` };
+  if (c.lab_id !== projected.labId) return { seq: last.seq, reason: `stored lab_id ${c.lab_id}, replay gives ${projected.labId}` };
+  if (c.product_id !== projected.productId) return { seq: last.seq, reason: `stored product_id ${c.product_id}, replay gives ${projected.productId}` };
+  if (!sameJson(projected.deadlineMap, c.deadlines ?? {})) return { seq: last.seq, reason: 'stored deadlines differ from the replayed ones' };
   return null;
 }

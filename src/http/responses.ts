@@ -11,6 +11,7 @@ import { schemasDir, withWholeRefs, type JsonSchema } from '../schemas.js';
 import { CERTIFICATE_STATUSES } from '../register/certificates.js';
 import { PUBLIC_SANDBOX_STATES } from '../register/sandbox.js';
 import { PUBLIC_GENAI_STATES } from '../register/genai.js';
+import { SUBJECT_KINDS } from '../audit/projections.js';
 
 const uuid = { type: 'string', format: 'uuid' } as const;
 const nullableUuid = { type: ['string', 'null'], format: 'uuid' } as const;
@@ -315,7 +316,8 @@ const genaiEntry: JsonSchema = {
 const auditReport: JsonSchema = {
   $id: 'responses/audit-report.json',
   title: 'AuditReport',
-  description: 'The result of checking every hash chain and replaying every case.',
+  description:
+    'The result of checking every hash chain, replaying every case and comparing every projection the service decides from (case rows, deadline rows, the certificate register, principals, organizations and accreditations, products) with the audit events it comes from.',
   type: 'object',
   additionalProperties: false,
   required: ['ok', 'cases_checked', 'events_checked', 'failures'],
@@ -329,7 +331,18 @@ const auditReport: JsonSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['case_id', 'seq', 'reason'],
-        properties: { case_id: { ...nullableUuid, description: 'Null for the registry chain.' }, seq: { type: 'integer' }, reason: { type: 'string' } },
+        properties: {
+          case_id: { ...nullableUuid, description: 'The case the failure concerns; null when it concerns none (the registry chain, a principal, organization or product).' },
+          subject: {
+            type: 'object',
+            description: 'What is wrong when it is not a case: a principal, organization or product (by id) or a certificate (by number).',
+            additionalProperties: false,
+            required: ['kind', 'id'],
+            properties: { kind: { type: 'string', enum: [...SUBJECT_KINDS] }, id: { type: 'string' } },
+          },
+          seq: { type: 'integer', description: 'The event at fault in its chain; 0 when no one event is.' },
+          reason: { type: 'string' },
+        },
       },
     },
   },

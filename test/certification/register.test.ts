@@ -187,11 +187,14 @@ t.test('the register follows renames of holders, products and labs', async (t) =
   t.same(await numbers('?q=arm%20pro'), [certArm.number]);
 });
 
-t.test('the register needs no token, and the audit still verifies', async (t) => {
+t.test('the register needs no token, and the audit verifies every case and register row', async (t) => {
   const withToken = await ta.req({ method: 'GET', url: '/v1/register/certificates', token: c.applicant.token });
   t.equal(withToken.statusCode, 200);
-  const v = await ta.req({ method: 'GET', url: '/v1/audit/verify', token: c.regulator.token });
-  t.equal(v.json().ok, true, v.body);
+  const v = (await ta.req({ method: 'GET', url: '/v1/audit/verify', token: c.regulator.token })).json();
+  // The renames above were made behind the registry (no route renames yet, so no event records
+  // them): verify names exactly those rows; the register rows that copied the names are sound.
+  const key = (s: { kind: string; id: string }) => `${s.kind} ${s.id}`;
+  t.same(v.failures.map((f: { subject?: { kind: string; id: string } }) => f.subject && key(f.subject)).sort(), [`organization ${holder.id}`, `organization ${lab.org.id}`, `product ${arm.id}`].sort(), JSON.stringify(v.failures));
 });
 
 // With many certificates: every way a search can go (through the names' indexes, walking the

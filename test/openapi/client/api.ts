@@ -1765,7 +1765,7 @@ export interface components {
         };
         /**
          * AuditReport
-         * @description The result of checking every hash chain and replaying every case.
+         * @description The result of checking every hash chain, replaying every case and comparing every projection the service decides from (case rows, deadline rows, the certificate register, principals, organizations and accreditations, products) with the audit events it comes from.
          */
         AuditReport: {
             ok: boolean;
@@ -1774,9 +1774,16 @@ export interface components {
             failures: {
                 /**
                  * Format: uuid
-                 * @description Null for the registry chain.
+                 * @description The case the failure concerns; null when it concerns none (the registry chain, a principal, organization or product).
                  */
                 case_id: string | null;
+                /** @description What is wrong when it is not a case: a principal, organization or product (by id) or a certificate (by number). */
+                subject?: {
+                    /** @enum {string} */
+                    kind: "principal" | "organization" | "product" | "certificate";
+                    id: string;
+                };
+                /** @description The event at fault in its chain; 0 when no one event is. */
                 seq: number;
                 reason: string;
             }[];
