@@ -23,7 +23,7 @@ import { benchSearch, type SearchResult } from './search.js';
 import { benchEmbedded, type EmbeddedResult } from './embedded.js';
 import { benchSoak, type SoakResult } from './soak.js';
 import { benchGrowth, type GrowthResult } from './growth.js';
-import { benchProofs, benchSequencerOnOff, drainLog, type DrainResult, type OnOffResult, type ProofResult } from './transparency.js';
+import { benchProofs, benchSequencerOnOff, drainLog, type OnOffResult, type ProofResult } from './transparency.js';
 import { writeResults } from './report.js';
 
 const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency'] as const;
@@ -42,7 +42,7 @@ export type Results = {
   growth?: GrowthResult;
   soak?: SoakResult;
   /** Issue 22: the log's sequencer draining the loaded backlog, inclusion proofs at that size, the sequencer on and off. */
-  transparency?: { drain: DrainResult; proofs?: ProofResult; onOff?: OnOffResult; sequencerRatio?: number };
+  transparency?: { proofs?: ProofResult; onOff?: OnOffResult; sequencerRatio?: number };
 };
 
 async function main() {
@@ -78,6 +78,8 @@ async function main() {
     soakWindowSeconds: quick ? 15 : 60,
     soakWarmupSeconds: quick ? 10 : 20,
     proofSeconds: quick ? 5 : 15,
+    // A latency figure: a few clients, so that it measures a proof and not the queue before it.
+    proofClients: 4,
     tlogCases: n(10_000, 3_000),
     tlogRounds: quick ? 2 : 4,
   };
@@ -113,15 +115,15 @@ async function main() {
     await loadSandboxCases(client, cast, { count: casesInTesting - 2 * sizes.txCases, state: 'testing', firstNumber: 2 * sizes.txCases + 1, ...window });
     await client.query('vacuum analyze');
     log(`loaded ${casesInTesting} sandbox cases in testing (${casesInTesting * 5} audit events) in ${round((Date.now() - t0) / 1000, 1)} s`);
-    // The loaded events wait in the log's queue (their rows were inserted behind the service): the
-    // sequencer integrates them here, timed, before anything else is measured on this database.
+    // The loaded events wait in the log's queue (their rows were inserted behind the service, whose
+    // sequencer takes some of them meanwhile): all are in the log, under a checkpoint, before
+    // anything is measured on this database.
     const drain = await drainLog(main.url);
-    results.transparency = { drain };
-    log(`log: ${drain.leaves} leaves integrated in ${round(drain.seconds, 1)} s (${round(drain.rate, 0)}/s), tree size ${drain.treeSize}, checkpoint signed`);
+    log(`log: tree size ${drain.treeSize} (${drain.leaves} leaves integrated by the benchmark, the rest by the service), checkpoint signed`);
     if (only.has('transparency')) {
-      log(`transparency: inclusion proofs at ${drain.treeSize} leaves, ${sizes.clients} clients, ${sizes.proofSeconds} s`);
-      results.transparency.proofs = await benchProofs(svc.url, drain.treeSize, { clients: sizes.clients, seconds: sizes.proofSeconds });
-      const p = results.transparency.proofs;
+      log(`transparency: inclusion proofs at ${drain.treeSize} leaves, ${sizes.proofClients} clients, ${sizes.proofSeconds} s`);
+      results.transparency = { proofs: await benchProofs(svc.url, drain.treeSize, { clients: sizes.proofClients, seconds: sizes.proofSeconds }) };
+      const p = results.transparency.proofs!;
       log(`  ${p.requests} proofs, p50 ${round(p.p50)} ms, p95 ${round(p.p95)} ms, p99 ${round(p.p99)} ms, errors ${p.errors}`);
     }
 
@@ -184,9 +186,9 @@ async function main() {
     const onOff = await benchSequencerOnOff({ dbUrl: db.url, admin, token: cast.applicantToken, cases, workers: os.availableParallelism(), clients: sizes.clients, seconds: sizes.txSeconds, rounds: sizes.tlogRounds });
     await db.drop();
     // The main section ran (it loads the log the proofs are measured on) and drained the backlog.
-    const tl = results.transparency!;
+    const tl = (results.transparency ??= {});
     tl.onOff = onOff;
-    tl.sequencerRatio = tl.drain.rate / onOff.on.rate;
+    tl.sequencerRatio = onOff.drain.rate / onOff.on.rate;
     log(`  on ÷ off ${round(onOff.ratio)} (${round(onOff.on.rate, 0)} vs ${round(onOff.off.rate, 0)} /s); sequencer ${round(tl.sequencerRatio)} × the transition rate; lag p95 ${onOff.lag.p95Queued} queued, ${round(onOff.lag.p95AgeMs, 0)} ms`);
   }
 
@@ -257,7 +259,7 @@ function summary(r: Results): string {
   if (g) lines.push(`growth: service CPU per event with ${g.sets[1].priorReports} prior reports ÷ with none ${round(g.ratio)} (${g.sets[1].cpuMsPerEvent.service} vs ${g.sets[0].cpuMsPerEvent.service} ms; PostgreSQL ${round(g.postgresRatio)}); records ${g.sets[1].recordBytesBefore} vs ${g.sets[0].recordBytesBefore} bytes`);
   const tl = r.transparency;
   if (tl) {
-    lines.push(`log: sequencer ${round(tl.drain.rate, 0)} leaves/s draining ${tl.drain.leaves}${tl.sequencerRatio ? ` = ${round(tl.sequencerRatio)} × the transition rate` : ''}`);
+    if (tl.onOff) lines.push(`log: sequencer ${round(tl.onOff.drain.rate, 0)} leaves/s draining ${tl.onOff.drain.leaves} = ${round(tl.sequencerRatio!)} × the transition rate`);
     if (tl.proofs) lines.push(`log: inclusion proof p95 ${round(tl.proofs.p95)} ms at ${tl.proofs.treeSize} leaves`);
     if (tl.onOff) lines.push(`log: transitions with the sequencer ÷ without ${round(tl.onOff.ratio)} (${round(tl.onOff.on.rate, 0)} vs ${round(tl.onOff.off.rate, 0)} /s); lag p95 ${tl.onOff.lag.p95Queued} events, ${round(tl.onOff.lag.p95AgeMs, 0)} ms`);
   }

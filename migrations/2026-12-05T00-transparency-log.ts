@@ -6,9 +6,10 @@ import { sql, type Kysely } from 'kysely';
 // - log_queue: the audit events not yet in the log. A statement trigger on audit_events fills it
 //   in the event's own transaction (no writer can forget it); the sequencer
 //   (src/transparency/sequencer.ts) empties it off that transaction.
-// - log_leaves: each audit event's place in the log (log_index, from 0, no gaps; each event once).
-// - log_nodes: the hash of every complete subtree, level 0 being the leaf hashes: a proof is a few
-//   rows read by key, however large the tree.
+// - log_leaves: each audit event's place in the log (log_index, from 0, no gaps; each event once)
+//   and its leaf hash.
+// - log_nodes: the hash of every complete subtree above the leaves (level 1 and up): a proof is a
+//   few rows read by key, however large the tree.
 // - log_head: the one row the sequencer locks, holding the tree's size and root: several instances
 //   may run the sequencer, one at a time extends the tree.
 // - log_checkpoints: the signed checkpoints (C2SP signed notes). The key that signs them is never
@@ -21,11 +22,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create table log_leaves (
       log_index bigint primary key check (log_index >= 0),
-      audit_id bigint not null unique
+      audit_id bigint not null unique,
+      leaf_hash bytea not null check (length(leaf_hash) = 32)
     )`.execute(db);
   await sql`
     create table log_nodes (
-      level smallint not null check (level between 0 and 63),
+      level smallint not null check (level between 1 and 63),
       index bigint not null check (index >= 0),
       hash bytea not null check (length(hash) = 32),
       primary key (level, index)

@@ -110,6 +110,7 @@ export interface LogHead {
 
 export interface LogLeaves {
   audit_id: Int8;
+  leaf_hash: Buffer;
   log_index: Int8;
 }
 

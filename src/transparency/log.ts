@@ -31,15 +31,16 @@ export async function treeHead(db: DbOrTrx): Promise<TreeHead> {
   return { size: Number(row.size), root: fromHex(row.root) };
 }
 
-/** The stored hashes of the given complete subtrees; an absent one is an error naming it. */
-async function readNodes(db: DbOrTrx, keys: Array<{ level: number; index: number }>): Promise<Map<string, Hash>> {
+/** The stored hashes of the given complete subtrees (level 0: leaves); an absent one is an error naming it. */
+export async function readNodes(db: DbOrTrx, keys: Array<{ level: number; index: number }>): Promise<Map<string, Hash>> {
   const out = new Map<string, Hash>();
   if (keys.length === 0) return out;
-  const { rows } = await sql<{ level: number; index: string; hash: string }>`
-    select n.level, n.index, encode(n.hash, 'hex') as hash
+  const { rows } = await sql<{ level: number; index: string; hash: string | null }>`
+    select k.level, k.index, encode(coalesce(n.hash, l.leaf_hash), 'hex') as hash
     from unnest(${keys.map((k) => k.level)}::smallint[], ${keys.map((k) => k.index)}::bigint[]) as k(level, index)
-    join log_nodes n on n.level = k.level and n.index = k.index`.execute(db);
-  for (const r of rows) out.set(`${r.level}/${r.index}`, fromHex(r.hash));
+    left join log_nodes n on k.level > 0 and n.level = k.level and n.index = k.index
+    left join log_leaves l on k.level = 0 and l.log_index = k.index`.execute(db);
+  for (const r of rows) if (r.hash !== null) out.set(`${r.level}/${r.index}`, fromHex(r.hash));
   for (const k of keys) if (!out.has(`${k.level}/${k.index}`)) throw new Error(`the transparency log has no stored subtree at level ${k.level}, index ${k.index}`);
   return out;
 }
@@ -89,7 +90,7 @@ export async function leafHashes(db: Db, start: number, end: number): Promise<Ha
   if (end > head.size) throw new LogRangeError('end', `the log has ${head.size} leaves, fewer than ${end}`);
   if (start > end) throw new LogRangeError('start', `start ${start} is after end ${end}`);
   const { rows } = await sql<{ hash: string }>`
-    select encode(hash, 'hex') as hash from log_nodes where level = 0 and index >= ${start} and index < ${end} order by index`.execute(db);
+    select encode(leaf_hash, 'hex') as hash from log_leaves where log_index >= ${start} and log_index < ${end} order by log_index`.execute(db);
   return rows.map((r) => fromHex(r.hash));
 }
 
@@ -121,11 +122,15 @@ export async function integrate(db: Db, limit = 2000): Promise<IntegrateResult> 
     const edgeKeys = rightEdge(size);
     const stored = await readNodes(trx, edgeKeys);
     const edge: Node[] = edgeKeys.map((k) => ({ ...k, hash: stored.get(`${k.level}/${k.index}`)! }));
+    const leaves: string[] = [];
     const levels: number[] = [];
     const indexes: number[] = [];
     const hashes: string[] = [];
     for (const e of events) {
-      appendToEdge(edge, leafHash(fromHex(e.hash)), (n) => {
+      const leaf = leafHash(fromHex(e.hash));
+      leaves.push(hex(leaf));
+      appendToEdge(edge, leaf, (n) => {
+        if (n.level === 0) return; // kept with its leaf
         levels.push(n.level);
         indexes.push(n.index);
         hashes.push(hex(n.hash));
@@ -135,11 +140,13 @@ export async function integrate(db: Db, limit = 2000): Promise<IntegrateResult> 
     const root = rootOfEdge(edge);
     const ids = events.map((e) => e.audit_id);
     await sql`
-      insert into log_leaves (log_index, audit_id)
-      select ${size} + o - 1, id from unnest(${ids}::bigint[]) with ordinality as x(id, o)`.execute(trx);
-    await sql`
-      insert into log_nodes (level, index, hash)
-      select l, i, decode(h, 'hex') from unnest(${levels}::smallint[], ${indexes}::bigint[], ${hashes}::text[]) as x(l, i, h)`.execute(trx);
+      insert into log_leaves (log_index, audit_id, leaf_hash)
+      select ${size} + o - 1, id, decode(h, 'hex') from unnest(${ids}::bigint[], ${leaves}::text[]) with ordinality as x(id, h, o)`.execute(trx);
+    if (levels.length > 0) {
+      await sql`
+        insert into log_nodes (level, index, hash)
+        select l, i, decode(h, 'hex') from unnest(${levels}::smallint[], ${indexes}::bigint[], ${hashes}::text[]) as x(l, i, h)`.execute(trx);
+    }
     await sql`delete from log_queue where audit_id = any(${ids}::bigint[])`.execute(trx);
     await sql`update log_head set size = ${newSize}, root = decode(${hex(root)}, 'hex')`.execute(trx);
     return { integrated: events.length, size: newSize };
@@ -171,6 +178,9 @@ export async function latestCheckpoint(db: DbOrTrx): Promise<StoredCheckpoint | 
  * a time and never two checkpoints of one size.
  */
 export async function signCheckpoint(db: Db, opts: { signer: NoteSigner; origin: string; now: Date; minIntervalMs: number }): Promise<StoredCheckpoint | null> {
+  // Most rounds sign nothing: that is read without a lock first.
+  const [head, latest] = await Promise.all([treeHead(db), latestCheckpoint(db)]);
+  if (latest && (latest.tree_size >= head.size || opts.now.getTime() - latest.signed_at.getTime() < opts.minIntervalMs)) return null;
   return db.transaction().execute(async (trx) => {
     const { rows: heads } = await sql<{ size: string; root: string }>`
       select size, encode(root, 'hex') as root from log_head for update`.execute(trx);

@@ -37,7 +37,7 @@ export class Sequencer {
       this.state.last_checkpoint_size = cp.tree_size;
       this.deps.log.debug({ tree_size: cp.tree_size }, 'checkpoint signed');
     }
-    this.state.tree_size = (await treeHead(this.deps.db)).size;
+    if (n > 0 || this.state.tree_size === null) this.state.tree_size = (await treeHead(this.deps.db)).size;
     return n;
   }
 
