@@ -9,6 +9,7 @@ import { deadlineEvent, type Workflow } from '../../workflows/kit.js';
 import { SYSTEM_CALLER } from '../engine/caller.js';
 import { fireEventIn, prepareLocked, writeLockedEvents, type EngineDeps, type LockedCase } from '../cases/fire.js';
 import type { PreparedEvent } from '../engine/transition.js';
+import { Periodic } from '../periodic.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 export type SchedulerLog = { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
@@ -299,9 +300,7 @@ export type SchedulerStatus = {
  * a failed sweep is logged, shown in status() and retried at the next tick.
  */
 export class Scheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly runner: Periodic;
   private readonly log: SchedulerLog;
   private readonly state: SchedulerStatus;
 
@@ -320,56 +319,41 @@ export class Scheduler {
       last_error: null,
       last_error_at: null,
     };
+    this.runner = new Periodic(() => this.tick(), opts.intervalMs);
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.runner.start();
   }
 
   /** Stops ticking and waits for a sweep in progress to finish its batch. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.runner.stop();
   }
 
   status(): SchedulerStatus {
     return { ...this.state, last_sweep: this.state.last_sweep && { ...this.state.last_sweep } };
   }
 
-  private schedule(delayMs: number) {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.tick().finally(() => {
-        this.running = null;
-      });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    let more = false;
+  /** One sweep; true when it stopped at its bound with due deadlines left (the next follows at once). */
+  private async tick(): Promise<boolean> {
     try {
       const sweep = this.opts.sweepFn ?? sweepOnce;
-      const r = await sweep(this.deps, { ...this.opts.sweep, log: this.log, shouldStop: () => this.stopped });
+      const r = await sweep(this.deps, { ...this.opts.sweep, log: this.log, shouldStop: () => this.runner.stopping });
       const { failing, ...counts } = r;
       this.state.sweeps++;
       this.state.last_sweep_at = this.deps.now().toISOString();
       this.state.last_sweep = counts;
       this.state.failing_deadlines = failing;
-      more = r.more;
       const quiet = r.fired + r.skipped + r.failed + r.purged_idempotency_keys === 0;
       if (quiet) this.log.debug({ sweep: r }, 'deadline sweep');
       else this.log.info({ sweep: r }, 'deadline sweep');
+      return r.more;
     } catch (err) {
       this.state.last_error = err instanceof Error ? err.message : String(err);
       this.state.last_error_at = new Date().toISOString();
       this.log.error({ err }, 'deadline sweep failed; retrying at the next tick');
+      return false;
     }
-    this.schedule(more ? 0 : this.opts.intervalMs);
   }
 }

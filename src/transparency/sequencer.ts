@@ -4,6 +4,7 @@
 import type { Db } from '../db/types.js';
 import { integrateAll, signCheckpoint, treeHead } from './log.js';
 import type { LogKeys } from './keys.js';
+import { Periodic } from '../periodic.js';
 
 type Log = { info(o: object, msg: string): void; error(o: object, msg: string): void; debug(o: object, msg: string): void };
 
@@ -17,9 +18,7 @@ export type SequencerStatus = {
 };
 
 export class Sequencer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly runner: Periodic;
   private readonly state: SequencerStatus;
 
   constructor(
@@ -27,6 +26,7 @@ export class Sequencer {
     private readonly opts: { intervalMs: number; checkpointIntervalMs: number },
   ) {
     this.state = { enabled: opts.intervalMs > 0, interval_ms: opts.intervalMs, tree_size: null, last_checkpoint_size: null, last_error: null, last_error_at: null };
+    this.runner = new Periodic(() => this.tick(), opts.intervalMs);
   }
 
   /** One round: everything queued joins the log, then a checkpoint if one is due. Returns the leaves integrated. */
@@ -41,37 +41,24 @@ export class Sequencer {
     return n;
   }
 
-  start(): void {
-    if (this.opts.intervalMs <= 0 || !this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+  private async tick(): Promise<void> {
+    try {
+      await this.runOnce();
+      this.state.last_error = null;
+    } catch (err) {
+      this.state.last_error = err instanceof Error ? err.message : String(err);
+      this.state.last_error_at = new Date().toISOString();
+      this.deps.log.error({ err }, 'transparency log sequencer failed; will retry');
+    }
   }
 
-  private schedule(ms: number) {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .then(() => {
-          this.state.last_error = null;
-        })
-        .catch((err: unknown) => {
-          this.state.last_error = err instanceof Error ? err.message : String(err);
-          this.state.last_error_at = new Date().toISOString();
-          this.deps.log.error({ err }, 'transparency log sequencer failed; will retry');
-        })
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.opts.intervalMs);
-        });
-    }, ms);
-    this.timer.unref?.();
+  /** Runs every SEQUENCER_INTERVAL_MS (0: not in this instance). */
+  start(): void {
+    if (this.opts.intervalMs > 0) this.runner.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.runner.stop();
   }
 
   status(): SequencerStatus {
