@@ -86,6 +86,12 @@ const ROWS: Row[] = [
     holds: hasNumber((w) => liveNumber(w, 'genai-projects')),
     expect: ALL_HAS,
   },
+  // The transparency log (SPEC §7): public, the same for everyone.
+  { route: 'GET /v1/transparency/checkpoint', url: () => '/v1/transparency/checkpoint', expect: ALL_200 },
+  { route: 'GET /v1/transparency/key', url: () => '/v1/transparency/key', expect: ALL_200 },
+  { route: 'GET /v1/transparency/proofs/inclusion', url: () => '/v1/transparency/proofs/inclusion?leaf_index=0&tree_size=2', expect: ALL_200 },
+  { route: 'GET /v1/transparency/proofs/consistency', url: () => '/v1/transparency/proofs/consistency?from=1&to=2', expect: ALL_200 },
+  { route: 'GET /v1/transparency/leaves', url: () => '/v1/transparency/leaves?start=0&end=2', expect: ALL_200 },
   // The public register as HTML pages (src/pages/routes.ts).
   { route: 'GET /assets/register.css', url: () => '/assets/register.css', expect: ALL_200 },
   { route: 'GET /register', url: () => '/register', expect: ALL_200 },
@@ -216,6 +222,8 @@ function caseRows(kind: string, e: { create: Row['expect']; read: Row['expect'];
 
 const ta = await buildTestApp(t);
 const w = await buildWorld(ta);
+// The transparency log's public routes answer from a sequenced log under a checkpoint.
+await ta.app.transparency.sequencer.runOnce();
 const numberOf = async (kind: string, id: string) =>
   (await ta.req({ method: 'GET', url: `/v1/${kind}/${id}`, token: w.tokens.regulator })).json().number as string;
 Object.assign(w, {
