@@ -126,15 +126,16 @@ export async function integrate(db: Db, limit = 2000): Promise<IntegrateResult> 
     const levels: number[] = [];
     const indexes: number[] = [];
     const hashes: string[] = [];
-    for (const e of events) {
+    for (const [k, e] of events.entries()) {
       const leaf = leafHash(fromHex(e.hash));
       leaves.push(hex(leaf));
-      appendToEdge(edge, leaf, (n) => {
+      const created = (n: Node) => {
         if (n.level === 0) return; // kept with its leaf
         levels.push(n.level);
         indexes.push(n.index);
         hashes.push(hex(n.hash));
-      });
+      };
+      appendToEdge(edge, leaf, created, size + k);
     }
     const newSize = size + events.length;
     const root = rootOfEdge(edge);

@@ -203,10 +203,10 @@ export function rootOfEdge(edge: readonly Node[]): Hash {
 
 /**
  * Appends one leaf hash to a tree given by its right edge (changed in place), calling `created`
- * for the leaf and for every subtree it completes, bottom up.
+ * for the leaf and for every subtree it completes, bottom up. `size`, the tree's size before, is
+ * computed from the edge when not given.
  */
-export function appendToEdge(edge: Node[], leaf: Hash, created?: (n: Node) => void): void {
-  const size = edge.reduce((s, n) => s + 2 ** n.level, 0);
+export function appendToEdge(edge: Node[], leaf: Hash, created?: (n: Node) => void, size = edge.reduce((s, n) => s + 2 ** n.level, 0)): void {
   let node: Node = { level: 0, index: size, hash: leaf };
   created?.(node);
   while (edge.length > 0 && edge.at(-1)!.level === node.level) {

@@ -91,7 +91,7 @@ export async function verifyLog(db: Db, opts: { verifiers: NoteVerifier[]; origi
         leaf = leafHash(Buffer.from(r.event_hash, 'hex'));
         if (r.leaf_hash !== leaf.toString('hex')) fail('changed', `transparency log: leaf ${index} no longer matches its audit event (${r.chain_id} seq ${r.seq}): the event was rewritten`);
       }
-      appendToEdge(edge, leaf);
+      appendToEdge(edge, leaf, undefined, expected);
       expected++;
       while (signed[0] && signed[0].size === expected) {
         const cp = signed.shift()!;
