@@ -36,6 +36,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { ensureEmbeddedKeyFile, loadLogKeys, SigningKeyError, type LogKeys } from './transparency/keys.js';
 import { Sequencer } from './transparency/sequencer.js';
 import transparencyRoutes from './http/routes/transparency.js';
+import credentialRoutes from './http/routes/credentials.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -192,6 +193,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(schemeRoutes);
   await app.register(registerGenaiRoutes);
   await app.register(transparencyRoutes);
+  await app.register(credentialRoutes);
   await app.register(import('./pages/routes.js'));
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();

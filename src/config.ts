@@ -24,6 +24,10 @@ export type Config = {
   sequencerIntervalMs: number;
   /** A checkpoint is signed when the log has grown, at most this often. */
   checkpointIntervalMs: number;
+  /** The issuer of verifiable certificates (SPEC §8): ISSUER_URL, by default PUBLIC_URL; without a trailing slash. */
+  issuerUrl: string;
+  /** How long a status list may be cached (its `ttl`, and Cache-Control's max-age), in milliseconds. */
+  statusListTtlMs: number;
 };
 
 export class ConfigError extends Error {
@@ -40,15 +44,20 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  */
 function publicUrlOf(raw: string | undefined, host: string, port: number, problems: string[]): string {
   if (raw === undefined || raw === '') return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return httpUrlOf('PUBLIC_URL', raw, problems);
+}
+
+/** An absolute http(s) URL with no credentials, query or fragment, without its trailing slash; `name` names it in a problem. */
+function httpUrlOf(name: string, raw: string, problems: string[]): string {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    problems.push(`PUBLIC_URL is not a valid URL (expected e.g. https://registry.example.gov.cn), got ${JSON.stringify(raw)}`);
+    problems.push(`${name} is not a valid URL (expected e.g. https://registry.example.gov.cn), got ${JSON.stringify(raw)}`);
     return raw;
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`PUBLIC_URL must start with http:// or https://, got ${u.protocol}//`);
-  else if (u.username || u.password || u.search || u.hash) problems.push('PUBLIC_URL must not hold credentials, a query or a fragment');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`${name} must start with http:// or https://, got ${u.protocol}//`);
+  else if (u.username || u.password || u.search || u.hash) problems.push(`${name} must not hold credentials, a query or a fragment`);
   return u.href.replace(/\/+$/, '');
 }
 
@@ -138,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logOrigin,
     sequencerIntervalMs: int('SEQUENCER_INTERVAL_MS', 500, 0, 86_400_000),
     checkpointIntervalMs: int('CHECKPOINT_INTERVAL_MS', 10_000, 0, 86_400_000),
+    // The issuer names the registry in every credential: a verifier compares it, so it should
+    // outlive a move of the service (PUBLIC_URL) when the two differ.
+    issuerUrl: env.ISSUER_URL && env.ISSUER_URL !== '' ? httpUrlOf('ISSUER_URL', env.ISSUER_URL, problems) : publicUrl,
+    statusListTtlMs: int('STATUS_LIST_TTL_MS', 300_000, 1000, 31_536_000_000),
   };
   if (config.workers > 1 && databaseUrl === null) {
     problems.push('WORKERS above 1 needs DATABASE_URL: the embedded database lives inside one process');

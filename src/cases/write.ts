@@ -174,9 +174,12 @@ export async function writeEvents(db: DbOrTrx, items: Array<{ prepared: Prepared
     : sql`,
     cert as (
       insert into certificates as cr (number, case_id, state, status, scheme, holder_id, holder_name, holder_name_en,
-                                      product_id, product_name, product_version, lab_id, lab_name, issued_at, valid_until)
+                                      product_id, product_name, product_version, lab_id, lab_name, issued_at, valid_until, status_index)
       select ${c.col('number')}::text, u.id, ${c.col('state')}::text, ${c.col('status')}::text, ${c.col('scheme')}::text, o.id, o.name, o.name_en,
-             p.id, p.name, p.version, l.id, l.name, ${c.col('issued_at')}::timestamptz, ${c.col('valid_until')}::timestamptz
+             p.id, p.name, p.version, l.id, l.name, ${c.col('issued_at')}::timestamptz, ${c.col('valid_until')}::timestamptz,
+             -- The status lists' index, fixed at issuance: an index is taken only for a new certificate
+             -- (a default would take one for every upsert that updates).
+             coalesce((select s.status_index from certificates s where s.case_id = u.id), nextval('certificate_status_index'))
       from u${and(c)}
       join organizations o on o.id = ${c.col('holder_id')}::uuid
       left join products p on p.id = ${c.col('product_id')}::uuid

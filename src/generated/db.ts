@@ -55,6 +55,15 @@ export interface Cases {
   version: number;
 }
 
+export interface CertificateCredentials {
+  facts_sha256: string;
+  issued_at: Timestamp;
+  jwt: string;
+  kid: string;
+  number: string;
+  status_index: Int8;
+}
+
 export interface Certificates {
   case_id: string;
   holder_id: string;
@@ -70,6 +79,7 @@ export interface Certificates {
   scheme: string;
   state: string;
   status: "valid" | "suspended" | "revoked" | "expired";
+  status_index: Generated<Int8>;
   valid_until: Timestamp;
 }
 
@@ -192,6 +202,7 @@ export interface DB {
   audit_events: AuditEvents;
   audit_heads: AuditHeads;
   cases: Cases;
+  certificate_credentials: CertificateCredentials;
   certificates: Certificates;
   deadlines: Deadlines;
   idempotency_keys: IdempotencyKeys;

@@ -378,6 +378,33 @@ const logLeaves: JsonSchema = {
   properties: { start: leafIndex, end: leafIndex, leaf_hashes: { type: 'array', items: base64Hash } },
 };
 
+const jwks: JsonSchema = {
+  $id: 'responses/jwks.json',
+  title: 'JsonWebKeySet',
+  description: 'The issuer’s public keys (RFC 7517), the one signing now first: every key a credential or status list was ever signed with (SPEC §8).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['keys'],
+  properties: {
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kty', 'crv', 'x', 'kid', 'alg', 'use'],
+        properties: {
+          kty: { type: 'string', enum: ['OKP'] },
+          crv: { type: 'string', enum: ['Ed25519'] },
+          x: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'The public key, base64url.' },
+          kid: { type: 'string', description: 'The key’s RFC 7638 thumbprint (SHA-256), the `kid` of what it signed.' },
+          alg: { type: 'string', enum: ['EdDSA'] },
+          use: { type: 'string', enum: ['sig'] },
+        },
+      },
+    },
+  },
+};
+
 const count = { type: 'integer' } as const;
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const health: JsonSchema = {
@@ -454,4 +481,5 @@ export const responseSchemas: JsonSchema[] = [
   inclusionProof,
   consistencyProof,
   logLeaves,
+  jwks,
 ];

@@ -57,6 +57,22 @@ t.test('PUBLIC_URL: the address the public reaches the service at', async (t) =>
   t.match(problemsOf({ PUBLIC_URL: 'https://registry.example.cn/?a=1' }), [/query/]);
 });
 
+t.test('ISSUER_URL: the issuer of verifiable certificates, PUBLIC_URL unless set', async (t) => {
+  t.equal(loadConfig({ PUBLIC_URL: 'https://registry.example.gov.cn/' }).issuerUrl, 'https://registry.example.gov.cn', 'PUBLIC_URL by default');
+  t.equal(loadConfig({}).issuerUrl, 'http://127.0.0.1:3000', 'and so http://<HOST>:<PORT> when neither is set');
+  t.equal(loadConfig({ PUBLIC_URL: 'https://a.example.cn', ISSUER_URL: 'https://issuer.example.gov.cn/' }).issuerUrl, 'https://issuer.example.gov.cn', 'its own, without a trailing slash');
+  t.match(problemsOf({ ISSUER_URL: 'issuer.example.cn' }), [/ISSUER_URL is not a valid URL/]);
+  t.match(problemsOf({ ISSUER_URL: 'did:web:issuer.example.cn' }), [/ISSUER_URL must start with http/]);
+  t.match(problemsOf({ ISSUER_URL: 'https://issuer.example.cn/#k' }), [/ISSUER_URL must not hold credentials, a query or a fragment/]);
+});
+
+t.test('STATUS_LIST_TTL_MS: how long a status list may be cached', async (t) => {
+  t.equal(loadConfig({}).statusListTtlMs, 300_000, 'five minutes by default');
+  t.equal(loadConfig({ STATUS_LIST_TTL_MS: '60000' }).statusListTtlMs, 60_000);
+  t.match(problemsOf({ STATUS_LIST_TTL_MS: '10' }), [/STATUS_LIST_TTL_MS must be between 1000 and/]);
+  t.match(problemsOf({ STATUS_LIST_TTL_MS: 'soon' }), [/STATUS_LIST_TTL_MS must be an integer/]);
+});
+
 t.test('WORKERS: worker processes, only with PostgreSQL', async (t) => {
   t.equal(loadConfig({ WORKERS: '4', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'log-key.pem' }).workers, 4);
   t.match(problemsOf({ WORKERS: '2' }), [/WORKERS above 1 needs DATABASE_URL/], 'the embedded database lives in one process');

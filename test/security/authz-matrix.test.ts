@@ -92,6 +92,10 @@ const ROWS: Row[] = [
   { route: 'GET /v1/transparency/proofs/inclusion', url: () => '/v1/transparency/proofs/inclusion?leaf_index=0&tree_size=2', expect: ALL_200 },
   { route: 'GET /v1/transparency/proofs/consistency', url: () => '/v1/transparency/proofs/consistency?from=1&to=2', expect: ALL_200 },
   { route: 'GET /v1/transparency/leaves', url: () => '/v1/transparency/leaves?start=0&end=2', expect: ALL_200 },
+  // Verifiable certificates (SPEC §8): public, the same for everyone.
+  { route: 'GET /v1/register/certificates/:number/credential', url: (w) => `/v1/register/certificates/${w.certificateNumber}/credential`, expect: ALL_200 },
+  { route: 'GET /.well-known/jwks.json', url: () => '/.well-known/jwks.json', expect: ALL_200 },
+  { route: 'GET /v1/status-lists/:purpose/:n', url: () => '/v1/status-lists/revocation/0', expect: ALL_200 },
   // The public register as HTML pages (src/pages/routes.ts).
   { route: 'GET /assets/register.css', url: () => '/assets/register.css', expect: ALL_200 },
   { route: 'GET /register', url: () => '/register', expect: ALL_200 },
