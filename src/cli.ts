@@ -26,12 +26,20 @@ const USAGE = `usage: npm run cli -- <command> [options]
   witness --url BASE --state FILE [--vkey K]…
                                             check the log's latest checkpoint against the one FILE holds
                                             (exit 1 if the log shrank, forked or was rewritten); needs no database
+  verify-credential <jwt|file> --jwks FILE [--status-list FILE]… [--issuer URL]
+                                            check a certificate's credential offline: prints valid, suspended,
+                                            revoked, expired or what is wrong (exit codes in the README); needs no database
 
 The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service; the
 signing key from SIGNING_KEY_FILE (or DATA_DIR/signing-key.pem on the embedded database).`;
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
+  if (command === 'verify-credential') {
+    // Offline: the credential, the issuer's JWKS and status lists from files; no database, no config.
+    const { verifyCredentialCommand } = await import('./credentials/verify-offline.js');
+    return verifyCredentialCommand(rest);
+  }
   const { values } = parseArgs({
     args: rest,
     options: {
