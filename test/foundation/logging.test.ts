@@ -3,12 +3,12 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { makeCreditCode, openTestDatabase } from '../helpers/app.js';
+import { makeCreditCode, openTestDatabase, testSigningKeyFile } from '../helpers/app.js';
 
 const lines: string[] = [];
 const destination = { write: (s: string) => void lines.push(s) };
 const adminToken = `admin_${randomBytes(24).toString('hex')}`;
-const config = loadConfig({ ADMIN_TOKEN: adminToken, LOG_LEVEL: 'trace', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000' });
+const config = loadConfig({ ADMIN_TOKEN: adminToken, LOG_LEVEL: 'trace', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000', SIGNING_KEY_FILE: testSigningKeyFile(), SEQUENCER_INTERVAL_MS: '0' });
 const database = await openTestDatabase();
 const app = await buildApp({ config, database, logger: createLogger(config, destination) });
 t.teardown(async () => {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { buildTestApp, fixtures, openTestDatabase } from '../helpers/app.js';
+import { buildTestApp, fixtures, openTestDatabase, testSigningKeyFile } from '../helpers/app.js';
 import { assertProblem, auditTypes, countRows } from './support.js';
 
 const ta = await buildTestApp(t);
@@ -124,7 +124,7 @@ t.test('ADMIN_TOKEN bootstrap', async (t) => {
   t.test('without ADMIN_TOKEN, an empty database gets one admin whose token is printed once', async (t) => {
     const database = await openTestDatabase();
     t.teardown(() => database.close());
-    const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_INTERVAL_MS: '0' });
+    const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_INTERVAL_MS: '0', SEQUENCER_INTERVAL_MS: '0', SIGNING_KEY_FILE: testSigningKeyFile() });
     const printed: string[] = [];
     const app1 = await buildApp({ config, database, logger: createLogger(config), onBootstrapToken: (tok) => printed.push(tok) });
     t.teardown(() => app1.close());

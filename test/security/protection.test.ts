@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { hashToken, principalForToken } from '../../src/registry/principals.js';
 import { loadSchemaFiles, type JsonSchema } from '../../src/schemas.js';
-import { TestClock, fixtures, makeCreditCode, openTestDatabase, type TestApp } from '../helpers/app.js';
+import { TestClock, fixtures, makeCreditCode, openTestDatabase, testSigningKeyFile, type TestApp } from '../helpers/app.js';
 import { assertProblem } from '../foundation/support.js';
 import { sandboxApplication } from '../sandbox/helpers.js';
 import { application as genaiApplication } from '../genai/helpers.js';
@@ -22,7 +22,7 @@ const remember = <T extends string>(token: T): T => (secrets.add(token), token);
 type Tap = { teardown(fn: () => unknown): void };
 async function loggedApp(t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
   const adminToken = remember(`admin_${randomBytes(24).toString('hex')}`);
-  const config = loadConfig({ ADMIN_TOKEN: adminToken, LOG_LEVEL: 'trace', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000', ...env });
+  const config = loadConfig({ ADMIN_TOKEN: adminToken, LOG_LEVEL: 'trace', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000', SIGNING_KEY_FILE: testSigningKeyFile(), SEQUENCER_INTERVAL_MS: '0', ...env });
   const database = await openTestDatabase();
   const clock = new TestClock();
   const app = await buildApp({
