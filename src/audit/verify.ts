@@ -7,6 +7,7 @@ import type { CaseContext } from '../../workflows/kit.js';
 import { REGISTRY_CHAIN, verifyChain } from './audit.js';
 import { initialSnapshot, step } from '../engine/machine.js';
 import { projectionsOf } from '../engine/transition.js';
+import { statusIndexFailures } from './status-lists.js';
 import { caseProjectionFailures, orphanFailures, readCaseProjections, readRegistry, registryFailures, type CaseProjections, type VerifyFailure } from './projections.js';
 import { verifyLog } from '../transparency/verify-log.js';
 import type { NoteVerifier } from '../transparency/note.js';
@@ -117,6 +118,8 @@ export async function verifyAudit(db: Db, opts: VerifyOptions = {}): Promise<Ver
     }
   }
   for (const f of await (orphans ?? orphanFailures(db))) if (!opts.readOnly) report.failures.push(f);
+  // The status lists' indexes in the credentials issued (their bits are the certificates' statuses, checked with the cases).
+  if (!opts.readOnly) for (const f of await statusIndexFailures(db)) report.failures.push(f);
   const logReport = await (log ?? checkLog());
   // The log's failures concern no one case or event.
   for (const f of logReport?.failures ?? []) report.failures.push({ case_id: null, seq: 0, ...f });

@@ -1,0 +1,62 @@
+// What verification vouches for of the status lists (SPEC §8, §4). A list's bits are not stored:
+// they are read from each certificate's status (checked against its replay with the register row)
+// at its fixed status index. What remains to check is that index: every credential issued for a
+// certificate, as signed, must point at the certificate's index in each list, or a verifier holding
+// it would read another certificate's bit.
+import { sql } from 'kysely';
+import type { Db } from '../db/types.js';
+import { placeOf, STATUS_PURPOSES } from '../credentials/status-list.js';
+import type { VerifyFailure } from './projections.js';
+
+const LIST_URL = /\/v1\/status-lists\/([a-z]+)\/(\d+)$/;
+
+/** What a credential's JWS payload states of its status entries, or why it cannot be read. */
+function entriesOf(jwt: string): Array<{ purpose: string; list: number; index: number }> | string {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { credentialStatus?: unknown };
+    if (!Array.isArray(payload.credentialStatus)) return 'it has no credentialStatus';
+    return payload.credentialStatus.map((e: { statusPurpose?: string; statusListIndex?: string; statusListCredential?: string }) => {
+      const m = LIST_URL.exec(String(e.statusListCredential));
+      return { purpose: String(e.statusPurpose), list: m && m[1] === e.statusPurpose ? Number(m[2]) : -1, index: Number(e.statusListIndex) };
+    });
+  } catch {
+    return 'its payload is not readable JSON';
+  }
+}
+
+export async function statusIndexFailures(db: Db): Promise<VerifyFailure[]> {
+  const { rows } = await sql<{ number: string; case_id: string; status_index: string; credential_index: string; jwt: string; issued_at: Date }>`
+    select c.number, c.case_id::text as case_id, c.status_index::text as status_index, k.status_index::text as credential_index, k.jwt, k.issued_at
+      from certificate_credentials k
+      join certificates c on c.number = k.number
+     order by c.case_id, c.number, k.issued_at`.execute(db);
+  const byCertificate = new Map<string, { case_id: string; problems: string[] }>();
+  for (const r of rows) {
+    const place = placeOf(Number(r.status_index));
+    const problems: string[] = [];
+    const at = new Date(r.issued_at).toISOString();
+    if (r.credential_index !== r.status_index) problems.push(`the credential issued at ${at} is recorded with index ${r.credential_index}`);
+    const entries = entriesOf(r.jwt);
+    if (typeof entries === 'string') problems.push(`the credential issued at ${at} cannot be read: ${entries}`);
+    else {
+      for (const purpose of STATUS_PURPOSES) {
+        const e = entries.find((x) => x.purpose === purpose);
+        if (!e) problems.push(`the credential issued at ${at} has no ${purpose} entry`);
+        else if (e.list !== place.list || e.index !== place.index) problems.push(`the credential issued at ${at} points at ${purpose} list ${e.list} index ${e.index}`);
+      }
+    }
+    if (problems.length === 0) continue;
+    const cert = byCertificate.get(r.number) ?? { case_id: r.case_id, problems: [] };
+    cert.problems.push(...problems);
+    byCertificate.set(r.number, cert);
+  }
+  return [...byCertificate].map(([number, c]) => {
+    const place = placeOf(Number(rows.find((r) => r.number === number)!.status_index));
+    return {
+      case_id: c.case_id,
+      subject: { kind: 'certificate' as const, id: number },
+      seq: 0,
+      reason: `status lists: the certificate's index is list ${place.list} index ${place.index}, but ${c.problems.join('; ')}`,
+    };
+  });
+}
