@@ -17,6 +17,35 @@ export type LogReport = { leaves_checked: number; failures: LogFailure[] };
 type CheckpointRow = { tree_size: string; root: string; note: string; signed_at: Date };
 type LeafRow = { log_index: string; audit_id: string; event_hash: string | null; chain_id: string | null; seq: number | null; leaf_hash: string | null };
 
+/**
+ * The leaves from `from` on, each with its audit event (null fields when the event is gone). The
+ * sequencer integrates events in id order, so a batch's events are mostly one range of ids: read
+ * as a range scan rather than one index probe per leaf, unless the ids are spread wide.
+ */
+async function readLeaves(db: Db, from: number, limit: number): Promise<LeafRow[]> {
+  const { rows: leaves } = await sql<{ log_index: string; audit_id: string; leaf_hash: string }>`
+    select log_index, audit_id, encode(leaf_hash, 'hex') as leaf_hash from log_leaves
+    where log_index >= ${from} order by log_index limit ${limit}`.execute(db);
+  if (leaves.length === 0) return [];
+  let min = BigInt(leaves[0]!.audit_id);
+  let max = min;
+  for (const l of leaves) {
+    const id = BigInt(l.audit_id);
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  type Ev = { id: string; hash: string; chain_id: string; seq: number };
+  const { rows: events } =
+    max - min < BigInt(4 * limit)
+      ? await sql<Ev>`select id, hash, chain_id, seq from audit_events where id between ${String(min)} and ${String(max)}`.execute(db)
+      : await sql<Ev>`select id, hash, chain_id, seq from audit_events where id = any(${leaves.map((l) => l.audit_id)}::bigint[])`.execute(db);
+  const byId = new Map(events.map((e) => [String(e.id), e]));
+  return leaves.map((l) => {
+    const e = byId.get(String(l.audit_id));
+    return { log_index: l.log_index, audit_id: l.audit_id, leaf_hash: l.leaf_hash, event_hash: e?.hash ?? null, chain_id: e?.chain_id ?? null, seq: e?.seq ?? null };
+  });
+}
+
 /** At most this many failures of one sort are named (a truncated table would name every leaf). */
 const MAX_NAMED = 20;
 
@@ -57,15 +86,13 @@ export async function verifyLog(db: Db, opts: { verifiers: NoteVerifier[]; origi
     if (!cp.root.equals(emptyRoot())) fail('root', `transparency log: the empty checkpoint signed at ${cp.at} does not have the empty tree’s root`);
   }
   let expected = 0;
-  let next = 0;
+  // Each batch is read while the one before is hashed.
+  let pending = readLeaves(db, 0, batch);
   for (;;) {
-    const { rows } = await sql<LeafRow>`
-      select l.log_index, l.audit_id, a.hash as event_hash, a.chain_id, a.seq, encode(l.leaf_hash, 'hex') as leaf_hash
-      from log_leaves l
-      left join audit_events a on a.id = l.audit_id
-      where l.log_index >= ${next} order by l.log_index limit ${batch}`.execute(db);
+    const rows = await pending;
     if (rows.length === 0) break;
-    next = Number(rows.at(-1)!.log_index) + 1;
+    pending = readLeaves(db, Number(rows.at(-1)!.log_index) + 1, batch);
+    pending.catch(() => {}); // seen when awaited; an early break must not leave it unhandled
     if (opts.readOnly) {
       expected += rows.length;
       continue;
