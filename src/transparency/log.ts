@@ -94,6 +94,9 @@ export async function leafHashes(db: Db, start: number, end: number): Promise<Ha
   return rows.map((r) => fromHex(r.hash));
 }
 
+/** Leaves integrated in one transaction at most. */
+const DEFAULT_BATCH = 2000;
+
 export type IntegrateResult = { integrated: number; size: number } | { busy: true };
 
 /**
@@ -103,7 +106,7 @@ export type IntegrateResult = { integrated: number; size: number } | { busy: tru
  * it leaves the queue, and the head moves to the new size and root. The events' own transactions
  * are long committed: nothing here slows a transition.
  */
-export async function integrate(db: Db, limit = 2000): Promise<IntegrateResult> {
+export async function integrate(db: Db, limit = DEFAULT_BATCH): Promise<IntegrateResult> {
   return db.transaction().execute(async (trx) => {
     const { rows: heads } = await sql<{ size: string; root: string }>`
       select size, encode(root, 'hex') as root from log_head for update skip locked`.execute(trx);
@@ -154,13 +157,18 @@ export async function integrate(db: Db, limit = 2000): Promise<IntegrateResult> 
   });
 }
 
-/** Integrates until the queue is empty (or another instance holds the log). */
-export async function integrateAll(db: Db, limit?: number): Promise<number> {
+/**
+ * Integrates what is queued now: batch after batch while they come full (a backlog), stopping at
+ * the first one that is not (the queue was empty when it was read) or when another instance holds
+ * the log. Under a steady stream of events it does one batch, not a loop chasing each new event.
+ */
+export async function integrateAll(db: Db, limit = DEFAULT_BATCH): Promise<number> {
   let total = 0;
   for (;;) {
     const r = await integrate(db, limit);
-    if ('busy' in r || r.integrated === 0) return total;
+    if ('busy' in r) return total;
     total += r.integrated;
+    if (r.integrated < limit) return total;
   }
 }
 
