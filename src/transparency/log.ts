@@ -113,13 +113,19 @@ export async function integrate(db: Db, limit = DEFAULT_BATCH): Promise<Integrat
     const head = heads[0];
     if (!head) return { busy: true as const };
     const size = Number(head.size);
-    const { rows: queued } = await sql<{ audit_id: string; hash: string | null }>`
-      select q.audit_id, a.hash from log_queue q left join audit_events a on a.id = q.audit_id
-      order by q.audit_id limit ${limit}`.execute(trx);
+    // The queue's ids, then their events by key: as one join, the planner may walk the whole audit
+    // table (measured: 110 ms at 100,000 events once the queue's statistics were those of a backlog).
+    const { rows: queued } = await sql<{ audit_id: string }>`select audit_id from log_queue order by audit_id limit ${limit}`.execute(trx);
     if (queued.length === 0) return { integrated: 0, size };
+    const { rows: found } = await sql<{ id: string; hash: string }>`
+      select id, hash from audit_events where id = any(${queued.map((q) => q.audit_id)}::bigint[])`.execute(trx);
+    const hashOf = new Map(found.map((e) => [String(e.id), e.hash]));
     // An event that is queued but gone (deleted behind the append-only trigger) is not in the log:
     // it stays queued, where verification names it.
-    const events = queued.filter((q): q is { audit_id: string; hash: string } => q.hash !== null);
+    const events = queued.flatMap((q) => {
+      const hash = hashOf.get(String(q.audit_id));
+      return hash === undefined ? [] : [{ audit_id: q.audit_id, hash }];
+    });
     if (events.length === 0) return { integrated: 0, size };
 
     const edgeKeys = rightEdge(size);
