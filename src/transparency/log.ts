@@ -45,20 +45,6 @@ export async function readNodes(db: DbOrTrx, keys: Array<{ level: number; index:
   return out;
 }
 
-/**
- * Runs a proof builder over stored subtrees: first to learn which subtrees it reads (the shape of a
- * proof does not depend on the hashes), then, once they are read in one query, for real.
- */
-async function withStoredSubtrees<T>(db: DbOrTrx, build: (subtree: SubtreeHash) => T): Promise<T> {
-  const keys: Array<{ level: number; index: number }> = [];
-  build((start, end) => {
-    keys.push(...subtreeNodes(start, end));
-    return Buffer.alloc(32);
-  });
-  const nodes = await readNodes(db, keys);
-  return build(storedSubtrees((level, index) => nodes.get(`${level}/${index}`)!));
-}
-
 export class LogRangeError extends Error {
   constructor(
     public readonly field: string,
@@ -68,20 +54,47 @@ export class LogRangeError extends Error {
   }
 }
 
+/**
+ * Runs a proof builder over stored subtrees: first to learn which subtrees it reads (the shape of a
+ * proof does not depend on the hashes), then, once they and the log's size are read in one query,
+ * for real. A tree larger than the log is the caller's mistake, named by `field`.
+ */
+async function proofFromStore<T>(db: DbOrTrx, treeSize: number, field: string, build: (subtree: SubtreeHash) => T): Promise<T> {
+  const keys: Array<{ level: number; index: number }> = [];
+  build((start, end) => {
+    keys.push(...subtreeNodes(start, end));
+    return Buffer.alloc(32);
+  });
+  const { rows } = await sql<{ size: string; level: number | null; index: string | null; hash: string | null }>`
+    select h.size, x.level, x.index, x.hash from log_head h left join lateral (
+      select k.level, k.index, encode(coalesce(n.hash, l.leaf_hash), 'hex') as hash
+      from unnest(${keys.map((k) => k.level)}::smallint[], ${keys.map((k) => k.index)}::bigint[]) as k(level, index)
+      left join log_nodes n on k.level > 0 and n.level = k.level and n.index = k.index
+      left join log_leaves l on k.level = 0 and l.log_index = k.index
+    ) x on true`.execute(db);
+  const size = Number(rows[0]?.size ?? 0);
+  if (treeSize > size) throw new LogRangeError(field, `the log has ${size} leaves, fewer than ${treeSize}`);
+  const nodes = new Map<string, Hash>();
+  for (const r of rows) if (r.hash !== null) nodes.set(`${r.level}/${r.index}`, fromHex(r.hash));
+  return build(
+    storedSubtrees((level, index) => {
+      const h = nodes.get(`${level}/${index}`);
+      if (!h) throw new Error(`the transparency log has no stored subtree at level ${level}, index ${index}`);
+      return h;
+    }),
+  );
+}
+
 /** The audit path of a leaf in the tree of `treeSize` leaves (at most the log's size now). */
 export async function inclusion(db: Db, leafIndex: number, treeSize: number): Promise<{ leaf_hash: Hash; proof: Hash[] }> {
-  const head = await treeHead(db);
-  if (treeSize > head.size) throw new LogRangeError('tree_size', `the log has ${head.size} leaves, fewer than ${treeSize}`);
   if (leafIndex >= treeSize) throw new LogRangeError('leaf_index', `leaf ${leafIndex} is not in a tree of ${treeSize} leaves`);
-  return withStoredSubtrees(db, (subtree) => ({ leaf_hash: subtree(leafIndex, leafIndex + 1), proof: inclusionProof(leafIndex, treeSize, subtree) }));
+  return proofFromStore(db, treeSize, 'tree_size', (subtree) => ({ leaf_hash: subtree(leafIndex, leafIndex + 1), proof: inclusionProof(leafIndex, treeSize, subtree) }));
 }
 
 /** The consistency proof between the trees of `from` and `to` leaves (`to` at most the log's size now). */
 export async function consistency(db: Db, from: number, to: number): Promise<Hash[]> {
-  const head = await treeHead(db);
-  if (to > head.size) throw new LogRangeError('to', `the log has ${head.size} leaves, fewer than ${to}`);
   if (from > to) throw new LogRangeError('from', `a tree of ${from} leaves cannot be a prefix of one of ${to}`);
-  return withStoredSubtrees(db, (subtree) => consistencyProof(from, to, subtree));
+  return proofFromStore(db, to, 'to', (subtree) => consistencyProof(from, to, subtree));
 }
 
 /** The leaf hashes of [start, end), in order. */
