@@ -37,6 +37,8 @@ import { ensureEmbeddedKeyFile, loadLogKeys, SigningKeyError, type LogKeys } fro
 import { Sequencer } from './transparency/sequencer.js';
 import transparencyRoutes from './http/routes/transparency.js';
 import credentialRoutes from './http/routes/credentials.js';
+import { issuerKeysOf, type IssuerKeys } from './credentials/keys.js';
+import { CredentialIssuer } from './credentials/issuer.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,6 +50,8 @@ declare module 'fastify' {
     readiness: () => Record<string, unknown>;
     /** The transparency log (SPEC §7): its keys, its origin and this instance's sequencer. */
     transparency: { keys: LogKeys; origin: string; sequencer: Sequencer };
+    /** Verifiable certificates (SPEC §8): the issuer's keys (the log's, as JWKs) and this instance's issuer. */
+    credentials: { keys: IssuerKeys; issuer: CredentialIssuer };
   }
 }
 
@@ -126,12 +130,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     { intervalMs: config.sequencerIntervalMs, checkpointIntervalMs: config.checkpointIntervalMs },
   );
   app.decorate('transparency', { keys, origin: config.logOrigin, sequencer });
+  const issuerKeys = await issuerKeysOf(keys);
+  const issuer = new CredentialIssuer(
+    { db: database.db, options: () => ({ issuerUrl: config.issuerUrl, publicUrl: config.publicUrl, key: issuerKeys.signer, now: app.engine.now }), log: app.log.child({ component: 'credentials' }) },
+    config.credentialIssuerIntervalMs,
+  );
+  app.decorate('credentials', { keys: issuerKeys, issuer });
   app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false }, transparency: sequencer.status() }));
   app.register(fp(async () => {}, { name: 'db' }));
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
   // onClose hooks run in reverse order: the scheduler stops before the database closes.
   if (scheduler) app.addHook('onClose', async () => scheduler.stop());
   app.addHook('onClose', async () => sequencer.stop());
+  app.addHook('onClose', async () => issuer.stop());
   const principalCache = await listenForPrincipalChanges(database, app.log);
   app.addHook('onClose', async () => principalCache.stop());
 
@@ -195,9 +206,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(transparencyRoutes);
   await app.register(credentialRoutes);
   await app.register(import('./pages/routes.js'));
+  await app.register(import('./workbench/plugin.js'));
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();
   scheduler?.start();
   sequencer.start();
+  issuer.start();
   return app as unknown as FastifyInstance;
 }

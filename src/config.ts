@@ -28,6 +28,8 @@ export type Config = {
   issuerUrl: string;
   /** How long a status list may be cached (its `ttl`, and Cache-Control's max-age), in milliseconds. */
   statusListTtlMs: number;
+  /** How often the issuer signs the queued certificates' credentials (0: not in this process; a request still issues one at once). */
+  credentialIssuerIntervalMs: number;
 };
 
 export class ConfigError extends Error {
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // outlive a move of the service (PUBLIC_URL) when the two differ.
     issuerUrl: env.ISSUER_URL && env.ISSUER_URL !== '' ? httpUrlOf('ISSUER_URL', env.ISSUER_URL, problems) : publicUrl,
     statusListTtlMs: int('STATUS_LIST_TTL_MS', 300_000, 1000, 31_536_000_000),
+    credentialIssuerIntervalMs: int('CREDENTIAL_ISSUER_INTERVAL_MS', 1000, 0, 86_400_000),
   };
   if (config.workers > 1 && databaseUrl === null) {
     problems.push('WORKERS above 1 needs DATABASE_URL: the embedded database lives inside one process');

@@ -1,15 +1,22 @@
 // A certificate's verifiable credential (SPEC §8): a W3C VC 2.0 whose subject is the certificate's
 // facts, with one BitstringStatusListEntry per purpose at the certificate's fixed status index.
-// Every credential issued is kept as signed (certificate_credentials): it is served again while the
-// facts it states are the certificate's, and keeps verifying after a key rotation (the old key
-// stays in the JWKS). When the facts change (a renamed holder, a new lab, a new validity) the next
-// request issues a new one with the same status indexes.
+// A credential is issued for each new certificate (CERTIFY) and again when the facts it states
+// change (a new lab, a new validity, a renamed holder), with the same status indexes: the event that
+// writes the certificate row queues it (migrations/2026-12-05T06-credential-issuance.ts), the issuer
+// (issuer.ts) signs the queue off the event's transaction, in batches, and a request for one not
+// issued yet issues it at once. Every credential issued is kept as signed (certificate_credentials)
+// and audited on the registry chain with its hash: it is served again while the facts it states are
+// the certificate's, and keeps verifying after a key rotation (the old key stays in the JWKS).
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import type { DbOrTrx } from '../db/types.js';
+import type { Db, DbOrTrx, Trx } from '../db/types.js';
+import { appendRegistryEvent } from '../audit/chains.js';
 import { signCredential } from './sign.js';
 import type { IssuerKey } from './keys.js';
 import { placeOf, STATUS_PURPOSES, statusListUrl } from './status-list.js';
+
+/** The registry chain's event that audits a batch of credentials issued. */
+export const CREDENTIALS_ISSUED = 'CREDENTIALS_ISSUED';
 
 type Facts = {
   number: string;
@@ -27,21 +34,23 @@ type Facts = {
   scope: string | null;
   issued_at: Date;
   valid_until: Date;
+  case_id: string;
 };
 
-async function factsOf(db: DbOrTrx, number: string): Promise<Facts | undefined> {
+async function factsOf(db: DbOrTrx, numbers: string[]): Promise<Facts[]> {
   const r = await sql<Facts>`
     select c.number, c.status_index::text as status_index, c.scheme, s.title as scheme_title,
            c.holder_name, c.holder_name_en, o.credit_code, o.registration_number,
            c.product_name, c.product_version, p.kind as product_kind, c.lab_name,
-           k.record -> 'certificate' ->> 'scope' as scope, c.issued_at, c.valid_until
+           k.record -> 'certificate' ->> 'scope' as scope, c.issued_at, c.valid_until, c.case_id::text as case_id
       from certificates c
       join cases k on k.id = c.case_id
       join organizations o on o.id = c.holder_id
       left join products p on p.id = c.product_id
       left join schemes s on s.code = c.scheme
-     where c.number = ${number}`.execute(db);
-  return r.rows[0];
+     where c.number = any(${numbers}::text[])
+     order by c.number`.execute(db);
+  return r.rows;
 }
 
 const compact = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
@@ -76,22 +85,77 @@ function claimsOf(f: Facts, opts: { issuerUrl: string; publicUrl: string }) {
   };
 }
 
-/** The certificate's credential (vc+jwt), issued now when none states its current facts; undefined for an unknown number. */
-export async function credentialOf(db: DbOrTrx, number: string, opts: { issuerUrl: string; publicUrl: string; key: IssuerKey; now: () => Date }): Promise<string | undefined> {
-  const facts = await factsOf(db, number);
-  if (!facts) return undefined;
-  const claims = claimsOf(facts, opts);
-  const factsSha256 = createHash('sha256').update(JSON.stringify(claims)).digest('hex');
-  const stored = await db.selectFrom('certificate_credentials').select('jwt').where('number', '=', number).where('facts_sha256', '=', factsSha256).executeTakeFirst();
-  if (stored) return stored.jwt;
+export type IssueOptions = { issuerUrl: string; publicUrl: string; key: IssuerKey; now: () => Date };
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const factsHashOf = (f: Facts, opts: IssueOptions) => sha256(JSON.stringify(claimsOf(f, opts)));
+
+/**
+ * Issues, in the caller's transaction, a credential for each of these certificates whose current
+ * facts none states yet, and audits them as one CREDENTIALS_ISSUED event on the registry chain
+ * (each credential named with the SHA-256 of its JWS, so the chain and the transparency log vouch
+ * for the stored credential as signed). Returns how many it issued.
+ */
+export async function issueCredentials(trx: Trx, numbers: string[], opts: IssueOptions): Promise<number> {
+  if (numbers.length === 0) return 0;
+  const facts = await factsOf(trx, numbers);
+  const hashes = facts.map((f) => factsHashOf(f, opts));
+  const have = new Set(
+    (
+      await trx
+        .selectFrom('certificate_credentials')
+        .select(['number', 'facts_sha256'])
+        .where('number', 'in', numbers)
+        .execute()
+    ).map((r) => `${r.number}\n${r.facts_sha256}`),
+  );
   const now = opts.now();
-  const jwt = await signCredential({ ...claims, id: `urn:uuid:${randomUUID()}`, iat: Math.floor(now.getTime() / 1000) }, opts.key);
-  // Two instances issuing at once: the first stored is the one both serve.
-  await db
+  const iat = Math.floor(now.getTime() / 1000);
+  const issued: Array<{ number: string; case_id: string; credential_id: string; kid: string; status_index: string; facts_sha256: string; jwt: string }> = [];
+  for (const [i, f] of facts.entries()) {
+    if (have.has(`${f.number}\n${hashes[i]}`)) continue;
+    const credential_id = `urn:uuid:${randomUUID()}`;
+    const jwt = await signCredential({ ...claimsOf(f, opts), id: credential_id, iat }, opts.key);
+    issued.push({ number: f.number, case_id: f.case_id, credential_id, kid: opts.key.kid, status_index: f.status_index, facts_sha256: hashes[i]!, jwt });
+  }
+  if (issued.length === 0) return 0;
+  // Two issuers at once (the issuer and a first request, two instances): the first stored is kept,
+  // and only what this transaction stored is audited by it.
+  const stored = await trx
     .insertInto('certificate_credentials')
-    .values({ number, facts_sha256: factsSha256, status_index: facts.status_index, kid: opts.key.kid, jwt, issued_at: now })
+    .values(issued.map((c) => ({ number: c.number, facts_sha256: c.facts_sha256, status_index: c.status_index, kid: c.kid, jwt: c.jwt, issued_at: now })))
     .onConflict((oc) => oc.columns(['number', 'facts_sha256']).doNothing())
+    .returning(['number', 'facts_sha256'])
     .execute();
-  const kept = await db.selectFrom('certificate_credentials').select('jwt').where('number', '=', number).where('facts_sha256', '=', factsSha256).executeTakeFirstOrThrow();
-  return kept.jwt;
+  const kept = new Set(stored.map((r) => `${r.number}\n${r.facts_sha256}`));
+  const audited = issued.filter((c) => kept.has(`${c.number}\n${c.facts_sha256}`));
+  if (audited.length === 0) return 0;
+  await appendRegistryEvent(trx, {
+    kind: 'certificate',
+    type: CREDENTIALS_ISSUED,
+    actor: { principal_id: null, role: 'system' },
+    payload: { credentials: audited.map(({ jwt, ...c }) => ({ ...c, jwt_sha256: sha256(jwt) })) },
+    at: now,
+  });
+  return audited.length;
+}
+
+/** The certificate's credential (vc+jwt), issued now when none states its current facts; undefined for an unknown number. */
+export async function credentialOf(db: Db, number: string, opts: IssueOptions): Promise<string | undefined> {
+  const [facts] = await factsOf(db, [number]);
+  if (!facts) return undefined;
+  const factsSha256 = factsHashOf(facts, opts);
+  const current = () => db.selectFrom('certificate_credentials').select('jwt').where('number', '=', number).where('facts_sha256', '=', factsSha256).executeTakeFirst();
+  const stored = await current();
+  if (stored) return stored.jwt;
+  // Not issued yet (the issuer has not reached it, or its facts changed a moment ago): issue it
+  // here. The queue row is taken first, as the issuer takes it, so the two wait for each other
+  // rather than lock the registry chain's head in opposite orders.
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('credential_queue').where('number', '=', number).execute();
+    await issueCredentials(trx, [number], opts);
+  });
+  const issued = await current();
+  if (issued) return issued.jwt;
+  // The facts changed again meanwhile: the credential to serve is the one for the facts as they are now.
+  return credentialOf(db, number, opts);
 }

@@ -83,6 +83,10 @@ export interface Certificates {
   valid_until: Timestamp;
 }
 
+export interface CredentialQueue {
+  number: string;
+}
+
 export interface Deadlines {
   attempts: Generated<number>;
   case_id: string;
@@ -204,6 +208,7 @@ export interface DB {
   cases: Cases;
   certificate_credentials: CertificateCredentials;
   certificates: Certificates;
+  credential_queue: CredentialQueue;
   deadlines: Deadlines;
   idempotency_keys: IdempotencyKeys;
   log_checkpoints: LogCheckpoints;

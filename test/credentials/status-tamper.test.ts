@@ -50,7 +50,7 @@ t.test('a certificate moved to another status index than its credential names', 
     t,
     `update certificates set status_index = 999999 where number = '${number}'`,
     `update certificates set status_index = ${status_index} where number = '${number}'`,
-    /status lists: the certificate's index is list 7 index 82495, but .* points at revocation list 0 index \d+; .* points at suspension list 0/,
+    /credentials: the certificate's status index is list 7 index 82495, and .* points at revocation list 0 index \d+; .* points at suspension list 0/,
   );
 });
 
@@ -61,6 +61,27 @@ t.test('a credential recorded with another index', async (t) => {
     `update certificate_credentials set status_index = status_index - 1 where number = '${number}'`,
     /is recorded with index/,
   );
+});
+
+t.test('a stored credential replaced behind the issuer (another JWS than the one audited)', async (t) => {
+  await tampered(
+    t,
+    `update certificate_credentials set jwt = jwt || 'A' where number = '${number}'`,
+    `update certificate_credentials set jwt = left(jwt, -1) where number = '${number}'`,
+    /credentials: .* is not the one registry event \d+ audited/,
+  );
+});
+
+t.test('a credential the registry chain audited, deleted', async (t) => {
+  const row = await one(`select * from certificate_credentials where number = '${number}'`);
+  await run(`delete from certificate_credentials where number = '${number}'`);
+  const v = await verify();
+  const named = v.failures.filter(names);
+  t.equal(named.length, 1, `one failure names the certificate: ${JSON.stringify(v.failures)}`);
+  t.match(named[0]?.reason, /credentials: registry event \d+ audited a credential of this certificate .*no longer stored/);
+  t.ok(named[0]!.seq > 0, 'at the event that audited it');
+  await db.insertInto('certificate_credentials').values(row).execute();
+  t.same((await verify()).failures, [], 'restored, the registry verifies again');
 });
 
 t.test('a suspension bit set behind the engine is named with the certificate’s status', async (t) => {

@@ -101,6 +101,8 @@ export async function buildTestApp(
     SCHEDULER_INTERVAL_MS: '0',
     // The sequencer runs when a test says so (app.transparency.sequencer.runOnce()).
     SEQUENCER_INTERVAL_MS: '0',
+    // Credentials are issued on request, or when a test runs app.credentials.issuer.runOnce().
+    CREDENTIAL_ISSUER_INTERVAL_MS: '0',
     SIGNING_KEY_FILE: testSigningKeyFile(),
     RATE_LIMIT_MAX: '1000000',
     ...opts.env,

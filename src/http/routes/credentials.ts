@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, notFound } from '../../errors.js';
-import { issuerKeysOf } from '../../credentials/keys.js';
 import { credentialOf } from '../../credentials/credential.js';
 import { VC_JWT } from '../../credentials/sign.js';
 import { LIST_SIZE, lastList, STATUS_PURPOSES, StatusListCache, type StatusPurpose } from '../../credentials/status-list.js';
@@ -16,7 +15,7 @@ const MAX_LIST = Math.floor(Number.MAX_SAFE_INTEGER / LIST_SIZE);
 
 /** Verifiable certificates (SPEC §8): public, the same for every caller. */
 export default async function credentialRoutes(app: FastifyInstance) {
-  const keys = await issuerKeysOf(app.transparency.keys);
+  const keys = app.credentials.keys;
   const { issuerUrl, publicUrl, statusListTtlMs } = app.config;
   const lists = new StatusListCache({ issuerUrl, publicUrl, ttlMs: statusListTtlMs, key: () => keys.signer, now: app.engine.now });
   const tags = ['credentials'];
