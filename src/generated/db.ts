@@ -202,6 +202,14 @@ export interface Schemes {
   validity_months: number;
 }
 
+export interface WorkbenchSessions {
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  id_hash: string;
+  last_seen_at: Timestamp;
+  principal_id: string;
+}
+
 export interface DB {
   audit_events: AuditEvents;
   audit_heads: AuditHeads;
@@ -223,6 +231,7 @@ export interface DB {
   principals: Principals;
   products: Products;
   schemes: Schemes;
+  workbench_sessions: WorkbenchSessions;
 }
 
 /** Each table's row as read (kysely's Selectable of it): the type of a row for code that does not build queries. */
