@@ -119,8 +119,8 @@ ${ctx.explicit ? html`<input type="hidden" name="lang" value="${ctx.lang}">` : '
     : html`<p class="panel">${s.nothingToDo}</p>`;
   const pager =
     v.next_cursor || ctx.query.cursor
-      ? html`<nav class="pager" aria-label="${s.pagination}">${ctx.query.cursor ? html`<a href="${href(ctx, '/workbench', { kind: v.kind, state: v.state })}">${s.firstPage}</a>` : html`<span></span>`}${
-          v.next_cursor ? html`<a href="${href(ctx, '/workbench', { kind: v.kind, state: v.state, cursor: v.next_cursor })}" rel="next">${s.nextPage}</a>` : ''
+      ? html`<nav class="pager" aria-label="${s.pagination}">${ctx.query.cursor ? html`<a href="${href(ctx, '/workbench', { kind: v.kind, state: v.state, limit: ctx.query.limit })}">${s.firstPage}</a>` : html`<span></span>`}${
+          v.next_cursor ? html`<a href="${href(ctx, '/workbench', { kind: v.kind, state: v.state, limit: ctx.query.limit, cursor: v.next_cursor })}" rel="next">${s.nextPage}</a>` : ''
         }</nav>`
       : '';
   return wbLayout(ctx, { title: s.myWorkTitle, body: html`<h1>${s.myWorkTitle}</h1><p class="muted">${s.myWorkIntro}</p>${filters}${table}${pager}` });
@@ -134,7 +134,8 @@ export default async function myWorkRoutes(app: FastifyInstance) {
     const caller = callerOf(session.principal);
     const kind = workflows.some((wf) => wf.kind === ctx.query.kind) ? ctx.query.kind! : '';
     const state = actionable(caller.role).some((x) => x.state === ctx.query.state && (!kind || x.wf.kind === kind)) ? ctx.query.state! : '';
-    const page = await myWork(app.db, caller, { kind: kind || undefined, state: state || undefined, cursor: ctx.query.cursor, limit: PAGE_SIZE });
+    const limit = /^([1-9]|[1-9][0-9]|100)$/.test(ctx.query.limit ?? '') ? Number(ctx.query.limit) : PAGE_SIZE;
+    const page = await myWork(app.db, caller, { kind: kind || undefined, state: state || undefined, cursor: ctx.query.cursor, limit });
     return sendHtml(reply, ctx, myWorkPage(ctx, { ...page, kind, state, now: app.engine.now(), role: caller.role }));
   });
 }
