@@ -46,6 +46,16 @@ export function writeResults(r: Results): string {
   if (tl?.onOff) out.push(`| 8. log: transitions with the sequencer running | **${round(tl.onOff.ratio)} × without it** (${int(tl.onOff.on.rate)} vs ${int(tl.onOff.off.rate)} events/s) | ≥ 0.95 × | ${ok(tl.onOff.ratio >= 0.95)} |`);
   if (tl?.sequencerRatio) out.push(`| 8. log: sequencer | **${round(tl.sequencerRatio)} × the transition rate** (${int(tl.onOff!.drain.rate)} leaves/s draining ${int(tl.onOff!.drain.leaves)}); lag p95 ${int(tl.onOff!.lag.p95Queued)} events, ${ms(tl.onOff!.lag.p95AgeMs)} (max ${int(tl.onOff!.lag.maxQueued)}, ${ms(tl.onOff!.lag.maxAgeMs)}) | ≥ 5 × | ${ok(tl.sequencerRatio >= 5)} |`);
   if (tl?.proofs) out.push(`| 8. log: inclusion proof, ${int(tl.proofs.treeSize)} leaves | **p95 ${ms(tl.proofs.p95)}**, p50 ${ms(tl.proofs.p50)} (HTTP, ${int(tl.proofs.requests)} proofs) | p95 ≤ 10 ms | ${ok(tl.proofs.p95 <= 10)} |`);
+  const vc = r.credentials;
+  if (vc?.issuance) {
+    const i = vc.issuance;
+    out.push(`| 9. credentials: CERTIFY with issuance | **${round(i.ratio)} × without it** (${int(i.on.rate)} vs ${int(i.off.rate)} CERTIFY/s; the issuer alone ${int(i.issuer.rate)} credentials/s) | ≥ 0.9 × (issuance ≤ 10 % of CERTIFY's cost) | ${ok(i.ratio >= 0.9)} |`);
+  }
+  if (vc?.statusLists) {
+    const l = vc.statusLists;
+    out.push(`| 9. credentials: status list, ${int(l.certificates)} certificates | **p95 ${ms(l.p95)}**, p50 ${ms(l.p50)} (${int(l.requests)} requests over ${l.lists} lists × 2 purposes) | p95 ≤ 10 ms | ${ok(l.p95 <= 10)} |`);
+    out.push(`| 9. credentials: one bit changed | **${l.changedLists.length} list rewritten** (${l.changedLists.join(', ')}) of ${2 * l.lists} | only its own list | ${ok(l.changedLists.length === 1)} |`);
+  }
   const so = r.soak;
   if (so) {
     out.push(`| 7. soak, latency | last window ÷ first: **p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}** (${int(so.rate)} events/s for ${round(so.seconds / 60, 1)} min) | ≤ 1.2 | ${ok(so.p50Ratio <= 1.2 && so.p99Ratio <= 1.2)} |`);

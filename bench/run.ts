@@ -24,9 +24,10 @@ import { benchEmbedded, type EmbeddedResult } from './embedded.js';
 import { benchSoak, type SoakResult } from './soak.js';
 import { benchGrowth, type GrowthResult } from './growth.js';
 import { benchProofs, benchSequencerOnOff, drainLog, type OnOffResult, type ProofResult } from './transparency.js';
+import { benchIssuance, benchStatusLists, type IssuanceResult, type StatusListResult } from './credentials.js';
 import { writeResults } from './report.js';
 
-const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency'] as const;
+const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency', 'credentials'] as const;
 type Name = (typeof ALL)[number];
 
 export type Results = {
@@ -43,6 +44,8 @@ export type Results = {
   soak?: SoakResult;
   /** Issue 22: the log's sequencer draining the loaded backlog, inclusion proofs at that size, the sequencer on and off. */
   transparency?: { proofs?: ProofResult; onOff?: OnOffResult; sequencerRatio?: number };
+  /** Issue 23: CERTIFY with the credential issuer on and off; status lists at the register's size (loaded by the search benchmark). */
+  credentials?: { issuance?: IssuanceResult; statusLists?: StatusListResult };
 };
 
 async function main() {
@@ -82,6 +85,9 @@ async function main() {
     proofClients: 4,
     tlogCases: n(10_000, 3_000),
     tlogRounds: quick ? 2 : 4,
+    vcCasesPerRound: quick ? 300 : 1000,
+    vcRounds: quick ? 2 : 3,
+    statusListSeconds: quick ? 5 : 15,
   };
   if (!(sizes.soakSeconds > 0)) throw new Error('SOAK_SECONDS must be a positive number of seconds');
   const began = Date.now();
@@ -192,6 +198,13 @@ async function main() {
     log(`  on ÷ off ${round(onOff.ratio)} (${round(onOff.on.rate, 0)} vs ${round(onOff.off.rate, 0)} /s); sequencer ${round(tl.sequencerRatio)} × the transition rate; lag p95 ${onOff.lag.p95Queued} queued, ${round(onOff.lag.p95AgeMs, 0)} ms`);
   }
 
+  if (only.has('credentials')) {
+    log(`benchmark 9a: CERTIFY with the credential issuer on and off, ${sizes.vcRounds * 2} rounds of ${sizes.vcCasesPerRound}`);
+    const iss = await benchIssuance({ casesPerRound: sizes.vcCasesPerRound, rounds: sizes.vcRounds, clients: sizes.clients });
+    (results.credentials ??= {}).issuance = iss;
+    log(`  on ÷ off ${round(iss.ratio)} (${round(iss.on.rate, 0)} vs ${round(iss.off.rate, 0)} CERTIFY/s); the issuer alone ${round(iss.issuer.rate, 0)} credentials/s`);
+  }
+
   if (only.has('growth')) {
     log(`growth: service CPU per event on cases with 0 and ${sizes.growthPrior} prior reports, ${sizes.growthCases} cases each, ${sizes.growthRounds} rounds`);
     results.growth = await benchGrowth({ cases: sizes.growthCases, prior: sizes.growthPrior, rounds: sizes.growthRounds, passes: sizes.growthPasses, clients: sizes.clients, warmupSeconds: sizes.growthWarmupSeconds });
@@ -228,6 +241,12 @@ async function main() {
     log(`benchmark 2: register search, ${sizes.searchRounds} rounds`);
     results.search = { ...(await benchSearch(db.url, svc.url, sizes.searchRounds)), certificates: sizes.certificates };
     log(`  HTTP p50 ${round(results.search.http.p50)} ms p95 ${round(results.search.http.p95)} ms; SQL p50 ${round(results.search.direct.p50)} ms p95 ${round(results.search.direct.p95)} ms`);
+    if (only.has('credentials')) {
+      log(`benchmark 9b: status lists at ${sizes.certificates} certificates`);
+      const sl = await benchStatusLists(db.url, svc.url, { clients: sizes.proofClients, seconds: sizes.statusListSeconds });
+      (results.credentials ??= {}).statusLists = sl;
+      log(`  ${sl.lists} lists per purpose: p50 ${round(sl.p50)} ms p95 ${round(sl.p95)} ms (first request, signing: ${round(sl.firstSignMs)} ms); one bit changed: ${sl.changedLists.join(', ')}`);
+    }
     await svc.stop();
     await db.drop();
   }
@@ -263,6 +282,9 @@ function summary(r: Results): string {
     if (tl.proofs) lines.push(`log: inclusion proof p95 ${round(tl.proofs.p95)} ms at ${tl.proofs.treeSize} leaves`);
     if (tl.onOff) lines.push(`log: transitions with the sequencer ÷ without ${round(tl.onOff.ratio)} (${round(tl.onOff.on.rate, 0)} vs ${round(tl.onOff.off.rate, 0)} /s); lag p95 ${tl.onOff.lag.p95Queued} events, ${round(tl.onOff.lag.p95AgeMs, 0)} ms`);
   }
+  const vc = r.credentials;
+  if (vc?.issuance) lines.push(`credentials: CERTIFY with the issuer ÷ without ${round(vc.issuance.ratio)} (${round(vc.issuance.on.rate, 0)} vs ${round(vc.issuance.off.rate, 0)} /s); issuer alone ${round(vc.issuance.issuer.rate, 0)} credentials/s`);
+  if (vc?.statusLists) lines.push(`credentials: status list p95 ${round(vc.statusLists.p95)} ms at ${vc.statusLists.certificates} certificates; one bit changed ${vc.statusLists.changedLists.length} list(s)`);
   const so = r.soak;
   if (so) lines.push(`soak: last window ÷ first p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}; RSS end ÷ after warm-up ${round(so.rssRatio)} (${so.rss.end} vs ${so.rss.afterWarmup} MB); ${so.sent} sent at ${round(so.rate, 0)}/s, ${so.errors} not 200, audit ${so.verify.ok ? 'ok' : 'FAILED'}`);
   return lines.join('\n');
