@@ -31,11 +31,14 @@ const JSON_COLUMNS: Record<string, string> = {
   'schemes.product_kinds': 'JSONColumnType<string[]>',
   'schemes.standards': 'JSONColumnType<string[]>',
   'schemes.criteria': 'JSONColumnType<Array<{ id: string; title: string; mandatory: boolean }>>',
+  // a reminder's or a ping's data (SPEC §9); null for a delivery of an audit event, rebuilt from its row
+  'webhook_deliveries.data': 'JSONColumnType<Record<string, unknown>> | null',
 };
 
 /** Text columns whose values a check constraint limits (the catalogue types them as text). */
 const CHECKED_COLUMNS: Record<string, string> = {
   'certificates.status': "'valid' | 'suspended' | 'revoked' | 'expired'",
+  'webhook_deliveries.status': "Generated<'pending' | 'delivered' | 'failed'>",
 };
 
 const HEADER = [

@@ -37,6 +37,10 @@ import { ensureEmbeddedKeyFile, loadLogKeys, SigningKeyError, type LogKeys } fro
 import { Sequencer } from './transparency/sequencer.js';
 import transparencyRoutes from './http/routes/transparency.js';
 import credentialRoutes from './http/routes/credentials.js';
+import webhookRoutes from './http/routes/webhooks.js';
+import { Dispatcher } from './webhooks/dispatcher.js';
+import { lazySecretBox, type SecretBox } from './webhooks/secrets.js';
+import type { Lookup } from './webhooks/http.js';
 import { issuerKeysOf, type IssuerKeys } from './credentials/keys.js';
 import { CredentialIssuer } from './credentials/issuer.js';
 
@@ -50,6 +54,8 @@ declare module 'fastify' {
     readiness: () => Record<string, unknown>;
     /** The transparency log (SPEC §7): its keys, its origin and this instance's sequencer. */
     transparency: { keys: LogKeys; origin: string; sequencer: Sequencer };
+    /** Notifications (SPEC §9): the box of webhook secrets and this instance's dispatcher. */
+    webhooks: { box: SecretBox; dispatcher: Dispatcher };
     /** Verifiable certificates (SPEC §8): the issuer's keys (the log's, as JWKs) and this instance's issuer. */
     credentials: { keys: IssuerKeys; issuer: CredentialIssuer };
   }
@@ -68,6 +74,8 @@ export type AppOptions = {
   keys?: LogKeys;
   /** Printed once when an empty database gets its first admin. */
   onBootstrapToken?: (token: string) => void;
+  /** Resolves webhook hosts (tests inject one); the system resolver otherwise. */
+  webhookLookup?: Lookup;
 };
 
 /**
@@ -136,12 +144,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     config.credentialIssuerIntervalMs,
   );
   app.decorate('credentials', { keys: issuerKeys, issuer });
+  const webhookBox = lazySecretBox({ secretsKeyFile: config.secretsKeyFile, dataDir: config.dataDir, embedded: database.embedded });
+  const dispatcher = new Dispatcher(
+    { db: database.db, now: app.engine.now, box: webhookBox, allowPrivate: config.webhookAllowPrivate, lookup: opts.webhookLookup, log: app.log.child({ component: 'webhooks' }) },
+    { intervalMs: config.dispatchIntervalMs, leaseMs: config.dispatchLeaseMs },
+  );
+  app.decorate('webhooks', { box: webhookBox, dispatcher });
   app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false }, transparency: sequencer.status() }));
   app.register(fp(async () => {}, { name: 'db' }));
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
   // onClose hooks run in reverse order: the scheduler stops before the database closes.
   if (scheduler) app.addHook('onClose', async () => scheduler.stop());
   app.addHook('onClose', async () => sequencer.stop());
+  app.addHook('onClose', async () => dispatcher.stop());
   app.addHook('onClose', async () => issuer.stop());
   const principalCache = await listenForPrincipalChanges(database, app.log);
   app.addHook('onClose', async () => principalCache.stop());
@@ -205,12 +220,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(registerGenaiRoutes);
   await app.register(transparencyRoutes);
   await app.register(credentialRoutes);
+  await app.register(webhookRoutes);
   await app.register(import('./pages/routes.js'));
   await app.register(import('./workbench/plugin.js'));
   await app.register(import('./workbench/plugin.js'));
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();
   scheduler?.start();
+  dispatcher.start();
   sequencer.start();
   issuer.start();
   return app as unknown as FastifyInstance;

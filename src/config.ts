@@ -28,6 +28,14 @@ export type Config = {
   issuerUrl: string;
   /** How long a status list may be cached (its `ttl`, and Cache-Control's max-age), in milliseconds. */
   statusListTtlMs: number;
+  /** The key that encrypts webhook secrets (SPEC §9): 32 bytes, base64, in a file; null on the embedded database (DATA_DIR/secrets-key). */
+  secretsKeyFile: string | null;
+  /** Webhooks may call plain http and private, loopback and link-local addresses (tests, on-premise receivers). */
+  webhookAllowPrivate: boolean;
+  /** How often the webhook dispatcher looks for due deliveries and reminders (0: not in this process). */
+  dispatchIntervalMs: number;
+  /** How long a claimed delivery stays this instance's without renewal: after a crash, how soon another sends it. */
+  dispatchLeaseMs: number;
   /** How often the issuer signs the queued certificates' credentials (0: not in this process; a request still issues one at once). */
   credentialIssuerIntervalMs: number;
 };
@@ -126,6 +134,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'SIGNING_KEY_FILE is required with DATABASE_URL: the transparency log’s Ed25519 key (PKCS#8 PEM, e.g. `openssl genpkey -algorithm ed25519 -out log-key.pem`) is never kept in the database',
     );
   }
+  const secretsKeyFile = env.SECRETS_KEY_FILE && env.SECRETS_KEY_FILE !== '' ? path.resolve(env.SECRETS_KEY_FILE) : null;
+  if (databaseUrl !== null && secretsKeyFile === null && !problems.some((p) => p.startsWith('DATABASE_URL'))) {
+    problems.push(
+      'SECRETS_KEY_FILE is required with DATABASE_URL: the key that encrypts webhook secrets (32 random bytes in base64, e.g. `openssl rand -base64 32 > secrets.key`) is never kept in the database',
+    );
+  }
   const logOrigin = env.LOG_ORIGIN && env.LOG_ORIGIN !== '' ? env.LOG_ORIGIN : `${hostOf(publicUrl)}/audit-log`;
   if (!/^[\x21-\x7e]+$/.test(logOrigin) || logOrigin.includes('+')) {
     problems.push(`LOG_ORIGIN must be one word of printable ASCII without "+" (it names the log and its keys, e.g. registry.example.gov.cn/audit-log), got ${JSON.stringify(logOrigin)}`);
@@ -153,6 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // outlive a move of the service (PUBLIC_URL) when the two differ.
     issuerUrl: env.ISSUER_URL && env.ISSUER_URL !== '' ? httpUrlOf('ISSUER_URL', env.ISSUER_URL, problems) : publicUrl,
     statusListTtlMs: int('STATUS_LIST_TTL_MS', 300_000, 1000, 31_536_000_000),
+    secretsKeyFile,
+    webhookAllowPrivate: bool('WEBHOOK_ALLOW_PRIVATE', false),
+    dispatchIntervalMs: int('DISPATCH_INTERVAL_MS', 1000, 0, 86_400_000),
+    dispatchLeaseMs: int('DISPATCH_LEASE_MS', 60_000, 1000, 86_400_000),
     credentialIssuerIntervalMs: int('CREDENTIAL_ISSUER_INTERVAL_MS', 1000, 0, 86_400_000),
   };
   if (config.workers > 1 && databaseUrl === null) {

@@ -3,6 +3,7 @@ import { joinSiblings, runPrimary } from './cluster.js';
 import { openDatabase } from './db/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { loadLogKeys, SigningKeyError } from './transparency/keys.js';
+import { SecretsKeyError } from './webhooks/secrets.js';
 import { createLogger } from './logger.js';
 import { forgetPrincipals, onPrincipalsChanged } from './registry/principals.js';
 
@@ -63,8 +64,8 @@ function errorCode(err: unknown): string | undefined {
 }
 
 function startupFailure(err: unknown): string {
-  // A missing or unreadable key file is the operator's to fix: its message says which and how.
-  if (err instanceof SigningKeyError) return err.message;
+  // A missing or unreadable key file (the log's, the webhook secrets') is the operator's to fix: its message says which and how.
+  if (err instanceof SigningKeyError || err instanceof SecretsKeyError) return err.message;
   const code = errorCode(err);
   const url = process.env.DATABASE_URL;
   if (url && code) {

@@ -1,11 +1,11 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { buildTestApp, testDatabaseUrl, testSigningKeyFile } from './helpers/app.js';
+import { buildTestApp, testDatabaseUrl, testSigningKeyFile, testSecretsKeyFile } from './helpers/app.js';
 import { sandboxCast } from './sandbox/helpers.js';
 
 const run = (args: string[], env: Record<string, string>) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile('npx', ['tsx', 'src/cli.ts', ...args], { env: { ...process.env, SIGNING_KEY_FILE: testSigningKeyFile(), ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile('npx', ['tsx', 'src/cli.ts', ...args], { env: { ...process.env, SIGNING_KEY_FILE: testSigningKeyFile(), SECRETS_KEY_FILE: testSecretsKeyFile(), ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

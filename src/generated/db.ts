@@ -202,6 +202,56 @@ export interface Schemes {
   validity_months: number;
 }
 
+export interface WebhookAttempts {
+  attempted_at: Timestamp;
+  delivery_id: string;
+  duration_ms: number;
+  error: string | null;
+  id: Generated<Int8>;
+  response_body: string | null;
+  status_code: number | null;
+}
+
+export interface WebhookDeliveries {
+  attempts: Generated<number>;
+  audit_id: Int8 | null;
+  created_at: Timestamp;
+  data: JSONColumnType<Record<string, unknown>> | null;
+  delivered_at: Timestamp | null;
+  endpoint_id: string;
+  expires_at: Timestamp;
+  id: Generated<string>;
+  last_attempt_at: Timestamp | null;
+  last_error: string | null;
+  last_status_code: number | null;
+  locked_until: Timestamp | null;
+  next_attempt_at: Timestamp;
+  status: Generated<"pending" | "delivered" | "failed">;
+  type: string;
+}
+
+export interface WebhookEndpoints {
+  created_at: Timestamp;
+  description: string | null;
+  disabled_reason: string | null;
+  enabled: Generated<boolean>;
+  events: string[];
+  failing_since: Timestamp | null;
+  id: Generated<string>;
+  organization_id: string | null;
+  secret_ciphertext: Buffer;
+  updated_at: Timestamp;
+  url: string;
+}
+
+export interface WebhookReminders {
+  case_id: string;
+  deadline: string;
+  due_at: Timestamp;
+  offset_days: number;
+  sent_at: Timestamp;
+}
+
 export interface WorkbenchSessions {
   created_at: Timestamp;
   expires_at: Timestamp;
@@ -231,6 +281,10 @@ export interface DB {
   principals: Principals;
   products: Products;
   schemes: Schemes;
+  webhook_attempts: WebhookAttempts;
+  webhook_deliveries: WebhookDeliveries;
+  webhook_endpoints: WebhookEndpoints;
+  webhook_reminders: WebhookReminders;
   workbench_sessions: WorkbenchSessions;
 }
 

@@ -13,6 +13,7 @@ import { PUBLIC_SANDBOX_STATES } from '../register/sandbox.js';
 import { PUBLIC_GENAI_STATES } from '../register/genai.js';
 import { dateTime, nullableUuid, uuid } from './response-types.js';
 import { operationsSchemas } from './responses-operations.js';
+import { webhookSchemas } from './responses-webhooks.js';
 
 const open = (description: string) => ({ type: 'object', additionalProperties: true, description });
 const page = (item: string, title: string, description: string): JsonSchema => ({
@@ -336,4 +337,6 @@ export const responseSchemas: JsonSchema[] = [
   page('responses/genai-entry.json', 'GenaiRegisterPage', 'A page of the public register of GenAI projects.'),
   // The audit report, health, the transparency log and the issuer's keys (./responses-operations.ts).
   ...operationsSchemas,
+  // Webhook endpoints and deliveries (./responses-webhooks.ts).
+  ...webhookSchemas,
 ];

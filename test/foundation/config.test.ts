@@ -46,6 +46,20 @@ t.test('the transparency log: SIGNING_KEY_FILE is required with DATABASE_URL; LO
   t.match(problemsOf({ SEQUENCER_INTERVAL_MS: '-5' }), [/SEQUENCER_INTERVAL_MS/]);
 });
 
+t.test('webhooks: SECRETS_KEY_FILE is required with DATABASE_URL; WEBHOOK_ALLOW_PRIVATE and the dispatcher', async (t) => {
+  t.match(problemsOf({ DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem' }), [/SECRETS_KEY_FILE is required with DATABASE_URL.*never kept in the database/]);
+  t.same(problemsOf({ DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem', SECRETS_KEY_FILE: 's.key' }), []);
+  t.equal(loadConfig({}).secretsKeyFile, null, 'the embedded database makes its own in DATA_DIR');
+  t.equal(loadConfig({ SECRETS_KEY_FILE: 'rel/s.key' }).secretsKeyFile, path.resolve('rel/s.key'));
+  t.equal(loadConfig({}).webhookAllowPrivate, false, 'https to public addresses only, by default');
+  t.equal(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'true' }).webhookAllowPrivate, true);
+  t.match(problemsOf({ WEBHOOK_ALLOW_PRIVATE: 'maybe' }), [/WEBHOOK_ALLOW_PRIVATE must be true or false, got "maybe"/]);
+  t.match(loadConfig({}), { dispatchIntervalMs: 1000, dispatchLeaseMs: 60_000 });
+  t.equal(loadConfig({ DISPATCH_INTERVAL_MS: '0' }).dispatchIntervalMs, 0, '0: no dispatcher in this process');
+  t.match(problemsOf({ DISPATCH_INTERVAL_MS: 'soon' }), [/DISPATCH_INTERVAL_MS must be an integer/]);
+  t.match(problemsOf({ DISPATCH_LEASE_MS: '10' }), [/DISPATCH_LEASE_MS must be between 1000 and/]);
+});
+
 t.test('PUBLIC_URL: the address the public reaches the service at', async (t) => {
   t.equal(loadConfig({ PUBLIC_URL: 'https://registry.example.gov.cn/' }).publicUrl, 'https://registry.example.gov.cn', 'without its trailing slash');
   t.equal(loadConfig({ PUBLIC_URL: 'https://gd.example.cn/ai-registry' }).publicUrl, 'https://gd.example.cn/ai-registry', 'a path prefix is kept');
@@ -80,10 +94,10 @@ t.test('CREDENTIAL_ISSUER_INTERVAL_MS: how often queued credentials are signed',
 });
 
 t.test('WORKERS: worker processes, only with PostgreSQL', async (t) => {
-  t.equal(loadConfig({ WORKERS: '4', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'log-key.pem' }).workers, 4);
+  t.equal(loadConfig({ WORKERS: '4', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'log-key.pem', SECRETS_KEY_FILE: 'secrets.key' }).workers, 4);
   t.match(problemsOf({ WORKERS: '2' }), [/WORKERS above 1 needs DATABASE_URL/], 'the embedded database lives in one process');
-  t.match(problemsOf({ WORKERS: '0', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem' }), [/WORKERS must be between 1 and 64/]);
-  t.match(problemsOf({ WORKERS: 'two', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem' }), [/WORKERS must be an integer/]);
+  t.match(problemsOf({ WORKERS: '0', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem', SECRETS_KEY_FILE: 's.key' }), [/WORKERS must be between 1 and 64/]);
+  t.match(problemsOf({ WORKERS: 'two', DATABASE_URL: 'postgres://u@db/registry', SIGNING_KEY_FILE: 'k.pem', SECRETS_KEY_FILE: 's.key' }), [/WORKERS must be an integer/]);
 });
 
 t.test('good values are read', async (t) => {
@@ -97,6 +111,7 @@ t.test('good values are read', async (t) => {
     SCHEDULER_INTERVAL_MS: '0',
     TRUST_PROXY: 'true',
     SIGNING_KEY_FILE: '/etc/registry/log-key.pem',
+    SECRETS_KEY_FILE: '/etc/registry/secrets.key',
     LOG_ORIGIN: 'registry.example.gov.cn/audit-log',
     SEQUENCER_INTERVAL_MS: '250',
     CHECKPOINT_INTERVAL_MS: '60000',
@@ -196,7 +211,7 @@ t.test('the service does not start without a usable log signing key on PostgreSQ
     [path.join(dir, 'absent.pem'), /failed to start: cannot read the signing key file .*absent\.pem: ENOENT/],
     [rsa, /failed to start: .*rsa\.pem: key 1 is rsa, the log signs with Ed25519/],
   ] as const) {
-    const r = await run({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', SIGNING_KEY_FILE: file });
+    const r = await run({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', SIGNING_KEY_FILE: file, SECRETS_KEY_FILE: path.join(dir, 'secrets.key') });
     t.equal(r.code, 1);
     t.match(r.stderr, expected, 'named before the database is tried');
     t.notMatch(r.stderr, /\bat \S+:\d+:\d+/, 'a message, not a stack trace');

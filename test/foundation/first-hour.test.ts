@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { openTestDatabase, testDatabaseUrl, testSigningKeyFile } from '../helpers/app.js';
+import { openTestDatabase, testDatabaseUrl, testSigningKeyFile, testSecretsKeyFile } from '../helpers/app.js';
 import { freePort, startServer } from '../helpers/server.js';
 
 // A new user's first hour: the README's walkthrough, pasted as written, takes a sandbox application
@@ -101,7 +101,7 @@ t.test("the README's walkthrough runs as written against a started service", { s
 /** Starts `src/main.ts` as `npm start` does, with that DATABASE_URL; it is expected to stop. */
 function start(databaseUrl: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>(async (resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, SIGNING_KEY_FILE: testSigningKeyFile(), LOG_LEVEL: 'warn', PORT: String(await freePort()), SCHEDULER_INTERVAL_MS: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, SIGNING_KEY_FILE: testSigningKeyFile(), SECRETS_KEY_FILE: testSecretsKeyFile(), LOG_LEVEL: 'warn', PORT: String(await freePort()), SCHEDULER_INTERVAL_MS: '0' };
     delete env.WORKERS;
     delete env.ADMIN_TOKEN;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -73,6 +73,20 @@ export function testSigningKeyFile(): string {
   return keyFile;
 }
 
+let secretsFile: string | null = null;
+/**
+ * A key file for webhook secrets (SPEC §9), one per test process, removed at exit: the service
+ * needs SECRETS_KEY_FILE with PostgreSQL, and a test must not write into ./data.
+ */
+export function testSecretsKeyFile(): string {
+  if (secretsFile) return secretsFile;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'secrets-key-'));
+  secretsFile = path.join(dir, 'secrets-key');
+  fs.writeFileSync(secretsFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return secretsFile;
+}
+
 export type TestApp = {
   app: FastifyInstance;
   database: Database;
@@ -104,6 +118,9 @@ export async function buildTestApp(
     // Credentials are issued on request, or when a test runs app.credentials.issuer.runOnce().
     CREDENTIAL_ISSUER_INTERVAL_MS: '0',
     SIGNING_KEY_FILE: testSigningKeyFile(),
+    SECRETS_KEY_FILE: testSecretsKeyFile(),
+    // Webhooks are dispatched when a test says so (app.webhooks.dispatcher.dispatchOnce()).
+    DISPATCH_INTERVAL_MS: '0',
     RATE_LIMIT_MAX: '1000000',
     ...opts.env,
   });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testSigningKeyFile } from './app.js';
+import { testSecretsKeyFile, testSigningKeyFile } from './app.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -24,8 +24,8 @@ export async function startServer(env: Record<string, string>, opts: { port?: nu
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    // On PostgreSQL the log's signing key comes from a file (SPEC §7); the embedded database makes its own in DATA_DIR.
-    env: { ...process.env, LOG_LEVEL: 'warn', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000', ...(env.DATABASE_URL ? { SIGNING_KEY_FILE: testSigningKeyFile() } : {}), ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // On PostgreSQL the log's signing key (SPEC §7) and the webhook secrets' key (SPEC §9) come from files; the embedded database makes its own in DATA_DIR.
+    env: { ...process.env, LOG_LEVEL: 'warn', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '1000000', ...(env.DATABASE_URL ? { SIGNING_KEY_FILE: testSigningKeyFile(), SECRETS_KEY_FILE: testSecretsKeyFile() } : {}), ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

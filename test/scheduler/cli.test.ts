@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { TestClock, buildTestApp, testSigningKeyFile } from '../helpers/app.js';
+import { TestClock, buildTestApp, testSigningKeyFile, testSecretsKeyFile } from '../helpers/app.js';
 import { DAY, iso, sandbox, storage } from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -13,7 +13,7 @@ async function cliSweep(env: Record<string, string>) {
   try {
     const { stdout, stderr } = await promisify(execFile)('npm', ['run', '--silent', 'cli', '--', 'sweep'], {
       cwd: root,
-      env: { ...inherited, LOG_LEVEL: 'warn', SIGNING_KEY_FILE: testSigningKeyFile(), ...env },
+      env: { ...inherited, LOG_LEVEL: 'warn', SIGNING_KEY_FILE: testSigningKeyFile(), SECRETS_KEY_FILE: testSecretsKeyFile(), ...env },
       timeout: 60_000,
     });
     return { code: 0, stdout, stderr };

@@ -1,0 +1,250 @@
+// The webhook dispatcher (SPEC §9): delivers the outbox (webhook_deliveries, written by a trigger in
+// the statement of the audit event they report) at least once, and queues deadline reminders.
+//
+// Why our own claim rather than graphile-worker 0.16 or pg-boss 10: both are well kept, but both
+// would be a second queue beside the outbox the trigger already writes in the event's statement (a
+// job would have to be added from SQL in that trigger, in their internal table layout, which they
+// do not promise to keep), both bring their own migrations and schema into our database and their
+// own polling or LISTEN loops and connection handling, and neither is known to run on the embedded
+// PGlite (one connection, no LISTEN across processes), which must keep working. Their latest
+// releases need Node 22 and the versions for Node 20 are the ones that will stop getting fixes. What
+// the outbox needs is small and is what the deadline scheduler already does: claim due rows with
+// FOR UPDATE SKIP LOCKED, here marked with a lease (locked_until) and committed at once, so no
+// transaction stays open across an HTTP call and another instance skips them; a lease that is not
+// renewed (the instance died) expires and the rows are claimed again (at least once). The delivery
+// id is the `webhook-id` of every attempt, so receivers de-duplicate.
+//
+// Order: the oldest pending deliveries are claimed first; those of one endpoint go one after the
+// other in that order. A failed one waits for its retry while later ones go on; after a failure the
+// endpoint's other claimed deliveries are released for the next round rather than each waiting out
+// the timeout now. Every time is the service's clock (tests move it).
+import { sql } from 'kysely';
+import type { Db } from '../db/types.js';
+import { Periodic } from '../periodic.js';
+import { bodyOf, signedHeaders, type Message } from './messages.js';
+import { send, systemLookup, type Lookup, type SendResult } from './http.js';
+import type { SecretBox } from './secrets.js';
+import { queueReminders } from './reminders.js';
+import { appendRegistryEvent } from '../audit/chains.js';
+
+type LogFn = (obj: object, msg?: string) => void;
+export type DispatchLog = { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
+const silent: DispatchLog = { debug() {}, info() {}, warn() {}, error() {} };
+
+export type DispatchDeps = { db: Db; now: () => Date; box: SecretBox; allowPrivate: boolean; lookup?: Lookup; log?: DispatchLog; random?: () => number; timeoutMs?: number };
+export type DispatchOptions = { intervalMs: number; batchSize?: number; leaseMs?: number };
+
+const DAY = 86_400_000;
+/** An endpoint failing for this long is disabled. */
+export const DISABLE_AFTER_MS = 5 * DAY;
+// The retry delays before the 2nd, 3rd, … attempt (then the last, again and again), each
+// lengthened by up to a fifth at random so receivers that failed together are not retried together.
+// Within the 3-day window (expires_at) that is about a dozen attempts.
+export const RETRY_DELAYS_MS = [5_000, 60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000];
+
+export function retryDelay(attempts: number, random: () => number): number {
+  const base = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1]!;
+  return Math.round(base * (1 + random() * 0.2));
+}
+
+type Claimed = {
+  id: string;
+  endpoint_id: string;
+  type: string;
+  data: Record<string, unknown> | null;
+  created_at: Date;
+  attempts: number;
+  expires_at: Date;
+  url: string;
+  secret_ciphertext: Buffer;
+  case_id: string | null;
+  number: string | null;
+  kind: string | null;
+  event: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  at: Date | null;
+};
+
+export type DispatchResult = { claimed: number; delivered: number; failed: number; released: number; reminders: number; disabled: number };
+
+/** The message of a claimed delivery, the same bytes on every attempt (audit rows and case numbers never change). */
+export function messageOf(d: Claimed): Message {
+  const data =
+    d.data ??
+    ({ case_id: d.case_id, number: d.number, kind: d.kind, event: d.event, from_state: d.from_state, to_state: d.to_state, at: d.at!.toISOString() } as Record<string, unknown>);
+  return { type: d.type, timestamp: d.created_at.toISOString(), data };
+}
+
+export class Dispatcher {
+  private readonly runner: Periodic;
+  private readonly log: DispatchLog;
+  private readonly lookup: Lookup;
+  private readonly random: () => number;
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly state = { rounds: 0, delivered: 0, failed: 0, last_error: null as string | null, last_error_at: null as string | null };
+
+  constructor(
+    private readonly deps: DispatchDeps,
+    private readonly opts: DispatchOptions,
+  ) {
+    this.log = deps.log ?? silent;
+    this.lookup = deps.lookup ?? systemLookup;
+    this.random = deps.random ?? Math.random;
+    this.batchSize = opts.batchSize ?? 50;
+    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.runner = new Periodic(() => this.tick(), opts.intervalMs);
+  }
+
+  start(): void {
+    if (this.opts.intervalMs > 0) this.runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.runner.stop();
+  }
+
+  status() {
+    return { enabled: this.opts.intervalMs > 0, interval_ms: this.opts.intervalMs, ...this.state };
+  }
+
+  private async tick(): Promise<boolean> {
+    try {
+      const r = await this.dispatchOnce();
+      return r.claimed >= this.batchSize;
+    } catch (err) {
+      this.state.last_error = err instanceof Error ? err.message : String(err);
+      this.state.last_error_at = new Date().toISOString();
+      this.log.error({ err }, 'webhook dispatch failed; retrying at the next tick');
+      return false;
+    }
+  }
+
+  /** One round: reminders due are queued, endpoints failing too long disabled, due deliveries claimed and sent. */
+  async dispatchOnce(opts: { only?: string } = {}): Promise<DispatchResult> {
+    const out: DispatchResult = { claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0 };
+    if (!opts.only) {
+      out.reminders = await queueReminders(this.deps.db, this.deps.now());
+      out.disabled = await this.disableFailing();
+    }
+    const claimed = await this.claim(opts.only);
+    out.claimed = claimed.length;
+    if (claimed.length === 0) return out;
+    const byEndpoint = new Map<string, Claimed[]>();
+    for (const d of claimed) byEndpoint.set(d.endpoint_id, [...(byEndpoint.get(d.endpoint_id) ?? []), d]);
+    // The lease is renewed while the round runs: only a dead instance's claims expire.
+    const renew = setInterval(() => void this.renew(claimed.map((d) => d.id)).catch(() => {}), Math.max(50, this.leaseMs / 3));
+    try {
+      await Promise.all(
+        [...byEndpoint.values()].map(async (list) => {
+          for (let i = 0; i < list.length; i++) {
+            const ok = await this.deliver(list[i]!);
+            if (ok) out.delivered++;
+            else {
+              out.failed++;
+              const rest = list.slice(i + 1).map((d) => d.id);
+              if (rest.length) await this.release(rest);
+              out.released += rest.length;
+              break;
+            }
+          }
+        }),
+      );
+    } finally {
+      clearInterval(renew);
+    }
+    this.state.rounds++;
+    this.state.delivered += out.delivered;
+    this.state.failed += out.failed;
+    return out;
+  }
+
+  /** Claims due deliveries of enabled endpoints (or the one named, a ping), oldest first, under a lease; committed at once. */
+  private async claim(only?: string): Promise<Claimed[]> {
+    const now = this.deps.now();
+    const until = new Date(now.getTime() + this.leaseMs);
+    const due = only
+      ? sql`select d.id from webhook_deliveries d where d.id = ${only} and d.status = 'pending' for update skip locked`
+      : sql`select d.id from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id and w.enabled
+            where d.status = 'pending' and d.next_attempt_at <= ${now} and (d.locked_until is null or d.locked_until <= ${now})
+            order by d.created_at, d.id limit ${this.batchSize} for update of d skip locked`;
+    const r = await sql<Claimed>`
+      with c as (
+        update webhook_deliveries d set locked_until = ${until}
+        where d.id in (${due})
+        returning d.id, d.endpoint_id, d.type, d.data, d.created_at, d.attempts, d.expires_at, d.audit_id
+      )
+      select c.id, c.endpoint_id, c.type, c.data, c.created_at, c.attempts, c.expires_at, w.url, w.secret_ciphertext,
+             a.case_id, k.number, a.kind, a.type as event, a.from_state, a.to_state, a.at
+      from c join webhook_endpoints w on w.id = c.endpoint_id
+      left join audit_events a on a.id = c.audit_id
+      left join cases k on k.id = a.case_id
+      order by c.created_at, c.id`.execute(this.deps.db);
+    return r.rows.map((row) => ({ ...row, created_at: new Date(row.created_at), expires_at: new Date(row.expires_at), at: row.at && new Date(row.at) }));
+  }
+
+  private async renew(ids: string[]) {
+    const until = new Date(this.deps.now().getTime() + this.leaseMs);
+    await sql`update webhook_deliveries set locked_until = ${until} where id = any(${ids}::uuid[]) and status = 'pending' and locked_until is not null`.execute(this.deps.db);
+  }
+
+  private async release(ids: string[]) {
+    await sql`update webhook_deliveries set locked_until = null where id = any(${ids}::uuid[])`.execute(this.deps.db);
+  }
+
+  /** One attempt, and its outcome recorded. */
+  private async deliver(d: Claimed): Promise<boolean> {
+    const body = bodyOf(messageOf(d));
+    let result: SendResult;
+    const started = this.deps.now();
+    try {
+      const secret = this.deps.box.open(d.secret_ciphertext, d.endpoint_id);
+      result = await send(d.url, body, signedHeaders(secret, d.id, started, body), { allowPrivate: this.deps.allowPrivate, lookup: this.lookup, timeoutMs: this.deps.timeoutMs });
+    } catch (err) {
+      result = { status: null, body: null, error: `cannot sign: ${(err as Error).message}`, ok: false, duration_ms: 0 };
+    }
+    await this.record(d, result);
+    return result.ok;
+  }
+
+  private async record(d: Claimed, r: SendResult) {
+    const now = this.deps.now();
+    const attempts = d.attempts + 1;
+    const next = new Date(now.getTime() + retryDelay(attempts, this.random));
+    const status = r.ok ? 'delivered' : next.getTime() > d.expires_at.getTime() ? 'failed' : 'pending';
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto('webhook_attempts').values({ delivery_id: d.id, attempted_at: now, status_code: r.status, error: r.error?.slice(0, 1000) ?? null, duration_ms: r.duration_ms, response_body: r.body }).execute();
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ status, attempts, last_attempt_at: now, last_status_code: r.status, last_error: r.error?.slice(0, 1000) ?? null, next_attempt_at: r.ok ? now : next, locked_until: null, delivered_at: r.ok ? now : null })
+        .where('id', '=', d.id)
+        .execute();
+      if (r.ok) await trx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', d.endpoint_id).where('failing_since', 'is not', null).execute();
+      else await trx.updateTable('webhook_endpoints').set({ failing_since: sql`coalesce(failing_since, ${now}::timestamptz)` }).where('id', '=', d.endpoint_id).execute();
+    });
+    if (r.ok) this.log.debug({ delivery: d.id, endpoint: d.endpoint_id, status: r.status }, 'webhook delivered');
+    else this.log.info({ delivery: d.id, endpoint: d.endpoint_id, status: r.status, error: r.error, attempts, outcome: status }, 'webhook attempt failed');
+  }
+
+  /** Endpoints that have failed without a success for DISABLE_AFTER_MS are disabled (their deliveries wait), on the registry chain. */
+  private async disableFailing(): Promise<number> {
+    const now = this.deps.now();
+    const n = await this.deps.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('webhook_endpoints')
+        .set({ enabled: false, disabled_reason: 'failing for 5 days', updated_at: now })
+        .where('enabled', '=', true)
+        .where('failing_since', '<=', new Date(now.getTime() - DISABLE_AFTER_MS))
+        .returning(['id', 'organization_id', 'url', 'events', 'description'])
+        .execute();
+      for (const w of rows) {
+        const payload = { webhook_id: w.id, organization_id: w.organization_id, url: w.url, events: w.events, enabled: false, description: w.description, reason: 'failing for 5 days' };
+        await appendRegistryEvent(trx, { kind: 'webhook', type: 'WEBHOOK_DISABLED', actor: { principal_id: null, role: 'system' }, payload, at: now });
+      }
+      return rows.length;
+    });
+    if (n > 0) this.log.warn({ endpoints: n }, 'webhook endpoints disabled after failing for 5 days');
+    return n;
+  }
+}
