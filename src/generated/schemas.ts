@@ -929,6 +929,43 @@ export interface SandboxTerminatePayload {
   reason: string;
 }
 
+// webhooks/delivery-params.json
+export interface DeliveryParams {
+  id: string;
+  delivery_id: string;
+}
+
+// webhooks/endpoint-patch.json
+/**
+ * Which deliveries the endpoint hears: "*", "<kind>.*", "<kind>.<EVENT>" (e.g. "sandbox-cases.REQUEST_INFO"), "reminder.*" or "reminder.<deadline>" (respond_by, testing_ends_at, valid_until, milestone).
+ *
+ * @minItems 1
+ * @maxItems 100
+ */
+export type Events = [string, ...string[]];
+/**
+ * What changes of an endpoint; the rest stays. Enabling a disabled endpoint sends its waiting deliveries.
+ */
+export interface WebhookEndpointPatch {
+  url?: string;
+  events?: Events;
+  enabled?: boolean;
+  description?: string | null;
+}
+
+// webhooks/endpoint.json
+/**
+ * A receiver of signed notifications (SPEC 9): https only unless the service runs with WEBHOOK_ALLOW_PRIVATE=true.
+ */
+export interface WebhookEndpointInput {
+  /**
+   * Where deliveries are POSTed.
+   */
+  url: string;
+  events: Events;
+  description?: string;
+}
+
 // certification/events/*.json
 export interface CertificationEventPayloads {
   ASSIGN_LAB: CertificationAssignLabPayload;
