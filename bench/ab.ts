@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { BENCH_LOG_ORIGIN, benchSigningKeyFile, createDatabase, freePort, httpLoad, pct, sortedOf, median, round, sleep, workDir } from './lib/common.js';
+import { BENCH_LOG_ORIGIN, benchSecretsKeyFile, benchSigningKeyFile, createDatabase, freePort, httpLoad, pct, sortedOf, median, round, sleep, workDir } from './lib/common.js';
 import { adminToken, createCast, reportPayload } from './lib/cast.js';
 import { loadSandboxCases } from './lib/load.js';
 import { cpuSampler } from './lib/cpu.js';
@@ -33,7 +33,7 @@ async function start(v: (typeof variants)[number]) {
   const port = await freePort();
   const out = fs.openSync(path.join(workDir, `ab-${v.name}.log`), 'w');
   const [cmd, args] = v.nodeArgs.length ? [process.execPath, [...v.nodeArgs, '--import', 'tsx', 'src/main.ts']] : [path.join(v.root, 'node_modules/.bin/tsx'), ['src/main.ts']];
-  const child = spawn(cmd, args, { cwd: v.root, env: { ...process.env, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '10000000', DATABASE_URL: db.url, SIGNING_KEY_FILE: benchSigningKeyFile(), LOG_ORIGIN: BENCH_LOG_ORIGIN, ADMIN_TOKEN: admin, ...v.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', out, out], detached: true });
+  const child = spawn(cmd, args, { cwd: v.root, env: { ...process.env, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '10000000', DATABASE_URL: db.url, SIGNING_KEY_FILE: benchSigningKeyFile(), SECRETS_KEY_FILE: benchSecretsKeyFile(), LOG_ORIGIN: BENCH_LOG_ORIGIN, ADMIN_TOKEN: admin, ...v.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', out, out], detached: true });
   const url = `http://127.0.0.1:${port}`;
   for (;;) { try { const r = await fetch(`${url}/health/ready`); if (r.ok) break; } catch {} await sleep(100); }
   return { ...v, url, pid: child.pid!, stop: () => { try { process.kill(-child.pid!, 'SIGTERM'); } catch {} } };

@@ -90,6 +90,16 @@ export function benchLogKeys() {
   return { verifiers: loadLogKeys(benchSigningKeyFile(), BENCH_LOG_ORIGIN).verifiers, origin: BENCH_LOG_ORIGIN };
 }
 
+/** The benchmark's key for webhook secrets (SPEC §9), made once in the bench work directory. */
+export function benchSecretsKeyFile(): string {
+  const file = path.join(workDir, 'secrets-key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(workDir, { recursive: true });
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  }
+  return file;
+}
+
 /** The benchmark's signing key for the transparency log, made once in the bench work directory. */
 export function benchSigningKeyFile(): string {
   const file = path.join(workDir, 'signing-key.pem');
@@ -124,8 +134,8 @@ export async function startService(
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
       SCHEDULER_INTERVAL_MS: '0',
       RATE_LIMIT_MAX: '10000000',
-      // The transparency log's key (SPEC §7): required with PostgreSQL, never in the database.
-      ...(env.DATABASE_URL ? { SIGNING_KEY_FILE: benchSigningKeyFile() } : {}),
+      // The transparency log's key (SPEC §7) and the webhook secrets' (SPEC §9): required with PostgreSQL, never in the database.
+      ...(env.DATABASE_URL ? { SIGNING_KEY_FILE: benchSigningKeyFile(), SECRETS_KEY_FILE: benchSecretsKeyFile() } : {}),
       LOG_ORIGIN: BENCH_LOG_ORIGIN,
       ...env,
       PORT: String(port),
