@@ -11,6 +11,7 @@ import { sandboxWorkflow } from '../../workflows/sandbox.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 import { eventLabel, roleLabels, stateLabel, workflowLabels } from '../../workflows/labels.js';
 import { stateDiagram } from './diagram.js';
+import verifyPages from './verify.js';
 import type { Html } from './html.js';
 import { LANGS, STRINGS, chooseLang, type Lang } from './i18n.js';
 import {
@@ -85,6 +86,7 @@ const SECTION_LIMIT = 10;
 async function registerPages(app: FastifyInstance) {
   htmlErrors(app);
   const hide = { schema: { hide: true } };
+  await app.register(verifyPages, { context: pageContext, send: sendPage });
 
   app.get('/', hide, async (request, reply) => {
     const ctx = pageContext(request);

@@ -38,7 +38,10 @@ function switchHref(ctx: PageContext, lang: Lang): string {
   return `${ctx.path}?${sp.toString()}`;
 }
 
-export function layout(ctx: PageContext, opts: { title: string; section: 'register' | 'workflows' | null; body: Html }): Html {
+/** The page that verifies a pasted or scanned credential (src/pages/verify.ts). */
+export const VERIFY_PATH = '/register/verify';
+
+export function layout(ctx: PageContext, opts: { title: string; section: 'register' | 'verify' | 'workflows' | null; body: Html }): Html {
   const s = STRINGS[ctx.lang];
   const other: Lang = ctx.lang === 'en' ? 'zh-Hans' : 'en';
   const current = (section: string) => (opts.section === section ? html` aria-current="page"` : '');
@@ -59,6 +62,7 @@ export function layout(ctx: PageContext, opts: { title: string; section: 'regist
 <a class="brand" href="${href(ctx, '/register')}">${s.siteName}<small>${s.siteTagline}</small></a>
 <nav aria-label="${s.navPrimary}"><ul>
 <li><a href="${href(ctx, '/register')}"${current('register')}>${s.navRegister}</a></li>
+<li><a href="${href(ctx, VERIFY_PATH)}"${current('verify')}>${s.verify.nav}</a></li>
 <li><a href="${href(ctx, '/workflows')}"${current('workflows')}>${s.navWorkflows}</a></li>
 </ul></nav>
 <a class="lang-switch" href="${switchHref(ctx, other)}" hreflang="${other}" lang="${other}" aria-label="${s.switchToLabel}">${s.switchTo}</a>
@@ -247,6 +251,7 @@ ${
       )}</tbody>
 </table>`
 }
+<p>${s.verify.certificateLink} <a href="${href(ctx, VERIFY_PATH)}">${s.verify.title}</a></p>
 <p class="muted"><a href="/v1/register/certificates/${encodeURIComponent(cert.number)}" type="application/json">${s.machineReadable}</a></p>`;
   return layout(ctx, { title: `${s.certificateHeading(cert.number)} · ${certificateStatusLabels[cert.status][ctx.lang]}`, section: 'register', body });
 }
