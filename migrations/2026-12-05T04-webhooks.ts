@@ -37,6 +37,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create table webhook_deliveries (
       id uuid primary key default gen_random_uuid(),
+      -- The order deliveries were written in (events of one statement share their time).
+      seq bigint generated always as identity unique,
       endpoint_id uuid not null references webhook_endpoints (id) on delete cascade,
       audit_id bigint,
       type text not null,
@@ -54,8 +56,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       check ((audit_id is null) <> (data is null))
     )`.execute(db);
   // The dispatcher claims the oldest pending deliveries first; few are pending at any time.
-  await sql`create index webhook_deliveries_pending_idx on webhook_deliveries (created_at) where status = 'pending'`.execute(db);
-  await sql`create index webhook_deliveries_endpoint_idx on webhook_deliveries (endpoint_id, created_at, id)`.execute(db);
+  await sql`create index webhook_deliveries_pending_idx on webhook_deliveries (seq) where status = 'pending'`.execute(db);
+  await sql`create index webhook_deliveries_endpoint_idx on webhook_deliveries (endpoint_id, seq)`.execute(db);
 
   await sql`
     create table webhook_attempts (

@@ -226,6 +226,7 @@ export interface WebhookDeliveries {
   last_status_code: number | null;
   locked_until: Timestamp | null;
   next_attempt_at: Timestamp;
+  seq: Generated<Int8>;
   status: Generated<"pending" | "delivered" | "failed">;
   type: string;
 }

@@ -168,19 +168,19 @@ export class Dispatcher {
       ? sql`select d.id from webhook_deliveries d where d.id = ${only} and d.status = 'pending' for update skip locked`
       : sql`select d.id from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id and w.enabled
             where d.status = 'pending' and d.next_attempt_at <= ${now} and (d.locked_until is null or d.locked_until <= ${now})
-            order by d.created_at, d.id limit ${this.batchSize} for update of d skip locked`;
+            order by d.seq limit ${this.batchSize} for update of d skip locked`;
     const r = await sql<Claimed>`
       with c as (
         update webhook_deliveries d set locked_until = ${until}
         where d.id in (${due})
-        returning d.id, d.endpoint_id, d.type, d.data, d.created_at, d.attempts, d.expires_at, d.audit_id
+        returning d.id, d.seq, d.endpoint_id, d.type, d.data, d.created_at, d.attempts, d.expires_at, d.audit_id
       )
       select c.id, c.endpoint_id, c.type, c.data, c.created_at, c.attempts, c.expires_at, w.url, w.secret_ciphertext,
              a.case_id, k.number, a.kind, a.type as event, a.from_state, a.to_state, a.at
       from c join webhook_endpoints w on w.id = c.endpoint_id
       left join audit_events a on a.id = c.audit_id
       left join cases k on k.id = a.case_id
-      order by c.created_at, c.id`.execute(this.deps.db);
+      order by c.seq`.execute(this.deps.db);
     return r.rows.map((row) => ({ ...row, created_at: new Date(row.created_at), expires_at: new Date(row.expires_at), at: row.at && new Date(row.at) }));
   }
 

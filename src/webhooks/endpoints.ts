@@ -7,7 +7,7 @@ import type { Db } from '../db/types.js';
 import { AppError, notFound, validationFailed } from '../errors.js';
 import { appendRegistryEvent } from '../audit/chains.js';
 import type { Actor } from '../audit/audit.js';
-import { afterKeyset, decodeKeyset, toPage, type Page } from '../paging.js';
+import { afterKeyset, decodeCursor, decodeKeyset, encodeCursor, toPage, type Page } from '../paging.js';
 import type { Principal } from '../registry/principals.js';
 import { newSecret, type SecretBox } from './secrets.js';
 import { unknownPatterns } from './messages.js';
@@ -155,12 +155,14 @@ export async function deleteEndpoint(deps: Deps, p: Principal, actor: Actor, id:
 export async function listDeliveries(db: Db, p: Principal, id: string, q: { limit?: number; cursor?: string; status?: string }): Promise<Page<DeliveryView>> {
   await getEndpoint(db, p, id);
   const limit = q.limit ?? 50;
-  const after = decodeKeyset(q.cursor);
-  let query = db.selectFrom('webhook_deliveries').select(['id', 'type', 'status', 'attempts', 'last_status_code', 'next_attempt_at', 'created_at']).where('endpoint_id', '=', id);
+  // In the order they were written (the events of one statement share their time).
+  const after = decodeCursor(q.cursor, ([seq]) => (typeof seq === 'string' && /^[0-9]{1,18}$/.test(seq) ? seq : undefined));
+  let query = db.selectFrom('webhook_deliveries').select(['id', 'seq', 'type', 'status', 'attempts', 'last_status_code', 'next_attempt_at', 'created_at']).where('endpoint_id', '=', id);
   if (q.status) query = query.where('status', '=', q.status as DeliveryView['status']);
-  if (after) query = query.where((eb) => afterKeyset(eb, after));
-  const rows = await query.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
-  return toPage(rows, limit, deliveryView);
+  if (after !== null) query = query.where('seq', '>', after);
+  const rows = await query.orderBy('seq').limit(limit + 1).execute();
+  const items = rows.slice(0, limit);
+  return { items: items.map(deliveryView), next_cursor: rows.length > limit ? encodeCursor([String(items.at(-1)!.seq)]) : null };
 }
 
 /** Sends a delivery again, whatever became of it: pending now, with one more attempt (a failure leaves it failed). */
