@@ -117,7 +117,7 @@ export function renderForm(v: FormView): { controls: Html; labels: Map<string, s
             const rowErrors = errorsOf(rowName);
             return html`<fieldset class="row${rowErrors.length ? ' has-error' : ''}" id="${fieldId(rowName)}"><legend>${s.row(i + 1)}</legend>${hintAndErrors(fieldId(rowName), [], rowErrors)}${objectRow(item, rowName, rowLabel)}</fieldset>`;
           }
-          return walk(item, rowName, key, rowLabel, false);
+          return walk(item, rowName, key, rowLabel, i < (r.node.minItems ?? 0));
         });
         return html`<fieldset class="group${errors.length ? ' has-error' : ''}" id="${id}"${describedBy(id, hints, errors)}><legend>${label}</legend>${hintAndErrors(id, hints, errors)}${body}<input type="hidden" name="${rowsField(name)}" value="${rows}">${addButton(name, r, rows)}</fieldset>`;
       }

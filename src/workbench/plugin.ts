@@ -16,6 +16,7 @@ import { CSRF_COOKIE, HIDE, cookieOptions, one, sendHtml, wbContext } from './ht
 import { SESSION_COOKIE, endSession, resumeSession, startSession } from './sessions.js';
 import { signInPage } from './sign-in.js';
 import myWorkRoutes from './my-work.js';
+import casePageRoutes from './case-routes.js';
 
 function htmlErrors(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
@@ -97,6 +98,7 @@ async function workbench(app: FastifyInstance) {
   });
 
   await app.register(myWorkRoutes);
+  await app.register(casePageRoutes);
 }
 
 /** Registered by the app under /workbench. */
