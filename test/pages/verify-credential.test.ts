@@ -1,8 +1,13 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import QRCode from 'qrcode';
 import { PNG } from 'pngjs';
-import { buildTestApp } from '../helpers/app.js';
+import { buildTestApp, testDatabaseUrl } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { decodeJws } from '../credentials/verifier.js';
 import { qrPayloadOf } from '../../src/credentials/qr-payload.js';
@@ -13,6 +18,7 @@ import { parseMultipart } from '../../src/pages/multipart.js';
 // SPEC §8: the register's page verifies a pasted or scanned credential and says what the offline
 // verifier says. Each verdict here is compared with verifyCredentialOffline (what `npm run cli --
 // verify-credential` runs) given the JWKS and status lists fetched over HTTP, as files would be.
+const require = createRequire(import.meta.url);
 const PUBLIC = 'https://registry.example.gov.cn';
 const ta = await buildTestApp(t, { env: { PUBLIC_URL: PUBLIC } });
 const cast = await certificationCast(ta);
@@ -267,4 +273,50 @@ t.test('verifying is rate limited, a tenth of the rest, with a page that says so
   t.ok(third.headers['retry-after'], 'with Retry-After');
   t.match(third.body, 'Too many checks have come from your connection');
   t.equal((await limited.req({ method: 'GET', url: '/register/verify' })).statusCode, 200, 'the form itself is under the service’s limit only');
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+const noBrowser = !testDatabaseUrl()
+  ? 'the browser runs in the PostgreSQL pass only, like test/pages/browser.test.ts'
+  : !existsSync(CHROMIUM)
+    ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/before-tests does it in CI)`
+    : false;
+
+t.test('in Chromium, on a phone, with the page’s CSP: a QR picture chosen and sent verifies; an empty form focuses its error summary', { skip: noBrowser }, async (t) => {
+  const { chromium } = await import('playwright-core');
+  await ta.app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(ta.app.server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+  t.teardown(() => browser.close());
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, javaScriptEnabled: false })).newPage();
+  // The empty form's 400 is the one failed load expected.
+  page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 400') && t.fail(`console error: ${m.text()}`));
+
+  await page.goto(`${base}/register/verify?lang=en`);
+  t.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scrolling at 390 px');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-page-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'certificate-qr.png');
+  writeFileSync(file, await QRCode.toBuffer(qrPayloadOf(PUBLIC, number, jwt), { errorCorrectionLevel: 'M', scale: 3 }));
+  await page.setInputFiles('#qr_image', file);
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  t.equal(await page.textContent('#verdict-word'), 'Valid', 'the browser’s own multipart body is read');
+  t.match(await page.textContent('.verifier-message'), `valid: certificate ${number}`);
+  t.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'the verdict, credential and all, fits the phone');
+
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  t.equal(await page.title(), 'Error: Verify a certificate’s credential · Guangdong AI & Robotics Public Register');
+  t.equal(await page.evaluate(() => document.activeElement?.className), 'error-summary', 'focus is on the error summary, without script');
+  await page.click('.error-summary a');
+  t.equal(await page.evaluate(() => document.activeElement?.id), 'credential', 'its link takes the reader to the field');
+
+  // axe-core run through the DevTools protocol (the page's CSP rightly refuses an injected script tag).
+  await page.context().close();
+  const checked = await (await browser.newContext()).newPage();
+  for (const url of [`${base}/register/verify?lang=zh-Hans`]) {
+    await checked.goto(url);
+    await checked.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+    const violations = await checked.evaluate(async () => (await (window as any).axe.run()).violations.map((v: { id: string; nodes: unknown[] }) => `${v.id} (${v.nodes.length})`));
+    t.same(violations, [], `${url}: no axe-core violations`);
+  }
 });
