@@ -2,9 +2,10 @@
 // applicant organization must meet (respond_by, testing_ends_at, valid_until, milestone:<id>), read
 // from the deadline rows the engine keeps (the scheduler fires the same rows when they fall due).
 // Each goes once per case, deadline, due time and offset (webhook_reminders' key): a deadline moved
-// to another time gets its own; several instances queueing at once write one (ON CONFLICT). The
-// 3-day reminder is only sent while more than a day is left, so a deadline set 2 days ahead gets the
-// 1-day one alone. The reminder and its deliveries are written in one transaction.
+// to another time gets its own; several instances queueing at once write one (ON CONFLICT). Each
+// offset's reminder goes at the first round within [due − offset, due − the next smaller offset):
+// late rather than never after a pause, and never both at once. The reminder and its deliveries are
+// written in one transaction.
 import { sql } from 'kysely';
 import type { Db } from '../db/types.js';
 import { REMINDER_OFFSETS_DAYS, matches, reminderOf } from './messages.js';
