@@ -101,6 +101,9 @@ const ROWS: Row[] = [
   { route: 'GET /register', url: () => '/register', expect: ALL_200 },
   { route: 'GET /register/', url: () => '/register/', expect: ALL_200 },
   { route: 'GET /register/certificates/:number', url: (w) => `/register/certificates/${w.certificateNumber}`, expect: ALL_200 },
+  { route: 'GET /register/verify', url: () => '/register/verify', expect: ALL_200 },
+  // Verifying a credential changes nothing: the same verdict page (here "malformed") for every caller.
+  { route: 'POST /register/verify', url: () => '/register/verify', body: () => ({ credential: 'not a credential' }), expect: ALL_200 },
   { route: 'GET /register/sandbox/:number', url: (w) => `/register/sandbox/${liveNumber(w, 'sandbox-cases')}`, expect: ALL_200 },
   {
     route: 'GET /register/genai-projects/:number',
