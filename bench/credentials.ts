@@ -51,7 +51,7 @@ async function pool<T>(n: number, parallel: number, job: (i: number) => Promise<
 async function casesReadyToCertify(url: string, admin: string, count: number): Promise<{ ids: string[]; regulator: Actor }> {
   const tag = Math.random().toString(36).slice(2, 8);
   const holder = await http(url, 'POST', '/v1/organizations', { name: `深圳湾机器人有限公司 ${tag}`, name_en: `Shenzhen Bay Robotics ${tag}`, kind: 'enterprise', region: 'hong_kong', registration_number: String(10_000_000 + Math.floor(Math.random() * 89_999_999)), contact_email: 'bench@example.hk' }, admin);
-  const labOrg = await http(url, 'POST', '/v1/organizations', { name: `广东省人工智能检测实验室 ${tag}`, kind: 'lab', region: 'guangdong', contact_email: 'lab@example.cn' }, admin);
+  const labOrg = await http(url, 'POST', '/v1/organizations', { name: `粤港人工智能检测实验室 ${tag}`, kind: 'lab', region: 'hong_kong', registration_number: String(10_000_000 + Math.floor(Math.random() * 89_999_999)), contact_email: 'lab@example.hk' }, admin);
   const regulator: Actor = await http(url, 'POST', '/v1/principals', { role: 'regulator', name: 'bench regulator' }, admin);
   const applicant: Actor = await http(url, 'POST', '/v1/principals', { role: 'applicant', organization_id: holder.id, name: 'bench applicant' }, admin);
   const lab: Actor = await http(url, 'POST', '/v1/principals', { role: 'lab', organization_id: labOrg.id, name: 'bench lab' }, admin);
@@ -62,11 +62,11 @@ async function casesReadyToCertify(url: string, admin: string, count: number): P
     results: criteria.map((c) => ({ criterion_id: c.id, verdict: 'pass', notes: `checked ${c.id}`, evidence_sha256: 'a'.repeat(64) })),
     summary: 'all criteria passed',
     report_sha256: 'b'.repeat(64),
-    tested_at: new Date(Date.now() - 60_000).toISOString(),
+    tested_at: new Date().toISOString(),
   });
   const fire = (token: string, id: string, type: string, payload?: unknown) => http(url, 'POST', `/v1/certification-cases/${id}/events`, payload === undefined ? { type } : { type, payload }, token);
   const ids = await pool(count, 16, async (i) => {
-    const product = await http(url, 'POST', '/v1/products', { kind: 'robot', name: `协作机器人 Cobot ${tag}-${i}`, version: '2.1', domains: ['industry'], robot: { payload_kg: 10, max_speed_mps: 1.5, operating_environment: 'factory cell shared with workers', human_collaboration: true } }, applicant.token);
+    const product = await http(url, 'POST', '/v1/products', { kind: 'robot', name: `协作机器人 Cobot ${tag}-${i}`, version: '2.1', description: 'A collaborative robot arm', intended_use: 'Assembly beside workers', risk_level: 'high', domains: ['industry'], robot: { payload_kg: 10, max_speed_mps: 1.5, operating_environment: 'factory cell shared with workers', human_collaboration: true } }, applicant.token);
     const c = await http(url, 'POST', '/v1/certification-cases', { product_id: product.id, scheme: 'robot-safety', standards: ['ISO 10218-1:2025'], declared_scope: 'The product as registered, version 2.x' }, applicant.token);
     await fire(applicant.token, c.id, 'SUBMIT');
     await fire(regulator.token, c.id, 'ASSIGN_LAB', { lab_id: labOrg.id });
