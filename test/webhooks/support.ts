@@ -16,7 +16,7 @@ export type Received = { id: string; timestamp: number; signature: string; body:
 export async function receiver(t: Tap, secret?: () => string) {
   const got: Received[] = [];
   const invalid: string[] = [];
-  const state = { respond: (_n: number): { status: number; headers?: Record<string, string>; body?: string } => ({ status: 200 }), secret: secret ?? (() => '') };
+  const state = { respond: (_n: number): { status: number; headers?: Record<string, string>; body?: string } => ({ status: 200 }), secret: secret ?? (() => ''), delayMs: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
@@ -34,8 +34,10 @@ export async function receiver(t: Tap, secret?: () => string) {
       }
       got.push(r);
       const answer = state.respond(got.length - 1);
-      res.writeHead(answer.status, answer.headers ?? {});
-      res.end(answer.body ?? 'ok');
+      setTimeout(() => {
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end(answer.body ?? 'ok');
+      }, state.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
