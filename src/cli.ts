@@ -26,8 +26,9 @@ const USAGE = `usage: npm run cli -- <command> [options]
   witness --url BASE --state FILE [--vkey K]…
                                             check the log's latest checkpoint against the one FILE holds
                                             (exit 1 if the log shrank, forked or was rewritten); needs no database
-  verify-credential <jwt|file> --jwks FILE [--status-list FILE]… [--issuer URL]
-                                            check a certificate's credential offline: prints valid, suspended,
+  verify-credential <jwt|file|pdf> --jwks FILE [--status-list FILE]… [--issuer URL]
+                                            check a certificate's credential (or the one in a printed
+                                            certificate's QR code) offline: prints valid, suspended,
                                             revoked, expired or what is wrong (exit codes in the README); needs no database
 
 The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service; the

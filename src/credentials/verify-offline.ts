@@ -143,7 +143,7 @@ export async function verifyCredentialCommand(args: string[], env: NodeJS.Proces
   }
   const [given] = parsed.positionals;
   if (!given || parsed.positionals.length > 1 || !parsed.values.jwks) {
-    process.stderr.write('usage: verify-credential <jwt|file> --jwks FILE [--status-list FILE]… [--issuer URL]\n');
+    process.stderr.write('usage: verify-credential <jwt|file|pdf> --jwks FILE [--status-list FILE]… [--issuer URL]\n');
     return USAGE_EXIT;
   }
   const read = (file: string) => {
@@ -154,10 +154,23 @@ export async function verifyCredentialCommand(args: string[], env: NodeJS.Proces
     }
   };
   let input: VerifyInput;
+  const pdfNotes: string[] = [];
   try {
+    // A file's text, or else the argument itself (a pasted credential, malformed or not); a PDF
+    // certificate's credential is read from its QR code.
+    let credential = !COMPACT_JWS.test(given.trim()) && fs.existsSync(given) ? read(given) : given;
+    if (credential !== given && credential.startsWith('%PDF-')) {
+      const { credentialOfPdf } = await import('./pdf-qr.js');
+      const found = await credentialOfPdf(fs.readFileSync(given));
+      if ('refused' in found) {
+        process.stdout.write(`malformed: ${found.refused}\n`);
+        return OUTCOMES.malformed;
+      }
+      credential = found.jwt;
+      pdfNotes.push(...found.notes);
+    }
     input = {
-      // A file's text, or else the argument itself (a pasted credential, malformed or not).
-      credential: !COMPACT_JWS.test(given.trim()) && fs.existsSync(given) ? read(given) : given,
+      credential,
       jwks: read(parsed.values.jwks),
       statusLists: (parsed.values['status-list'] ?? []).map(read),
       issuer: parsed.values.issuer ?? (env.ISSUER_URL || env.PUBLIC_URL || null),
@@ -168,6 +181,7 @@ export async function verifyCredentialCommand(args: string[], env: NodeJS.Proces
     return USAGE_EXIT;
   }
   const v = await verifyCredentialOffline(input);
+  v.notes.unshift(...pdfNotes);
   process.stdout.write(`${v.message}\n${v.notes.map((n) => `  note: ${n}\n`).join('')}`);
   return OUTCOMES[v.outcome];
 }

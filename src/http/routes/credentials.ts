@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, notFound } from '../../errors.js';
 import { credentialOf } from '../../credentials/credential.js';
+import { certificatePdfOf } from '../../credentials/pdf.js';
 import { VC_JWT } from '../../credentials/sign.js';
 import { LIST_SIZE, lastList, STATUS_PURPOSES, StatusListCache, type StatusPurpose } from '../../credentials/status-list.js';
 import { answer, problem } from '../openapi.js';
@@ -35,6 +36,30 @@ export default async function credentialRoutes(app: FastifyInstance) {
       const jwt = await credentialOf(app.db, (request.params as { number: string }).number, { issuerUrl, publicUrl, key: keys.signer, now: app.engine.now });
       if (!jwt) throw notFound('certificate');
       return reply.type(VC_JWT).header('cache-control', 'no-cache').send(jwt);
+    },
+  );
+
+  app.get(
+    '/v1/register/certificates/:number/pdf',
+    {
+      schema: {
+        tags,
+        operationId: 'getCertificatePdf',
+        summary: 'The printable certificate: A4, Chinese and English, with a QR code carrying the verification URL and the credential',
+        params: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: { type: 'string', minLength: 1, maxLength: 200 } } },
+        response: {
+          200: {
+            description: 'A one-page PDF; its QR code holds `<PUBLIC_URL>/register/certificates/<number>#vc=<credential>`, the credential GET …/credential serves',
+            headers: { 'content-disposition': { type: 'string', description: 'inline; filename="<number>.pdf"' } },
+            content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const out = await certificatePdfOf(app.db, (request.params as { number: string }).number, { issuerUrl, publicUrl, key: keys.signer, now: app.engine.now });
+      if (!out) throw notFound('certificate');
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${out.number}.pdf"`).header('cache-control', 'no-cache').send(Buffer.from(out.pdf));
     },
   );
 

@@ -522,6 +522,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/register/certificates/{number}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The printable certificate: A4, Chinese and English, with a QR code carrying the verification URL and the credential
+         * @description Public: no token needed.
+         */
+        get: operations["getCertificatePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -562,26 +582,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/sandbox-cases": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Regulatory sandbox admission cases
-         * @description Cases visible to the caller, oldest first, in keyset pages.
-         *
-         *     Roles: applicant, lab, regulator.
-         */
-        get: operations["listSandboxCases"];
-        put?: never;
-        /**
-         * Create a Regulatory sandbox admission case (draft)
-         * @description The body is the application; the case starts in state `draft`.
-         *
-         *     Roles: applicant.
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -702,6 +702,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandbox-cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Regulatory sandbox admission cases
+         * @description Cases visible to the caller, oldest first, in keyset pages.
+         *
+         *     Roles: applicant, lab, regulator.
+         */
+        get: operations["listSandboxCases"];
+        put?: never;
+        /**
+         * Create a Regulatory sandbox admission case (draft)
+         * @description The body is the application; the case starts in state `draft`.
+         *
+         *     Roles: applicant.
          */
         post: operations["createSandboxCase"];
         delete?: never;
@@ -1654,26 +1674,6 @@ export interface components {
             reason: components["schemas"]["Text-long"];
         };
         /**
-         * Case
-         * @description A case of any kind (sandbox case, certification case, GenAI project).
-         */
-        Case: {
-            /** Format: uuid */
-            id: string;
-            /**
-             * @description Human-readable number, e.g. SBX-2026-000001.
-             * @example SBX-2026-000001
-             */
-            number: string;
-            /** @enum {string} */
-            kind: "sandbox-cases" | "certification-cases" | "genai-projects";
-            /**
-             * @description The workflow state (GET /v1/workflows/{kind}).
-             * @example draft
-             */
-            state: string;
-            /** @description Incremented by every event; send it back in If-Match. */
-        /**
          * WebhookEndpointPatch
          * @description What changes of an endpoint; the rest stays. Enabling a disabled endpoint sends its waiting deliveries.
          * @example {
@@ -1707,6 +1707,26 @@ export interface components {
         };
         /** @description Which deliveries the endpoint hears: "*", "<kind>.*", "<kind>.<EVENT>" (e.g. "sandbox-cases.REQUEST_INFO"), "reminder.*" or "reminder.<deadline>" (respond_by, testing_ends_at, valid_until, milestone). */
         "WebhookEndpointInput-events": string[];
+        /**
+         * Case
+         * @description A case of any kind (sandbox case, certification case, GenAI project).
+         */
+        Case: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Human-readable number, e.g. SBX-2026-000001.
+             * @example SBX-2026-000001
+             */
+            number: string;
+            /** @enum {string} */
+            kind: "sandbox-cases" | "certification-cases" | "genai-projects";
+            /**
+             * @description The workflow state (GET /v1/workflows/{kind}).
+             * @example draft
+             */
+            state: string;
+            /** @description Incremented by every event; send it back in If-Match. */
             version: number;
             /** Format: uuid */
             organization_id: string;
@@ -2195,26 +2215,6 @@ export interface components {
             }[];
         };
         /**
-         * SandboxCaseSubmitEvent
-         * @description Submit the application for review. Roles: applicant.
-         */
-        SandboxCaseSubmitEvent: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "SUBMIT";
-            payload?: Record<string, never>;
-        };
-        /**
-         * SandboxCaseWithdrawEvent
-         * @description Withdraw the application before a decision. Roles: applicant.
-         */
-        SandboxCaseWithdrawEvent: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-        /**
          * WebhookEndpoint
          * @description A webhook endpoint (its secret is shown only when it is created).
          */
@@ -2309,6 +2309,26 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
+        /**
+         * SandboxCaseSubmitEvent
+         * @description Submit the application for review. Roles: applicant.
+         */
+        SandboxCaseSubmitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "SUBMIT";
+            payload?: Record<string, never>;
+        };
+        /**
+         * SandboxCaseWithdrawEvent
+         * @description Withdraw the application before a decision. Roles: applicant.
+         */
+        SandboxCaseWithdrawEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
             type: "WITHDRAW";
             payload?: Record<string, never>;
@@ -4666,6 +4686,70 @@ export interface operations {
             };
         };
     };
+    getCertificatePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A one-page PDF; its QR code holds `<PUBLIC_URL>/register/certificates/<number>#vc=<credential>`, the credential GET …/credential serves */
+            200: {
+                headers: {
+                    /** @description inline; filename="<number>.pdf" */
+                    "content-disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description The request, its body, query, path or headers break their schema (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not visible to this caller (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getIssuerKeys: {
         parameters: {
             query?: never;
@@ -4785,90 +4869,6 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying. */
                     "retry-after"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listSandboxCases: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-                state?: "draft" | "submitted" | "under_review" | "info_requested" | "admitted" | "testing" | "suspended" | "exit_review" | "exited" | "rejected" | "withdrawn" | "lapsed" | "terminated";
-                organization_id?: string;
-                product_id?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of cases */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CasePage"];
-                };
-            };
-            /** @description The request, its body, query, path or headers break their schema (`validation_failed`) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No bearer token, or an unknown or revoked one (`unauthenticated`) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller’s role may not do this (`forbidden`) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests (`rate_limited`) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before retrying. */
-                    "retry-after"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying. */
-                    "retry-after"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    createSandboxCase: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -5622,6 +5622,90 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying. */
                     "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSandboxCases: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                state?: "draft" | "submitted" | "under_review" | "info_requested" | "admitted" | "testing" | "suspended" | "exit_review" | "exited" | "rejected" | "withdrawn" | "lapsed" | "terminated";
+                organization_id?: string;
+                product_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of cases */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePage"];
+                };
+            };
+            /** @description The request, its body, query, path or headers break their schema (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or an unknown or revoked one (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller’s role may not do this (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSandboxCase: {
         parameters: {
             query?: never;
             header?: {
