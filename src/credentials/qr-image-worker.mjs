@@ -9,11 +9,16 @@ let png;
 try {
   png = PNG.sync.read(Buffer.from(workerData.image));
 } catch (err) {
-  parentPort.postMessage({ problem: 'unreadable', message: `the PNG image cannot be decoded: ${err instanceof Error ? err.message : String(err)}` });
+  parentPort.postMessage({
+    problem: 'unreadable',
+    message: `the PNG image cannot be decoded: ${err instanceof Error ? err.message : String(err)}`,
+  });
 }
 if (png) {
   const pixels = new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length);
   // Printed and on-screen codes are dark on light: not trying the inverted image halves the time a failure takes.
   const code = jsQR(pixels, png.width, png.height, { inversionAttempts: 'dontInvert' });
-  parentPort.postMessage(code && code.data ? { text: code.data } : { problem: 'no_qr_code', message: 'no QR code could be read in the image' });
+  parentPort.postMessage(
+    code && code.data ? { text: code.data } : { problem: 'no_qr_code', message: 'no QR code could be read in the image' },
+  );
 }

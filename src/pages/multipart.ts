@@ -47,10 +47,15 @@ export function parseMultipart(body: Buffer, contentType: string): FormPart[] {
       const colon = line.indexOf(':');
       const field = line.slice(0, colon).trim().toLowerCase();
       if (field === 'content-disposition') disposition = line.slice(colon + 1).trim();
-      else if (field === 'content-type') type = line.slice(colon + 1).trim().toLowerCase();
+      else if (field === 'content-type')
+        type = line
+          .slice(colon + 1)
+          .trim()
+          .toLowerCase();
     }
     const name = /^form-data\s*(;|$)/i.test(disposition) ? param(disposition, 'name') : null;
-    if (name === null) throw new MultipartError('a part of the multipart body is not a form field (no Content-Disposition: form-data; name=…)');
+    if (name === null)
+      throw new MultipartError('a part of the multipart body is not a form field (no Content-Disposition: form-data; name=…)');
     parts.push({ name, filename: param(disposition, 'filename'), type, data: body.subarray(headersEnd + HEADERS_END.length, end) });
     if (parts.length > MAX_PARTS) throw new MultipartError(`the form has more than ${MAX_PARTS} fields`);
     pos = end + next.length;

@@ -74,11 +74,21 @@ ${
 <div class="panel">
 ${facts([
   [s.number, registerLink ? html`${subject.number} · ${registerLink}` : subject.number],
-  [s.holder, subject.holder.nameEn && subject.holder.nameEn !== subject.holder.name ? `${subject.holder.name ?? '—'} (${subject.holder.nameEn})` : (subject.holder.name ?? '—')],
+  [
+    s.holder,
+    subject.holder.nameEn && subject.holder.nameEn !== subject.holder.name
+      ? `${subject.holder.name ?? '—'} (${subject.holder.nameEn})`
+      : (subject.holder.name ?? '—'),
+  ],
   [v.creditCode, subject.holder.creditCode],
   [v.registrationNumber, subject.holder.registrationNumber],
   [s.product, [subject.product.name, subject.product.version].filter(Boolean).join(' ') || '—'],
-  [s.scheme, subject.scheme.title ? html`${subject.scheme.title} <span class="muted">(${subject.scheme.code ?? ''})</span>` : (subject.scheme.code ?? '—')],
+  [
+    s.scheme,
+    subject.scheme.title
+      ? html`${subject.scheme.title} <span class="muted">(${subject.scheme.code ?? ''})</span>`
+      : (subject.scheme.code ?? '—'),
+  ],
   [v.scope, subject.scope],
   [s.lab, subject.lab.name ?? '—'],
   [v.validFrom, time(subject.validFrom)],
@@ -96,7 +106,10 @@ ${
 }`;
 }
 
-export function verifyPage(ctx: PageContext, opts: { credential: string; errors: FieldError[]; result: VerifyResult | null; limits: VerifyLimits }): Html {
+export function verifyPage(
+  ctx: PageContext,
+  opts: { credential: string; errors: FieldError[]; result: VerifyResult | null; limits: VerifyLimits },
+): Html {
   const s = STRINGS[ctx.lang];
   const v = s.verify;
   const { errors, result, limits } = opts;

@@ -51,7 +51,8 @@ function unverifiedClaims(jwt: string): Record<string, any> | null {
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 function subjectOf(claims: Record<string, any>): CredentialSubject | null {
   const cs = obj(claims.credentialSubject);
@@ -62,7 +63,12 @@ function subjectOf(claims: Record<string, any>): CredentialSubject | null {
   const scheme = obj(cs.scheme);
   return {
     number,
-    holder: { name: str(holder.name), nameEn: str(holder.nameEn), creditCode: str(holder.creditCode), registrationNumber: str(holder.registrationNumber) },
+    holder: {
+      name: str(holder.name),
+      nameEn: str(holder.nameEn),
+      creditCode: str(holder.creditCode),
+      registrationNumber: str(holder.registrationNumber),
+    },
     product: { name: str(product.name), version: str(product.version) },
     scheme: { code: str(scheme.code), title: str(scheme.title) },
     scope: str(cs.scope),
@@ -99,7 +105,10 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
   const reader = new QrImageReader({ timeoutMs: QR_TIMEOUT_MS, maxConcurrent: QR_MAX_CONCURRENT });
   // Reading an image costs what tens of pages do: besides the service's limit (which every request
   // counts against), a verification counts against a tenth of it, in a store of its own.
-  const verifyLimit = app.createRateLimit({ max: Math.max(1, Math.floor(app.config.rateLimitMax / 10)), timeWindow: app.config.rateLimitWindowMs });
+  const verifyLimit = app.createRateLimit({
+    max: Math.max(1, Math.floor(app.config.rateLimitMax / 10)),
+    timeWindow: app.config.rateLimitWindowMs,
+  });
 
   await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: UPLOAD_BODY_LIMIT }, (request, body, done) => {
@@ -112,7 +121,11 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
 
   /** This service's status lists that the credential's entries name (any other list is not ours to give). */
   async function statusListsFor(claims: Record<string, any> | null): Promise<string[]> {
-    const entries: unknown[] = Array.isArray(claims?.credentialStatus) ? claims.credentialStatus : claims?.credentialStatus ? [claims.credentialStatus] : [];
+    const entries: unknown[] = Array.isArray(claims?.credentialStatus)
+      ? claims.credentialStatus
+      : claims?.credentialStatus
+        ? [claims.credentialStatus]
+        : [];
     const wanted = new Map<string, { purpose: StatusPurpose; n: number }>();
     for (const e of entries) {
       const url = obj(e).statusListCredential;
@@ -132,7 +145,13 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
     const { url, jwt } = parseQrPayload(text);
     const claims = unverifiedClaims(jwt);
     const checkedAt = app.engine.now();
-    const verdict = await verifyCredentialOffline({ credential: jwt, jwks: jwks(), statusLists: await statusListsFor(claims), issuer: issuerUrl, now: checkedAt });
+    const verdict = await verifyCredentialOffline({
+      credential: jwt,
+      jwks: jwks(),
+      statusLists: await statusListsFor(claims),
+      issuer: issuerUrl,
+      now: checkedAt,
+    });
     const subject = isReadable(verdict.outcome) && claims ? subjectOf(claims) : null;
     const claimed = str(obj(claims?.credentialSubject).certificateNumber);
     const claimedNumber = !subject && claimed && CERTIFICATE_NUMBER.test(claimed) ? claimed : null;
@@ -162,11 +181,25 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
     const v = STRINGS[ctx.lang].verify;
     if ('code' in err && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const multipart = (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
-      return formPage(request, reply, [multipart ? { field: 'qr_image', message: v.tooLarge(LIMITS.imageMiB) } : { field: 'credential', message: v.tooLong(CREDENTIAL_LIMIT_CHARS) }], 413);
+      return formPage(
+        request,
+        reply,
+        [
+          multipart
+            ? { field: 'qr_image', message: v.tooLarge(LIMITS.imageMiB) }
+            : { field: 'credential', message: v.tooLong(CREDENTIAL_LIMIT_CHARS) },
+        ],
+        413,
+      );
     }
     if (err instanceof MultipartError) return formPage(request, reply, [{ field: 'credential', message: v.unreadableForm }], 400);
     if (err instanceof AppError && err.code === 'rate_limited') {
-      return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [{ field: 'credential', message: v.rateLimited }], result: null, limits: LIMITS }), 429);
+      return send(
+        reply,
+        ctx,
+        verifyPage(ctx, { credential: '', errors: [{ field: 'credential', message: v.rateLimited }], result: null, limits: LIMITS }),
+        429,
+      );
     }
     throw err;
   });
@@ -189,11 +222,13 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
       const v = STRINGS[ctx.lang].verify;
       const form = submitted(request.body);
       const text = form.credential.trim();
-      const refuse = (field: FieldError['field'], message: string, status = 400) => formPage(request, reply, [{ field, message }], status, form.credential);
+      const refuse = (field: FieldError['field'], message: string, status = 400) =>
+        formPage(request, reply, [{ field, message }], status, form.credential);
       if (!text && !form.image) return refuse('credential', v.missing);
       if (text && form.image) return refuse('credential', v.both);
       if (text.length > CREDENTIAL_LIMIT_CHARS) return refuse('credential', v.tooLong(CREDENTIAL_LIMIT_CHARS), 413);
-      if (!form.image) return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [], result: await judge(text, false), limits: LIMITS }));
+      if (!form.image)
+        return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [], result: await judge(text, false), limits: LIMITS }));
 
       const image = form.image;
       if (image.data.length > IMAGE_LIMIT_BYTES) return refuse('qr_image', v.tooLarge(LIMITS.imageMiB), 413);

@@ -38,7 +38,8 @@ const zh = { 'accept-language': 'zh-CN' };
 const BOUNDARY = '----verify-form-7MA4YWxkTrZu0gW';
 /** A body as a browser sends the page's form: the text field, then the file input (empty when no file is chosen). */
 function multipart(fields: { credential?: string; image?: { data: Buffer; filename?: string; type?: string } }) {
-  const head = (disposition: string, type?: string) => `--${BOUNDARY}\r\nContent-Disposition: form-data; ${disposition}\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`;
+  const head = (disposition: string, type?: string) =>
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; ${disposition}\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`;
   const image = fields.image ?? { data: Buffer.alloc(0), filename: '', type: 'application/octet-stream' };
   return Buffer.concat([
     Buffer.from(`${head('name="credential"')}${fields.credential ?? ''}\r\n`),
@@ -51,20 +52,36 @@ const post = (body: Buffer | string, headers: Record<string, string> = en, url =
   ta.req({
     method: 'POST',
     url,
-    headers: { ...headers, 'content-type': typeof body === 'string' ? 'application/x-www-form-urlencoded' : `multipart/form-data; boundary=${BOUNDARY}` },
+    headers: {
+      ...headers,
+      'content-type': typeof body === 'string' ? 'application/x-www-form-urlencoded' : `multipart/form-data; boundary=${BOUNDARY}`,
+    },
     payload: body,
   });
 const paste = (credential: string, headers: Record<string, string> = en) => post(new URLSearchParams({ credential }).toString(), headers);
-const upload = (data: Buffer, headers: Record<string, string> = en, filename = 'qr.png', type = 'image/png') => post(multipart({ image: { data, filename, type } }), headers);
+const upload = (data: Buffer, headers: Record<string, string> = en, filename = 'qr.png', type = 'image/png') =>
+  post(multipart({ image: { data, filename, type } }), headers);
 
 const outcomeOf = (body: string) => /data-outcome="([a-z_]+)"/.exec(body)?.[1];
 const wordOf = (body: string) => /<span class="word" id="verdict-word">([^<]+)<\/span>/.exec(body)?.[1];
 const messageOf = (body: string) =>
-  /<samp lang="en" class="verifier-message">([^<]*)<\/samp>/.exec(body)?.[1]?.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  /<samp lang="en" class="verifier-message">([^<]*)<\/samp>/
+    .exec(body)?.[1]
+    ?.replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 /** What the CLI says of the credential given the files the API serves now. */
 async function cliSays(credential: string) {
   const statusLists = [await get('/v1/status-lists/revocation/0'), await get('/v1/status-lists/suspension/0')];
-  return verifyCredentialOffline({ credential, jwks: await get('/.well-known/jwks.json'), statusLists, issuer: ta.config.issuerUrl, now: ta.clock.now() });
+  return verifyCredentialOffline({
+    credential,
+    jwks: await get('/.well-known/jwks.json'),
+    statusLists,
+    issuer: ta.config.issuerUrl,
+    now: ta.clock.now(),
+  });
 }
 async function expectVerdict(t: Test, r: Awaited<ReturnType<typeof paste>>, credential: string, outcome: string) {
   t.equal(r.statusCode, 200, `a verdict (${outcome}) is a 200 page`);
@@ -74,23 +91,29 @@ async function expectVerdict(t: Test, r: Awaited<ReturnType<typeof paste>>, cred
   t.equal(messageOf(r.body), cli.message, 'and the page shows the CLI’s words');
 }
 
-t.test('the page has a form that works without script, in both languages, linked from the navigation and the certificate page', async (t) => {
-  const r = await ta.req({ method: 'GET', url: '/register/verify', headers: en });
-  t.equal(r.statusCode, 200);
-  t.match(r.body, '<h1>Verify a certificate’s credential</h1>');
-  t.match(r.body, /<form class="panel verify-form" method="post" action="\/register\/verify" enctype="multipart\/form-data">/);
-  t.match(r.body, '<textarea id="credential" name="credential"');
-  t.match(r.body, '<input type="file" id="qr_image" name="qr_image" accept="image/png"');
-  t.match(r.body, 'JPEG photos cannot be read yet', 'the page says that only PNG is read');
-  t.match(r.body, '<a href="/register/verify" aria-current="page">Verify a certificate</a>');
-  t.notMatch(r.body, /<script/i);
-  t.match(r.headers['content-security-policy'], /script-src 'self'/);
-  const z = await ta.req({ method: 'GET', url: '/register/verify?lang=zh-Hans' });
-  t.match(z.body, '<h1>核验证书的电子凭证</h1>');
-  t.match(z.body, 'action="/register/verify?lang=zh-Hans"', 'the chosen language travels with the form');
-  t.match(await get(`/register/certificates/${number}?lang=en`), '<a href="/register/verify?lang=en">Verify a certificate’s credential</a>');
-  t.match(await get('/register?lang=en'), '<a href="/register/verify?lang=en">Verify a certificate</a>');
-});
+t.test(
+  'the page has a form that works without script, in both languages, linked from the navigation and the certificate page',
+  async (t) => {
+    const r = await ta.req({ method: 'GET', url: '/register/verify', headers: en });
+    t.equal(r.statusCode, 200);
+    t.match(r.body, '<h1>Verify a certificate’s credential</h1>');
+    t.match(r.body, /<form class="panel verify-form" method="post" action="\/register\/verify" enctype="multipart\/form-data">/);
+    t.match(r.body, '<textarea id="credential" name="credential"');
+    t.match(r.body, '<input type="file" id="qr_image" name="qr_image" accept="image/png"');
+    t.match(r.body, 'JPEG photos cannot be read yet', 'the page says that only PNG is read');
+    t.match(r.body, '<a href="/register/verify" aria-current="page">Verify a certificate</a>');
+    t.notMatch(r.body, /<script/i);
+    t.match(r.headers['content-security-policy'], /script-src 'self'/);
+    const z = await ta.req({ method: 'GET', url: '/register/verify?lang=zh-Hans' });
+    t.match(z.body, '<h1>核验证书的电子凭证</h1>');
+    t.match(z.body, 'action="/register/verify?lang=zh-Hans"', 'the chosen language travels with the form');
+    t.match(
+      await get(`/register/certificates/${number}?lang=en`),
+      '<a href="/register/verify?lang=en">Verify a certificate’s credential</a>',
+    );
+    t.match(await get('/register?lang=en'), '<a href="/register/verify?lang=en">Verify a certificate</a>');
+  },
+);
 
 t.test('a pasted valid credential is valid, in both languages, with what it states and a link to the register', async (t) => {
   const r = await paste(jwt);
@@ -181,7 +204,10 @@ t.test('a form without a credential or an image is refused naming the field, GOV
   const r = await post(multipart({ credential: '   ' }));
   t.equal(r.statusCode, 400);
   t.match(r.body, '<title>Error: Verify a certificate’s credential');
-  t.match(r.body, /<div class="error-summary" role="alert"[^>]*>\s*<h2 id="error-summary-title">There is a problem<\/h2>\s*<ul><li><a href="#credential">Paste a credential or choose a PNG image of its QR code<\/a>/);
+  t.match(
+    r.body,
+    /<div class="error-summary" role="alert"[^>]*>\s*<h2 id="error-summary-title">There is a problem<\/h2>\s*<ul><li><a href="#credential">Paste a credential or choose a PNG image of its QR code<\/a>/,
+  );
   t.match(r.body, '<p class="field-error" id="credential-error">');
   t.match(r.body, 'aria-describedby="credential-hint credential-error" aria-invalid="true"');
   const z = await paste('', zh);
@@ -241,7 +267,9 @@ t.test('the QR reader gives up after its time limit and refuses more images than
 });
 
 t.test('multipart bodies as browsers frame them: preamble, quoted boundary, a file name holding "name="', async (t) => {
-  const body = Buffer.from('preamble\r\n--b\r\nContent-Disposition: form-data; filename="name=x.png"; name="qr_image"\r\nContent-Type: image/png\r\n\r\nAB\r\n\r\n--b\r\ncontent-disposition: form-data; name="credential"\r\n\r\neyJ\r\n--b--\r\n');
+  const body = Buffer.from(
+    'preamble\r\n--b\r\nContent-Disposition: form-data; filename="name=x.png"; name="qr_image"\r\nContent-Type: image/png\r\n\r\nAB\r\n\r\n--b\r\ncontent-disposition: form-data; name="credential"\r\n\r\neyJ\r\n--b--\r\n',
+  );
   const parts = parseMultipart(body, 'multipart/form-data; boundary="b"');
   t.same(
     parts.map((p) => [p.name, p.filename, p.type, p.data.toString()]),
@@ -250,29 +278,53 @@ t.test('multipart bodies as browsers frame them: preamble, quoted boundary, a fi
       ['credential', null, null, 'eyJ'],
     ],
   );
-  t.throws(() => parseMultipart(Buffer.from('--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nunclosed'), 'multipart/form-data; boundary=b'), /not closed/);
+  t.throws(
+    () => parseMultipart(Buffer.from('--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nunclosed'), 'multipart/form-data; boundary=b'),
+    /not closed/,
+  );
   t.throws(() => parseMultipart(body, 'multipart/form-data'), /no boundary/);
-  const broken = await ta.req({ method: 'POST', url: '/register/verify', headers: { ...en, 'content-type': 'multipart/form-data; boundary=zz' }, payload: 'nothing here' });
+  const broken = await ta.req({
+    method: 'POST',
+    url: '/register/verify',
+    headers: { ...en, 'content-type': 'multipart/form-data; boundary=zz' },
+    payload: 'nothing here',
+  });
   t.equal(broken.statusCode, 400);
   t.match(broken.body, 'The form arrived incomplete');
 });
 
 t.test('the API’s content types are unchanged: a form body is still refused there', async (t) => {
-  const r = await ta.req({ method: 'POST', url: '/v1/certification-cases', token: cast.applicant.token, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'product_id=x' });
+  const r = await ta.req({
+    method: 'POST',
+    url: '/v1/certification-cases',
+    token: cast.applicant.token,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'product_id=x',
+  });
   t.equal(r.statusCode, 415);
   t.match(r.headers['content-type'], /application\/problem\+json/);
 });
 
 t.test('verifying is rate limited, a tenth of the rest, with a page that says so', async (t) => {
   const limited = await buildTestApp(t, { database: ta.database, env: { PUBLIC_URL: PUBLIC, RATE_LIMIT_MAX: '20' } });
-  const send = () => limited.req({ method: 'POST', url: '/register/verify', headers: { ...en, 'content-type': 'application/x-www-form-urlencoded' }, payload: `credential=${jwt}` });
+  const send = () =>
+    limited.req({
+      method: 'POST',
+      url: '/register/verify',
+      headers: { ...en, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `credential=${jwt}`,
+    });
   t.equal((await send()).statusCode, 200);
   t.equal((await send()).statusCode, 200);
   const third = await send();
   t.equal(third.statusCode, 429);
   t.ok(third.headers['retry-after'], 'with Retry-After');
   t.match(third.body, 'Too many checks have come from your connection');
-  t.equal((await limited.req({ method: 'GET', url: '/register/verify' })).statusCode, 200, 'the form itself is under the service’s limit only');
+  t.equal(
+    (await limited.req({ method: 'GET', url: '/register/verify' })).statusCode,
+    200,
+    'the form itself is under the service’s limit only',
+  );
 });
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -282,41 +334,56 @@ const noBrowser = !testDatabaseUrl()
     ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/before-tests does it in CI)`
     : false;
 
-t.test('in Chromium, on a phone, with the page’s CSP: a QR picture chosen and sent verifies; an empty form focuses its error summary', { skip: noBrowser }, async (t) => {
-  const { chromium } = await import('playwright-core');
-  await ta.app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(ta.app.server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
-  t.teardown(() => browser.close());
-  const page = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, javaScriptEnabled: false })).newPage();
-  // The empty form's 400 is the one failed load expected.
-  page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 400') && t.fail(`console error: ${m.text()}`));
+t.test(
+  'in Chromium, on a phone, with the page’s CSP: a QR picture chosen and sent verifies; an empty form focuses its error summary',
+  { skip: noBrowser },
+  async (t) => {
+    const { chromium } = await import('playwright-core');
+    await ta.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(ta.app.server.address() as AddressInfo).port}`;
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    t.teardown(() => browser.close());
+    const page = await (
+      await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, javaScriptEnabled: false })
+    ).newPage();
+    // The empty form's 400 is the one failed load expected.
+    page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 400') && t.fail(`console error: ${m.text()}`));
 
-  await page.goto(`${base}/register/verify?lang=en`);
-  t.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scrolling at 390 px');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-page-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'certificate-qr.png');
-  writeFileSync(file, await QRCode.toBuffer(qrPayloadOf(PUBLIC, number, jwt), { errorCorrectionLevel: 'M', scale: 3 }));
-  await page.setInputFiles('#qr_image', file);
-  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
-  t.equal(await page.textContent('#verdict-word'), 'Valid', 'the browser’s own multipart body is read');
-  t.match(await page.textContent('.verifier-message'), `valid: certificate ${number}`);
-  t.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'the verdict, credential and all, fits the phone');
+    await page.goto(`${base}/register/verify?lang=en`);
+    t.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scrolling at 390 px');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-page-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'certificate-qr.png');
+    writeFileSync(file, await QRCode.toBuffer(qrPayloadOf(PUBLIC, number, jwt), { errorCorrectionLevel: 'M', scale: 3 }));
+    await page.setInputFiles('#qr_image', file);
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    t.equal(await page.textContent('#verdict-word'), 'Valid', 'the browser’s own multipart body is read');
+    t.match(await page.textContent('.verifier-message'), `valid: certificate ${number}`);
+    t.equal(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      true,
+      'the verdict, credential and all, fits the phone',
+    );
 
-  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
-  t.equal(await page.title(), 'Error: Verify a certificate’s credential · Guangdong AI & Robotics Public Register');
-  t.equal(await page.evaluate(() => document.activeElement?.className), 'error-summary', 'focus is on the error summary, without script');
-  await page.click('.error-summary a');
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'credential', 'its link takes the reader to the field');
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    t.equal(await page.title(), 'Error: Verify a certificate’s credential · Guangdong AI & Robotics Public Register');
+    t.equal(await page.evaluate(() => document.activeElement?.className), 'error-summary', 'focus is on the error summary, without script');
+    await page.click('.error-summary a');
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'credential', 'its link takes the reader to the field');
 
-  // axe-core run through the DevTools protocol (the page's CSP rightly refuses an injected script tag).
-  await page.context().close();
-  const checked = await (await browser.newContext()).newPage();
-  for (const url of [`${base}/register/verify?lang=zh-Hans`]) {
-    await checked.goto(url);
-    await checked.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
-    const violations = await checked.evaluate(async () => (await (window as any).axe.run()).violations.map((v: { id: string; nodes: unknown[] }) => `${v.id} (${v.nodes.length})`));
-    t.same(violations, [], `${url}: no axe-core violations`);
-  }
-});
+    // axe-core run through the DevTools protocol (the page's CSP rightly refuses an injected script tag).
+    await page.context().close();
+    const checked = await (await browser.newContext()).newPage();
+    for (const url of [`${base}/register/verify?lang=zh-Hans`]) {
+      await checked.goto(url);
+      await checked.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+      const violations = await checked.evaluate(async () =>
+        (await (window as any).axe.run()).violations.map((v: { id: string; nodes: unknown[] }) => `${v.id} (${v.nodes.length})`),
+      );
+      t.same(violations, [], `${url}: no axe-core violations`);
+    }
+  },
+);
