@@ -5,7 +5,7 @@ import type { AuditEventView, CaseView } from '../engine/case.js';
 import { html, type Html } from '../pages/html.js';
 import { formatDateTime, type Lang } from '../pages/i18n.js';
 import { href } from '../pages/views.js';
-import { fieldLabel } from './field-labels.js';
+import { fieldLabel, knownChoice } from './field-labels.js';
 import { WB } from './i18n.js';
 import { wbLayout, type WbContext } from './layout.js';
 import { timeLeft } from './my-work.js';
@@ -13,19 +13,23 @@ import { timeLeft } from './my-work.js';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Any JSON as nested definition lists and lists: the names labelled, times in China time, nothing raw. */
-export function readable(lang: Lang, value: unknown, depth = 0): Html {
+export function readable(lang: Lang, value: unknown, depth = 0, key = ''): Html {
   const s = WB[lang];
   if (value === null || value === undefined || value === '') return html`<span class="muted">—</span>`;
   if (typeof value === 'boolean') return html`${value ? s.yes : s.no}`;
-  if (typeof value === 'string') return ISO.test(value) && !Number.isNaN(Date.parse(value)) ? html`<time datetime="${value}">${formatDateTime(value)}</time>` : html`${value}`;
+  if (typeof value === 'string') {
+    if (ISO.test(value) && !Number.isNaN(Date.parse(value))) return html`<time datetime="${value}">${formatDateTime(value)}</time>`;
+    // A schema's choice (risk level, region, verdict) by its label; free text as written.
+    return html`${knownChoice(lang, key, value) ?? value}`;
+  }
   if (typeof value !== 'object' || depth > 6) return html`${String(value)}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return html`<span class="muted">${s.empty}</span>`;
-    return html`<ul class="plain">${value.map((v) => html`<li>${readable(lang, v, depth + 1)}</li>`)}</ul>`;
+    return html`<ul class="plain">${value.map((v) => html`<li>${readable(lang, v, depth + 1, key)}</li>`)}</ul>`;
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return html`<span class="muted">${s.empty}</span>`;
-  return html`<dl class="facts">${entries.map(([k, v]) => html`<dt>${fieldLabel(lang, k)}</dt><dd>${readable(lang, v, depth + 1)}</dd>`)}</dl>`;
+  return html`<dl class="facts">${entries.map(([k, v]) => html`<dt>${fieldLabel(lang, k)}</dt><dd>${readable(lang, v, depth + 1, k)}</dd>`)}</dl>`;
 }
 
 export type CasePageData = {
@@ -61,12 +65,12 @@ export function casePage(ctx: WbContext, d: CasePageData): Html {
     const name = e.actor.principal_id ? d.actorNames.get(e.actor.principal_id) : null;
     return name ? `${name} (${role})` : role;
   };
-  const history = html`<table class="cards history"><caption>${s.history}</caption><thead><tr><th scope="col">${s.when}</th><th scope="col">${s.what}</th><th scope="col">${s.who}</th><th scope="col">${s.why}</th><th scope="col">${s.hash}</th></tr></thead><tbody>${d.history.map(
+  const history = html`<table class="cards history"><caption class="visually-hidden">${s.history}</caption><thead><tr><th scope="col">${s.when}</th><th scope="col">${s.what}</th><th scope="col">${s.who}</th><th scope="col">${s.why}</th><th scope="col">${s.hash}</th></tr></thead><tbody>${d.history.map(
     (e) => html`<tr>
 <td data-label="${s.when}"><time datetime="${e.at}">${formatDateTime(e.at)}</time></td>
 <th scope="row" data-label="${s.what}">${e.type === 'CASE_CREATED' ? (ctx.lang === 'en' ? 'Case created' : '创建案件') : eventLabel(c.kind, e.type, ctx.lang)}${e.from_state !== e.to_state && e.to_state ? html`<br><span class="muted">${e.from_state ? stateLabel(c.kind, e.from_state, ctx.lang) : ''} → ${stateLabel(c.kind, e.to_state, ctx.lang)}</span>` : ''}</th>
 <td data-label="${s.who}">${who(e)}</td>
-<td data-label="${s.why}">${e.type === 'CASE_CREATED' || e.type === 'REPLACE_APPLICATION' ? '' : readable(ctx.lang, e.payload)}</td>
+<td data-label="${s.why}">${e.type === 'CASE_CREATED' || e.type === 'REPLACE_APPLICATION' || Object.keys(e.payload ?? {}).length === 0 ? '' : readable(ctx.lang, e.payload)}</td>
 <td data-label="${s.hash}"><code class="hash">${e.hash}</code></td>
 </tr>`,
   )}</tbody></table>${d.historyNext ? html`<p><a href="${href(ctx, base, { history: d.historyNext })}">${s.moreHistory}</a></p>` : ''}`;

@@ -134,10 +134,13 @@ const readable = (key: string) => {
 
 export const fieldLabel = (lang: Lang, key: string): string => FIELDS[key]?.[lang] ?? readable(key);
 
-/** A choice's label: regions and research areas as the register names them, the rest from the table. */
-export function choiceLabel(lang: Lang, key: string, value: unknown): string {
+/** A known choice's label (regions and research areas as the register names them, the rest from the table), or null. */
+export function knownChoice(lang: Lang, key: string, value: unknown): string | null {
   const v = String(value);
   if (key === 'region' && STRINGS[lang].region[v]) return STRINGS[lang].region[v]!;
   if (key === 'research_areas' && STRINGS[lang].researchArea[v]) return STRINGS[lang].researchArea[v]!;
-  return CHOICES[v]?.[lang] ?? readable(v);
+  return CHOICES[v]?.[lang] ?? null;
 }
+
+/** A choice's label; one nobody has labelled, made readable. */
+export const choiceLabel = (lang: Lang, key: string, value: unknown): string => knownChoice(lang, key, value) ?? readable(String(value));

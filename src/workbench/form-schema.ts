@@ -57,6 +57,8 @@ export class SchemaFiles {
         for (const seg of fragment.split('/').filter(Boolean)) found = (found as Record<string, unknown>)?.[decodeURIComponent(seg).replace(/~1/g, '/').replace(/~0/g, '~')];
         if (!found || typeof found !== 'object') throw new Error(`${base}: cannot resolve ${$ref}`);
         const { $id: _id, title: _title, examples: _examples, ...targetRest } = found as Node;
+        // A whole file's description speaks of the file (date-time.json: why no leap second), not of the field that uses it.
+        if (!fragment) delete targetRest.description;
         node = { ...targetRest, ...rest } as Node;
         base = target;
         continue;

@@ -43,6 +43,7 @@ t.test('the case page: sections in words, deadlines, the history with hashes, an
   t.match(page.body, new RegExp(`<h1>${k.number} <span class="badge s-state" data-state="submitted">`));
   t.match(page.body, /<dt>Test scope<\/dt><dd><dl class="facts"><dt>Regions<\/dt><dd><ul class="plain"><li>Shenzhen Qianhai<\/li>/, 'the application as nested definition lists');
   t.notMatch(page.body, /\{&quot;|\{"/, 'no raw JSON');
+  t.match(page.body, /<dt>Level<\/dt><dd>Medium<\/dd>/, 'a choice by its label');
   t.match(page.body, /<a class="button" href="\/workbench\/cases\/sandbox-cases\/[0-9a-f-]+\/events\/START_REVIEW">Start review<\/a>/);
   const history = await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${k.id}/events`, token: c.regulator.token });
   for (const e of history.json().items) t.match(page.body, `<code class="hash">${e.hash}</code>`);

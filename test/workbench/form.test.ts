@@ -144,6 +144,8 @@ t.test('required marks, limits and descriptions are shown; long texts are text a
   t.match(controls.value, /<textarea id="f_summary" name="summary" rows="4" maxlength="20000"/);
   t.match(controls.value, /不超过 20000 个字符/);
   t.match(controls.value, /SHA-256 of the signed test report/);
+  t.notMatch(controls.value, /leap second/, 'a referenced file’s own description is not a field’s hint');
+  t.match(controls.value, /日期和时间，北京时间（UTC\+8）/);
   t.match(controls.value, /<input type="radio" id="f_results-5b-0-5d--2e-verdict-0" name="results\[0\].verdict" value="pass"/);
   const given = renderForm({ lang: 'en', files, root: results, fields: {}, errors: new Map(), options: { criterion_id: [{ value: 'emergency-stop', label: 'Emergency stop (mandatory)' }] } });
   t.match(given.controls.value, /<input type="radio" id="f_results-5b-0-5d--2e-criterion_id-0" name="results\[0\].criterion_id" value="emergency-stop"> Emergency stop \(mandatory\)/, 'a property given its choices offers them');
