@@ -6,6 +6,11 @@ export type FormPart = { name: string; filename: string | null; type: string | n
 
 export class MultipartError extends Error {}
 
+/** A parsed body, marked as such: a JSON array must never pass for one. */
+export class MultipartForm {
+  constructor(readonly parts: FormPart[]) {}
+}
+
 const MAX_PARTS = 16;
 const CRLF = Buffer.from('\r\n');
 const HEADERS_END = Buffer.from('\r\n\r\n');

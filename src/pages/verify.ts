@@ -14,7 +14,7 @@ import { verifyCredentialOffline } from '../credentials/verify-offline.js';
 import { CERTIFICATE_NUMBER, findCertificate } from '../register/certificates.js';
 import type { Html } from './html.js';
 import { STRINGS } from './i18n.js';
-import { MultipartError, parseMultipart, type FormPart } from './multipart.js';
+import { MultipartError, MultipartForm, parseMultipart, type FormPart } from './multipart.js';
 import { isReadable, verifyPage, type CredentialSubject, type FieldError, type VerifyLimits, type VerifyResult } from './verify-views.js';
 import type { PageContext } from './views.js';
 
@@ -80,10 +80,10 @@ function subjectOf(claims: Record<string, any>): CredentialSubject | null {
 
 type Submitted = { credential: string; image: FormPart | null };
 
-/** The two fields, from a multipart body (the page's form) or a URL-encoded one (a script's). */
+/** The two fields, from a multipart body (the page's form), or a URL-encoded or JSON one (a script's); anything else has neither. */
 function submitted(body: unknown): Submitted {
-  if (Array.isArray(body)) {
-    const parts = body as FormPart[];
+  if (body instanceof MultipartForm) {
+    const { parts } = body;
     const text = parts.find((p) => p.name === 'credential' && p.filename === null);
     // A file input left empty still sends its part, with no name and no bytes.
     const image = parts.find((p) => p.name === 'qr_image' && (p.data.length > 0 || p.filename));
@@ -113,7 +113,7 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
   await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: UPLOAD_BODY_LIMIT }, (request, body, done) => {
     try {
-      done(null, parseMultipart(body as Buffer, request.headers['content-type'] ?? ''));
+      done(null, new MultipartForm(parseMultipart(body as Buffer, request.headers['content-type'] ?? '')));
     } catch (err) {
       done(err as Error, undefined);
     }

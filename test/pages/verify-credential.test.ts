@@ -217,6 +217,11 @@ t.test('a form without a credential or an image is refused naming the field, GOV
   t.equal(both.statusCode, 400);
   t.match(both.body, 'Paste a credential or choose an image, not both');
   t.match(both.body, `>${jwt}</textarea>`, 'what was pasted is kept');
+  for (const payload of [[null], [{ name: 'credential', data: 'x' }], 42, { credential: 42 }]) {
+    const json = await ta.req({ method: 'POST', url: '/register/verify', headers: en, payload: payload as never });
+    t.equal(json.statusCode, 400, `a JSON body ${JSON.stringify(payload)} has no credential in it`);
+  }
+  t.equal(outcomeOf((await ta.req({ method: 'POST', url: '/register/verify', headers: en, payload: { credential: jwt } })).body), 'valid', 'a JSON body is judged like the form');
   const long = await paste('x'.repeat(8193));
   t.equal(long.statusCode, 413);
   t.match(long.body, 'The pasted text must be 8,192 characters or fewer');
