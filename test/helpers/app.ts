@@ -87,6 +87,11 @@ export function testSecretsKeyFile(): string {
   return secretsFile;
 }
 
+/** Tests send webhooks to loopback addresses only: no host name is ever resolved (a test that needs one builds its own dispatcher). */
+const noNameLookup = async (host: string): Promise<never> => {
+  throw new Error(`tests resolve no host names (${host})`);
+};
+
 export type TestApp = {
   app: FastifyInstance;
   database: Database;
@@ -126,7 +131,7 @@ export async function buildTestApp(
   });
   const database = opts.database ?? (await openTestDatabase());
   const clock = opts.clock ?? new TestClock();
-  const app = await buildApp({ config, database, now: clock.now, logger: opts.logger ?? createLogger(config), checkResponses: opts.checkResponses ?? true });
+  const app = await buildApp({ config, database, now: clock.now, logger: opts.logger ?? createLogger(config), checkResponses: opts.checkResponses ?? true, webhookLookup: noNameLookup });
   t.teardown(async () => {
     await app.close();
     if (!opts.database) await database.close();

@@ -153,6 +153,18 @@ const ROWS: Row[] = [
     expect: [401, 403, 'has', 'hides', 'hides', 'has', 'hides'],
   },
 
+  // Webhooks (SPEC §9): applicants and labs manage their organization's endpoints, regulators the
+  // regulators'; the representative endpoint is the owner organization's.
+  { route: 'POST /v1/webhooks', url: () => '/v1/webhooks', body: () => ({ url: 'https://hooks.example.cn/matrix', events: ['*'] }), expect: [401, 403, 201, 201, 201, 201, 201] },
+  { route: 'GET /v1/webhooks', url: () => '/v1/webhooks?limit=200', holds: hasId((w) => hooks(w).live), expect: [401, 403, 'hides', 'hides', 'hides', 'has', 'hides'] },
+  { route: 'GET /v1/webhooks/:id', url: (w) => `/v1/webhooks/${hooks(w).live}`, expect: [401, 403, 404, 404, 404, 200, 404] },
+  { route: 'PATCH /v1/webhooks/:id', url: (w) => `/v1/webhooks/${hooks(w).live}`, body: () => ({ description: 'matrix' }), expect: [401, 403, 404, 404, 404, 200, 404] },
+  { route: 'DELETE /v1/webhooks/:id', url: (w) => `/v1/webhooks/${hooks(w).throwaway}`, expect: [401, 403, 404, 404, 404, 204, 404] },
+  { route: 'GET /v1/webhooks/:id/deliveries', url: (w) => `/v1/webhooks/${hooks(w).live}/deliveries`, expect: [401, 403, 404, 404, 404, 200, 404] },
+  { route: 'POST /v1/webhooks/:id/deliveries/:delivery_id/retry', url: (w) => `/v1/webhooks/${hooks(w).live}/deliveries/${hooks(w).delivery}/retry`, expect: [401, 403, 404, 404, 404, 202, 404] },
+  // The owner's ping is attempted (and fails: tests resolve no host name) and answered.
+  { route: 'POST /v1/webhooks/:id/ping', url: (w) => `/v1/webhooks/${hooks(w).live}/ping`, expect: [401, 403, 404, 404, 404, 200, 404] },
+
   ...caseRows('sandbox-cases', {
     create: [401, 403, 403, 403, 403, 201, 422],
     read: [401, 403, 200, 404, 404, 200, 404],
@@ -199,6 +211,10 @@ const ROWS: Row[] = [
   }),
 ];
 
+function hooks(w: World): { live: string; throwaway: string; delivery: string } {
+  return (w as World & { hooks: { live: string; throwaway: string; delivery: string } }).hooks;
+}
+
 function liveNumber(w: World, kind: string): string {
   return (w as World & { numbers: Record<string, string> }).numbers[kind]!;
 }
@@ -238,6 +254,12 @@ Object.assign(w, {
     'sandbox-cases': await numberOf('sandbox-cases', w.cases['sandbox-cases']!.live),
     'genai-projects': await numberOf('genai-projects', w.cases['genai-projects']!.live),
   },
+  hooks: await (async () => {
+    const hook = async () => (await ta.req({ method: 'POST', url: '/v1/webhooks', token: w.c.applicant.token, payload: { url: 'https://hooks.example.cn/owner', events: ['*'] } })).json().id as string;
+    const live = await hook();
+    const delivery = await ta.app.db.insertInto('webhook_deliveries').values({ endpoint_id: live, type: 'ping', data: '{}', created_at: ta.clock.now(), next_attempt_at: ta.clock.now(), expires_at: ta.clock.now() }).returning('id').executeTakeFirstOrThrow();
+    return { live, throwaway: await hook(), delivery: delivery.id };
+  })(),
   // A certified case of its own for the one event that ends the certificate (REVOKE).
   fresh: { 'certification-cases': (await w.c.certify({ product: w.robot, scheme: 'robot-safety', lab: w.labA })).id },
 });
@@ -327,6 +349,8 @@ t.test("another organization's record answers exactly like one that does not exi
   pairs.push(
     [`/v1/products/${w.robot.id}`, `/v1/products/${w.randomId()}`],
     [`/v1/organizations/${w.c.applicantOrg.id}`, `/v1/organizations/${w.randomId()}`],
+    [`/v1/webhooks/${hooks(w).live}`, `/v1/webhooks/${w.randomId()}`],
+    [`/v1/webhooks/${hooks(w).live}/deliveries`, `/v1/webhooks/${w.randomId()}/deliveries`],
   );
   for (const who of ['applicant_other', 'lab_other'] as const) {
     for (const [theirs, none] of pairs) {
