@@ -39,6 +39,8 @@ export type CasePageData = {
   historyNext: string | null;
   actorNames: Map<string, string>;
   events: string[];
+  /** The application may be edited now (a draft, by its applicant). */
+  editable: boolean;
   now: Date;
   notice?: { text: string; warn?: boolean };
   status?: 'stale' | 'not-now';
@@ -50,9 +52,12 @@ export function casePage(ctx: WbContext, d: CasePageData): Html {
   const s = WB[ctx.lang];
   const { c } = d;
   const base = `/workbench/cases/${c.kind}/${c.id}`;
-  const actions = d.events.length
-    ? html`<ul class="actions" role="list">${d.events.map((e) => html`<li><a class="button${d.events.length > 1 ? ' secondary' : ''}" href="${href(ctx, `${base}/events/${e}`)}">${eventLabel(c.kind, e, ctx.lang)}</a></li>`)}</ul>`
-    : html`<p>${s.noActions}</p>`;
+  const actions =
+    d.events.length || d.editable
+      ? html`<ul class="actions" role="list">${d.editable ? html`<li><a class="button secondary" href="${href(ctx, `${base}/edit`)}">${s.editApplication}</a></li>` : ''}${d.events.map(
+          (e) => html`<li><a class="button${d.events.length > 1 ? ' secondary' : ''}" href="${href(ctx, `${base}/events/${e}`)}">${eventLabel(c.kind, e, ctx.lang)}</a></li>`,
+        )}</ul>`
+      : html`<p>${s.noActions}</p>`;
   const deadlines = Object.entries(c.deadlines ?? {});
   const deadlineList = deadlines.length
     ? html`<dl class="facts">${deadlines.map(([name, at]) => {

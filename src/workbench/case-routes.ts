@@ -15,6 +15,7 @@ import { callerOf } from '../http/plugins/auth.js';
 import { html } from '../pages/html.js';
 import { href } from '../pages/views.js';
 import { getScheme } from '../registry/schemes.js';
+import { mayEdit } from './applicant-routes.js';
 import { casePage, eventFormPage, type CasePageData } from './case-page.js';
 import { SchemaFiles } from './form-schema.js';
 import { errorsByField, readFields, toFields, type Fields } from './form-values.js';
@@ -59,6 +60,7 @@ export default async function casePageRoutes(app: FastifyInstance) {
       historyNext: history.next_cursor,
       actorNames: new Map(actors.filter((a) => a.name).map((a) => [a.id, a.name!])),
       events: allowedEvents(wf, c.state, caller),
+      editable: mayEdit(wf, c.state, caller.role),
       now: app.engine.now(),
     };
   }
@@ -120,8 +122,15 @@ ${controls}
     const { wf, id } = target(request);
     const ctx = wbContext(request, reply);
     const data = await pageData(ctx, wf, callerOf(session.principal), id);
-    const done = ctx.query.done && wf.events[ctx.query.done] ? { text: WB[ctx.lang].fired(eventLabel(wf.kind, ctx.query.done, ctx.lang)) } : undefined;
-    return sendHtml(reply, ctx, casePage(ctx, { ...data, notice: done }));
+    const s = WB[ctx.lang];
+    const notice = ctx.query.moved
+      ? { text: s.stale, warn: true }
+      : ctx.query.saved
+        ? { text: s.draftSaved }
+        : ctx.query.done && wf.events[ctx.query.done]
+          ? { text: s.fired(eventLabel(wf.kind, ctx.query.done, ctx.lang)) }
+          : undefined;
+    return sendHtml(reply, ctx, casePage(ctx, { ...data, notice }));
   });
 
   /** The answers that are the case page again: someone moved the case (stale), or the event is not possible in its state. */

@@ -101,6 +101,18 @@ const en = {
   badRequestTitle: 'This request is not valid',
   backToMyWork: '← Back to my work',
   tooManyTitle: 'Too many requests',
+  newProduct: 'Register a product',
+  newProductIntro: 'A product of your organization: an AI system, robot, embodied-AI system or generative-AI service. Applications name one of these.',
+  productRegistered: (name: string) => `Product registered: ${name}.`,
+  startTitle: 'Start an application',
+  yourProducts: 'Your products',
+  noProducts: 'Your organization has no product yet: register one first.',
+  newApplication: (kind: string) => `New application: ${kind}`,
+  saveDraft: 'Save as draft',
+  editApplication: 'Edit the application',
+  saveChanges: 'Save changes',
+  draftSaved: 'The application is saved as a draft. Check it, then submit it when it is complete.',
+  startLink: 'Start an application or register a product',
 };
 
 export type WorkbenchStrings = typeof en;
@@ -202,6 +214,18 @@ const zh: WorkbenchStrings = {
   badRequestTitle: '请求无效',
   backToMyWork: '← 返回我的待办',
   tooManyTitle: '请求过于频繁',
+  newProduct: '登记产品',
+  newProductIntro: '贵单位的产品：人工智能系统、机器人、具身智能系统或生成式人工智能服务。申请须指明其中之一。',
+  productRegistered: (name: string) => `已登记产品：${name}。`,
+  startTitle: '发起申请',
+  yourProducts: '贵单位的产品',
+  noProducts: '贵单位尚未登记产品，请先登记产品。',
+  newApplication: (kind: string) => `新申请：${kind}`,
+  saveDraft: '保存为草稿',
+  editApplication: '修改申请材料',
+  saveChanges: '保存修改',
+  draftSaved: '申请已保存为草稿。请核对，材料齐全后再提交。',
+  startLink: '发起申请或登记产品',
 };
 
 export const WB: Record<Lang, WorkbenchStrings> = { en, 'zh-Hans': zh };

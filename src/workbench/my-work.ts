@@ -123,7 +123,8 @@ ${ctx.explicit ? html`<input type="hidden" name="lang" value="${ctx.lang}">` : '
           v.next_cursor ? html`<a href="${href(ctx, '/workbench', { kind: v.kind, state: v.state, limit: ctx.query.limit, cursor: v.next_cursor })}" rel="next">${s.nextPage}</a>` : ''
         }</nav>`
       : '';
-  return wbLayout(ctx, { title: s.myWorkTitle, body: html`<h1>${s.myWorkTitle}</h1><p class="muted">${s.myWorkIntro}</p>${filters}${table}${pager}` });
+  const start = v.role === 'applicant' ? html`<p><a class="button" href="${href(ctx, '/workbench/start')}">${s.startLink}</a></p>` : '';
+  return wbLayout(ctx, { title: s.myWorkTitle, body: html`<h1>${s.myWorkTitle}</h1><p class="muted">${s.myWorkIntro}</p>${start}${filters}${table}${pager}` });
 }
 
 export default async function myWorkRoutes(app: FastifyInstance) {

@@ -17,6 +17,7 @@ import { SESSION_COOKIE, endSession, resumeSession, startSession } from './sessi
 import { signInPage } from './sign-in.js';
 import myWorkRoutes from './my-work.js';
 import casePageRoutes from './case-routes.js';
+import applicantRoutes from './applicant-routes.js';
 
 function htmlErrors(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
@@ -99,6 +100,7 @@ async function workbench(app: FastifyInstance) {
 
   await app.register(myWorkRoutes);
   await app.register(casePageRoutes);
+  await app.register(applicantRoutes);
 }
 
 /** Registered by the app under /workbench. */
