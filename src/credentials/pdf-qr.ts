@@ -13,7 +13,6 @@ const MAX_PIXELS = 12_000_000;
 /** jsQR needs a few pixels a module: a one-pixel-a-module image is enlarged to about this side. */
 const MIN_SIDE = 600;
 
-export const isPdf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 5)).toString('latin1') === '%PDF-';
 
 const num = (dict: PDFDict, key: string) => {
   const v = dict.lookup(PDFName.of(key));

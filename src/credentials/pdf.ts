@@ -5,9 +5,9 @@
 //
 // Font: Noto Sans SC (SIL Open Font License 1.1) from the npm package @expo-google-fonts/noto-sans-sc
 // (MIT); its 10 MB TTF is read once per process and embedded as a subset of the glyphs the page
-// uses. The QR code (error correction M) is a PNG of one pixel per module, drawn at least 80 mm wide
-// without smoothing, so that a 300 dpi rendering decodes and the CLI can read the image back out of
-// the PDF without a renderer (pdf-qr.ts).
+// uses. The QR code (error correction M) is a PNG of one pixel per module, drawn without smoothing
+// at 0.51 mm a module (94 mm wide for version 40), so that a 300 dpi rendering decodes and the CLI
+// can read the image back out of the PDF without a renderer (pdf-qr.ts).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -87,8 +87,9 @@ const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : null
 
 /**
  * The QR symbol as a grey PNG, one pixel per module, with its quiet zone. Error correction M holds
- * at most 2,331 bytes (version 40): a credential whose texts are too long for that (a scope of a
- * thousand Chinese characters) cannot travel in the code, which then holds the page's URL alone.
+ * at most 2,331 bytes (version 40), and a credential with Chinese names is already ~2,100 (a Chinese
+ * character is 4 in base64url of UTF-8): one whose texts are some 40 Chinese characters longer
+ * cannot travel in the code, which then holds the page's URL alone.
  */
 function qrPng(publicUrl: string, number: string, jwt: string): { png: Buffer; text: string; carriesCredential: boolean; modules: number } {
   let text = qrPayloadOf(publicUrl, number, jwt);

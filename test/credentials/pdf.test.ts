@@ -8,6 +8,7 @@ import fontkit from '@pdf-lib/fontkit';
 import jsqr from 'jsqr';
 import { decodePDFRawStream, PDFDict, PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
 import { PNG } from 'pngjs';
+import QRCode from 'qrcode';
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
@@ -150,6 +151,16 @@ t.test('a credential too long for a QR code: the code holds the page URL alone, 
   t.match(await credentialOfPdf(r.rawPayload), { refused: /holds https:\/\/registry\.example\.gov\.cn\/register\/certificates\/.* but no credential/ });
   t.match(await credentialOfPdf(Buffer.from(await (await PDFDocument.create()).save())), { refused: 'the PDF holds no QR code image this tool can read' });
   t.match(await credentialOfPdf(Buffer.from('%PDF-1.7 not really')), { refused: /^the PDF (cannot be read|holds no QR code)/ });
+});
+
+t.test('a PDF made elsewhere whose QR code names another certificate than its credential: read, and said so', async (t) => {
+  const doc = await PDFDocument.create();
+  const png = await QRCode.toBuffer(`${PUBLIC_URL}/register/certificates/GDAIC-2026-999999#vc=${credential}`, { errorCorrectionLevel: 'M', scale: 1, margin: 4 });
+  doc.addPage().drawImage(await doc.embedPng(png), { x: 50, y: 300, width: 280, height: 280 });
+  const found = await credentialOfPdf(await doc.save());
+  if (!('jwt' in found)) return t.fail(found.refused);
+  t.equal(found.jwt, credential);
+  t.match(found.notes, [/GDAIC-2026-999999/, new RegExp(`does not name certificate ${number}, which its credential states`)]);
 });
 
 t.test('an unknown certificate number is a 404 problem', async (t) => {
