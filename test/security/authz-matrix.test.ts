@@ -94,6 +94,7 @@ const ROWS: Row[] = [
   { route: 'GET /v1/transparency/leaves', url: () => '/v1/transparency/leaves?start=0&end=2', expect: ALL_200 },
   // Verifiable certificates (SPEC §8): public, the same for everyone.
   { route: 'GET /v1/register/certificates/:number/credential', url: (w) => `/v1/register/certificates/${w.certificateNumber}/credential`, expect: ALL_200 },
+  { route: 'GET /v1/register/certificates/:number/pdf', url: (w) => `/v1/register/certificates/${w.certificateNumber}/pdf`, expect: ALL_200 },
   { route: 'GET /.well-known/jwks.json', url: () => '/.well-known/jwks.json', expect: ALL_200 },
   { route: 'GET /v1/status-lists/:purpose/:n', url: () => '/v1/status-lists/revocation/0', expect: ALL_200 },
   // The public register as HTML pages (src/pages/routes.ts).
