@@ -24,7 +24,8 @@ export function wbContext(request: FastifyRequest, reply: FastifyReply): WbConte
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries((request.query ?? {}) as Record<string, unknown>)) if (one(v)) query[k] = one(v);
   const { lang, explicit } = chooseLang(query.lang, request.headers['accept-language']);
-  const csrfToken = reply.generateCsrf({ ...cookieOptions(request) } as never);
+  // An answer given before the workbench's hooks ran (the rate limiter's) has no cookies read, and no form to protect.
+  const csrfToken = request.cookies ? reply.generateCsrf({ ...cookieOptions(request) } as never) : '';
   return { lang, explicit, path: request.url.split('?')[0]!, query, principal: request.wbSession?.principal ?? null, csrf: csrfToken };
 }
 

@@ -8,6 +8,8 @@ const { app, req, clock } = ta;
 const f = await fixtures(ta);
 const sessions = () => app.db.selectFrom('workbench_sessions').selectAll().execute();
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+// A second instance on the same database, behind a trusted proxy and with a small rate limit; each client its own address.
+const edge = await buildTestApp(t, { database: ta.database, env: { TRUST_PROXY: 'true', RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' } });
 
 t.test('a page of the workbench without a session sends the browser to sign in', async (t) => {
   const res = await new WbClient(app).get('/workbench?kind=sandbox-cases');
@@ -61,8 +63,7 @@ t.test('a next address outside the workbench is not followed', async (t) => {
 });
 
 t.test('the session cookie is Secure when the request came over TLS', async (t) => {
-  const secure = await buildTestApp(t, { database: ta.database, env: { TRUST_PROXY: 'true' } });
-  const s = new WbClient(secure.app, { 'x-forwarded-proto': 'https' });
+  const s = new WbClient(edge.app, { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.1' });
   const res = await s.signIn(f.regulator.token);
   t.equal(res.statusCode, 303);
   t.match(s.lastSetCookie.find((l) => l.startsWith('wb_session='))!, /; Secure/);
@@ -148,4 +149,14 @@ t.test('the API keeps its own rules: a form body is still a 415 problem there, a
 t.test('workbench pages are not in the OpenAPI document', async (t) => {
   const doc = (await req({ method: 'GET', url: '/documentation/json' })).json();
   t.notOk(Object.keys(doc.paths).some((p) => p.startsWith('/workbench')));
+});
+
+t.test('the workbench counts against the same rate limit as the API, and says so as a page', async (t) => {
+  const c = new WbClient(edge.app, { 'accept-language': 'en', 'x-forwarded-for': '192.0.2.2' });
+  const answers = [];
+  for (let i = 0; i < 4; i++) answers.push(await c.get('/workbench/sign-in'));
+  t.same(answers.map((a) => a.statusCode), [200, 200, 200, 429]);
+  t.match(answers[3]!.headers['content-type'], /text\/html/);
+  t.ok(answers[3]!.headers['retry-after'], 'with Retry-After');
+  t.match(answers[3]!.body, /Too many requests/);
 });
