@@ -156,7 +156,7 @@ const en = {
     scope: 'Scope',
     validFrom: 'Valid from',
     fromImage: 'Read from the uploaded image',
-    certificateLink: 'Holding a printed certificate? Check its QR code or its credential:',
+    certificateBox: 'Verify a printed certificate’s QR code or its credential',
   },
   region: {
     guangdong: 'Guangdong',
@@ -330,7 +330,7 @@ const zh: Strings = {
     scope: '认证范围',
     validFrom: '有效期自',
     fromImage: '从上传的图片中读取',
-    certificateLink: '持有纸质证书？可核验其二维码或电子凭证：',
+    certificateBox: '核验纸质证书的二维码或电子凭证',
   },
   region: {
     guangdong: '广东',

@@ -11,7 +11,8 @@ import { sandboxWorkflow } from '../../workflows/sandbox.js';
 import { genaiWorkflow } from '../../workflows/genai.js';
 import { eventLabel, roleLabels, stateLabel, workflowLabels } from '../../workflows/labels.js';
 import { stateDiagram } from './diagram.js';
-import verifyPages from './verify.js';
+import verifyPages, { VERIFY_LIMITS } from './verify.js';
+import { certificateVerifyBox } from './verify-views.js';
 import type { Html } from './html.js';
 import { LANGS, STRINGS, chooseLang, type Lang } from './i18n.js';
 import {
@@ -152,7 +153,7 @@ async function registerPages(app: FastifyInstance) {
       return sendPage(reply, ctx, errorPage(ctx, { title: s.notFoundTitle, message: s.notFoundCertificate(number.trim()) }), 404);
     }
     const [history, schemes] = await Promise.all([certificateStatusHistory(app.db, cert.number), listSchemes(app.db, { limit: 200 })]);
-    return sendPage(reply, ctx, certificatePage(ctx, cert, history ?? [], schemes.items, now));
+    return sendPage(reply, ctx, certificatePage(ctx, cert, history ?? [], schemes.items, now, certificateVerifyBox(ctx, VERIFY_LIMITS)));
   });
 
   app.get('/sandbox/:number', hide, async (request, reply) => {

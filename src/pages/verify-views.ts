@@ -106,26 +106,17 @@ ${
 }`;
 }
 
-export function verifyPage(
-  ctx: PageContext,
-  opts: { credential: string; errors: FieldError[]; result: VerifyResult | null; limits: VerifyLimits },
-): Html {
-  const s = STRINGS[ctx.lang];
-  const v = s.verify;
-  const { errors, result, limits } = opts;
+/** The form, with each error beside its field; `boxed` for a form inside another panel. */
+function verifyForm(ctx: PageContext, opts: { credential: string; errors: FieldError[]; limits: VerifyLimits; boxed?: boolean }): Html {
+  const v = STRINGS[ctx.lang].verify;
+  const { errors, limits } = opts;
   const errorOf = (field: VerifyField) => errors.find((e) => e.field === field);
   const fieldError = (field: VerifyField) => {
     const e = errorOf(field);
     return e ? html`<p class="field-error" id="${field}-error"><span class="visually-hidden">${v.errorPrefix}</span>${e.message}</p>` : '';
   };
   const describedBy = (field: VerifyField) => `${field}-hint${errorOf(field) ? ` ${field}-error` : ''}`;
-  const summary = errors.length
-    ? html`<div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" autofocus>
-<h2 id="error-summary-title">${v.errorSummary}</h2>
-<ul>${errors.map((e) => html`<li><a href="#${e.field}">${e.message}</a></li>`)}</ul>
-</div>`
-    : '';
-  const form = html`<form class="panel verify-form" method="post" action="${href(ctx, VERIFY_PATH)}" enctype="multipart/form-data">
+  return html`<form class="${opts.boxed ? '' : 'panel '}verify-form" method="post" action="${href(ctx, VERIFY_PATH)}" enctype="multipart/form-data">
 <div class="field${errorOf('credential') ? ' has-error' : ''}">
 <label for="credential">${v.credentialLabel}</label>
 <p class="hint" id="credential-hint">${v.credentialHint(limits.credentialChars)}</p>
@@ -140,10 +131,34 @@ ${fieldError('qr_image')}
 </div>
 <button type="submit">${v.submit}</button>
 </form>`;
+}
+
+/** The form on a certificate's page (SPEC §8: the certificate page verifies a pasted or scanned credential), folded until opened. */
+export function certificateVerifyBox(ctx: PageContext, limits: VerifyLimits): Html {
+  const v = STRINGS[ctx.lang].verify;
+  return html`<details class="panel verify-box">
+<summary>${v.certificateBox}</summary>
+<p class="muted">${v.intro}</p>
+${verifyForm(ctx, { credential: '', errors: [], limits, boxed: true })}
+</details>`;
+}
+
+export function verifyPage(
+  ctx: PageContext,
+  opts: { credential: string; errors: FieldError[]; result: VerifyResult | null; limits: VerifyLimits },
+): Html {
+  const v = STRINGS[ctx.lang].verify;
+  const { errors, result } = opts;
+  const summary = errors.length
+    ? html`<div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" autofocus>
+<h2 id="error-summary-title">${v.errorSummary}</h2>
+<ul>${errors.map((e) => html`<li><a href="#${e.field}">${e.message}</a></li>`)}</ul>
+</div>`
+    : '';
   const title = result ? `${v.outcome[result.verdict.outcome]} · ${v.title}` : errors.length ? `${v.errorPrefix}${v.title}` : v.title;
   const body = html`${summary}<h1>${v.title}</h1>
 ${result ? verdictSection(ctx, result) : html`<p>${v.intro}</p>`}
 ${result ? html`<h2 id="again">${v.again}</h2>` : ''}
-${form}`;
+${verifyForm(ctx, opts)}`;
   return layout(ctx, { title, section: 'verify', body });
 }

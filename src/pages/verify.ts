@@ -33,7 +33,7 @@ const QR_MAX_CONCURRENT = 2;
 const MAX_LISTS = STATUS_PURPOSES.length * 2;
 const BUSY_RETRY_AFTER_S = 5;
 
-const LIMITS: VerifyLimits = { credentialChars: CREDENTIAL_LIMIT_CHARS, imageMiB: IMAGE_LIMIT_BYTES / MiB };
+export const VERIFY_LIMITS: VerifyLimits = { credentialChars: CREDENTIAL_LIMIT_CHARS, imageMiB: IMAGE_LIMIT_BYTES / MiB };
 
 export type PageHelpers = {
   context: (request: FastifyRequest) => PageContext;
@@ -172,7 +172,7 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
 
   const formPage = (request: FastifyRequest, reply: FastifyReply, errors: FieldError[], status: number, credential = '') => {
     const ctx = context(request);
-    return send(reply, ctx, verifyPage(ctx, { credential, errors, result: null, limits: LIMITS }), status);
+    return send(reply, ctx, verifyPage(ctx, { credential, errors, result: null, limits: VERIFY_LIMITS }), status);
   };
 
   // The form's own errors are the form again, with each message beside its field; others are the register's error pages.
@@ -186,7 +186,7 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
         reply,
         [
           multipart
-            ? { field: 'qr_image', message: v.tooLarge(LIMITS.imageMiB) }
+            ? { field: 'qr_image', message: v.tooLarge(VERIFY_LIMITS.imageMiB) }
             : { field: 'credential', message: v.tooLong(CREDENTIAL_LIMIT_CHARS) },
         ],
         413,
@@ -197,7 +197,7 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
       return send(
         reply,
         ctx,
-        verifyPage(ctx, { credential: '', errors: [{ field: 'credential', message: v.rateLimited }], result: null, limits: LIMITS }),
+        verifyPage(ctx, { credential: '', errors: [{ field: 'credential', message: v.rateLimited }], result: null, limits: VERIFY_LIMITS }),
         429,
       );
     }
@@ -228,10 +228,10 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
       if (text && form.image) return refuse('credential', v.both);
       if (text.length > CREDENTIAL_LIMIT_CHARS) return refuse('credential', v.tooLong(CREDENTIAL_LIMIT_CHARS), 413);
       if (!form.image)
-        return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [], result: await judge(text, false), limits: LIMITS }));
+        return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [], result: await judge(text, false), limits: VERIFY_LIMITS }));
 
       const image = form.image;
-      if (image.data.length > IMAGE_LIMIT_BYTES) return refuse('qr_image', v.tooLarge(LIMITS.imageMiB), 413);
+      if (image.data.length > IMAGE_LIMIT_BYTES) return refuse('qr_image', v.tooLarge(VERIFY_LIMITS.imageMiB), 413);
       let qrText: string;
       try {
         qrText = await reader.read(image.data);
@@ -255,7 +255,7 @@ export default async function verifyPages(app: FastifyInstance, opts: PageHelper
             return refuse('qr_image', v.noQrCode);
         }
       }
-      return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [], result: await judge(qrText, true), limits: LIMITS }));
+      return send(reply, ctx, verifyPage(ctx, { credential: '', errors: [], result: await judge(qrText, true), limits: VERIFY_LIMITS }));
     },
   );
 }

@@ -213,7 +213,8 @@ function genaiTable(ctx: PageContext, items: GenaiRegisterEntry[]): Html {
 const back = (ctx: PageContext) => html`<p><a href="${href(ctx, '/register')}">${STRINGS[ctx.lang].backToRegister}</a></p>`;
 const facts = (rows: Array<[string, Html | string]>) => html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
 
-export function certificatePage(ctx: PageContext, cert: PublicCertificate, history: PublicStatusChange[], schemes: SchemeView[], now: Date): Html {
+/** `verifyBox`: the form that verifies a credential (src/pages/verify-views.ts), shown after the status history. */
+export function certificatePage(ctx: PageContext, cert: PublicCertificate, history: PublicStatusChange[], schemes: SchemeView[], now: Date, verifyBox: Html | '' = ''): Html {
   const s = STRINGS[ctx.lang];
   const kind = 'certification-cases';
   const body = html`${back(ctx)}
@@ -251,7 +252,7 @@ ${
       )}</tbody>
 </table>`
 }
-<p>${s.verify.certificateLink} <a href="${href(ctx, VERIFY_PATH)}">${s.verify.title}</a></p>
+${verifyBox}
 <p class="muted"><a href="/v1/register/certificates/${encodeURIComponent(cert.number)}" type="application/json">${s.machineReadable}</a></p>`;
   return layout(ctx, { title: `${s.certificateHeading(cert.number)} · ${certificateStatusLabels[cert.status][ctx.lang]}`, section: 'register', body });
 }

@@ -107,10 +107,13 @@ t.test(
     const z = await ta.req({ method: 'GET', url: '/register/verify?lang=zh-Hans' });
     t.match(z.body, '<h1>核验证书的电子凭证</h1>');
     t.match(z.body, 'action="/register/verify?lang=zh-Hans"', 'the chosen language travels with the form');
+    const certificatePage = await get(`/register/certificates/${number}?lang=en`);
     t.match(
-      await get(`/register/certificates/${number}?lang=en`),
-      '<a href="/register/verify?lang=en">Verify a certificate’s credential</a>',
+      certificatePage,
+      /<details class="panel verify-box">\s*<summary>Verify a printed certificate’s QR code or its credential<\/summary>/,
+      'the certificate page carries the form, folded',
     );
+    t.match(certificatePage, '<form class="verify-form" method="post" action="/register/verify?lang=en" enctype="multipart/form-data">');
     t.match(await get('/register?lang=en'), '<a href="/register/verify?lang=en">Verify a certificate</a>');
   },
 );
@@ -221,7 +224,11 @@ t.test('a form without a credential or an image is refused naming the field, GOV
     const json = await ta.req({ method: 'POST', url: '/register/verify', headers: en, payload: payload as never });
     t.equal(json.statusCode, 400, `a JSON body ${JSON.stringify(payload)} has no credential in it`);
   }
-  t.equal(outcomeOf((await ta.req({ method: 'POST', url: '/register/verify', headers: en, payload: { credential: jwt } })).body), 'valid', 'a JSON body is judged like the form');
+  t.equal(
+    outcomeOf((await ta.req({ method: 'POST', url: '/register/verify', headers: en, payload: { credential: jwt } })).body),
+    'valid',
+    'a JSON body is judged like the form',
+  );
   const long = await paste('x'.repeat(8193));
   t.equal(long.statusCode, 413);
   t.match(long.body, 'The pasted text must be 8,192 characters or fewer');
@@ -340,7 +347,7 @@ const noBrowser = !testDatabaseUrl()
     : false;
 
 t.test(
-  'in Chromium, on a phone, with the page’s CSP: a QR picture chosen and sent verifies; an empty form focuses its error summary',
+  'in Chromium, on a phone, with the page’s CSP: a QR picture chosen on the certificate’s page and sent verifies; an empty form focuses its error summary',
   { skip: noBrowser },
   async (t) => {
     const { chromium } = await import('playwright-core');
@@ -357,14 +364,19 @@ t.test(
     // The empty form's 400 is the one failed load expected.
     page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 400') && t.fail(`console error: ${m.text()}`));
 
-    await page.goto(`${base}/register/verify?lang=en`);
-    t.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scrolling at 390 px');
+    await page.goto(`${base}/register/certificates/${number}?lang=en`);
+    await page.click('.verify-box summary');
+    t.equal(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      true,
+      'no sideways scrolling at 390 px, the form open',
+    );
     const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-page-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'certificate-qr.png');
     writeFileSync(file, await QRCode.toBuffer(qrPayloadOf(PUBLIC, number, jwt), { errorCorrectionLevel: 'M', scale: 3 }));
     await page.setInputFiles('#qr_image', file);
-    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    await Promise.all([page.waitForNavigation(), page.click('.verify-box button[type="submit"]')]);
     t.equal(await page.textContent('#verdict-word'), 'Valid', 'the browser’s own multipart body is read');
     t.match(await page.textContent('.verifier-message'), `valid: certificate ${number}`);
     t.equal(
@@ -382,8 +394,10 @@ t.test(
     // axe-core run through the DevTools protocol (the page's CSP rightly refuses an injected script tag).
     await page.context().close();
     const checked = await (await browser.newContext()).newPage();
-    for (const url of [`${base}/register/verify?lang=zh-Hans`]) {
+    for (const url of [`${base}/register/verify?lang=zh-Hans`, `${base}/register/certificates/${number}?lang=zh-Hans`]) {
       await checked.goto(url);
+      // The certificate page's form is folded: opened, so that axe sees it.
+      await checked.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
       await checked.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
       const violations = await checked.evaluate(async () =>
         (await (window as any).axe.run()).violations.map((v: { id: string; nodes: unknown[] }) => `${v.id} (${v.nodes.length})`),
