@@ -45,7 +45,9 @@ export function wbLayout(ctx: WbContext, opts: { title: string; body: Html; erro
 <a class="skip" href="#main">${ctx.lang === 'en' ? 'Skip to content' : '跳到正文'}</a>
 <header class="site"><div class="wrap">
 <a class="brand" href="${href(ctx, '/workbench')}">${s.siteName}<small>${s.siteTagline}</small></a>
-${p ? html`<nav aria-label="${s.navMyWork}"><ul><li><a href="${href(ctx, '/workbench')}">${s.navMyWork}</a></li></ul></nav>` : ''}
+${p ? html`<nav aria-label="${s.navMyWork}"><ul><li><a href="${href(ctx, '/workbench')}">${s.navMyWork}</a></li>${
+    p.role === 'admin' || p.role === 'regulator' ? html`<li><a href="${href(ctx, '/workbench/organizations')}">${s.navOrganizations}</a></li>` : ''
+  }${p.role === 'admin' ? html`<li><a href="${href(ctx, '/workbench/principals')}">${s.navPrincipals}</a></li>` : ''}</ul></nav>` : ''}
 <a class="lang-switch" href="${switchHref(ctx, other)}" hreflang="${other}" lang="${other}">${ctx.lang === 'en' ? '中文' : 'English'}</a>
 ${p ? html`<form class="sign-out" method="post" action="${href(ctx, '/workbench/sign-out')}"><span class="who">${who}</span> ${formFields(ctx)}<button type="submit" class="link-button">${s.signOut}</button></form>` : ''}
 </div></header>

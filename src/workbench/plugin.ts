@@ -18,6 +18,7 @@ import { signInPage } from './sign-in.js';
 import myWorkRoutes from './my-work.js';
 import casePageRoutes from './case-routes.js';
 import applicantRoutes from './applicant-routes.js';
+import adminRoutes from './admin-routes.js';
 
 function htmlErrors(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
@@ -101,6 +102,7 @@ async function workbench(app: FastifyInstance) {
   await app.register(myWorkRoutes);
   await app.register(casePageRoutes);
   await app.register(applicantRoutes);
+  await app.register(adminRoutes);
 }
 
 /** Registered by the app under /workbench. */
