@@ -115,3 +115,18 @@ export function eventFormPage(ctx: WbContext, v: { c: CaseView; type: string; su
 ${v.form}`,
   });
 }
+
+/** "Check your answers": the case, the decision and what was entered, then one button; every field travels on hidden. */
+export function checkPage(ctx: WbContext, v: { c: CaseView; type: string; payload: unknown; action: string; hidden: Array<[string, string]> }): Html {
+  const s = WB[ctx.lang];
+  const label = eventLabel(v.c.kind, v.type, ctx.lang);
+  const hidden = v.hidden.map(([k, x]) => html`<input type="hidden" name="${k}" value="${x}">`);
+  return wbLayout(ctx, {
+    title: `${s.checkTitle} · ${label} · ${v.c.number}`,
+    body: html`<h1>${s.checkTitle}</h1><p>${s.checkIntro}</p>
+<div class="panel"><dl class="facts"><dt>${s.number}</dt><dd>${v.c.number} · ${workflowLabels[v.c.kind]?.title[ctx.lang] ?? v.c.kind}</dd><dt>${s.state}</dt><dd>${stateLabel(v.c.kind, v.c.state, ctx.lang)}</dd><dt>${s.decision}</dt><dd><strong>${label}</strong></dd></dl>
+${Object.keys((v.payload as object) ?? {}).length ? readable(ctx.lang, v.payload) : ''}</div>
+<form method="post" action="${v.action}">${hidden}<input type="hidden" name="_confirm" value="1">
+<div class="form-actions"><button type="submit">${s.confirm(label)}</button> <button type="submit" class="secondary" name="_edit" value="1">${s.change}</button></div></form>`,
+  });
+}

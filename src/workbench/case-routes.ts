@@ -11,12 +11,13 @@ import type { Caller } from '../engine/caller.js';
 import type { CaseView } from '../engine/case.js';
 import { allowedEvents } from '../engine/machine.js';
 import { AppError, notFound, type FieldError } from '../errors.js';
+import { check } from '../engine/transition.js';
 import { callerOf } from '../http/plugins/auth.js';
 import { html } from '../pages/html.js';
 import { href } from '../pages/views.js';
 import { getScheme } from '../registry/schemes.js';
 import { mayEdit } from './applicant-routes.js';
-import { casePage, eventFormPage, type CasePageData } from './case-page.js';
+import { casePage, checkPage, eventFormPage, type CasePageData } from './case-page.js';
 import { SchemaFiles } from './form-schema.js';
 import { errorsByField, readFields, toFields, type Fields } from './form-values.js';
 import { errorSummary, renderForm } from './form.js';
@@ -26,6 +27,8 @@ import { formFields, messagePage, type WbContext } from './layout.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAYLOAD_PREFIX = 'body/payload';
+/** Decisions that get a "check your answers" step before they are fired (GOV.UK's pattern for consequential decisions). */
+export const CONSEQUENTIAL = new Set(['ADMIT', 'REJECT', 'CERTIFY', 'DENY', 'REVOKE', 'TERMINATE', 'CONCLUDE', 'COMPLETE']);
 type Params = { kind: string; id: string; type?: string };
 
 /** A posted form as fields: every value a list, as the browser may repeat a name. */
@@ -163,7 +166,7 @@ ${controls}
     const caller = callerOf(session.principal);
     const fields = fieldsOf(request.body);
     const spec = wf.events[type]!;
-    if (fields._add?.length) return sendForm(reply, ctx, { wf, c: await getCase(app.db, wf, caller, id), type, fields });
+    if (fields._add?.length || fields._edit?.length) return sendForm(reply, ctx, { wf, c: await getCase(app.db, wf, caller, id), type, fields });
     const version = /^\d{1,9}$/.test(fields._version?.[0] ?? '') ? Number(fields._version![0]) : undefined;
     if (version === undefined) throw new AppError('validation_failed', 'the form lost its case version; open it again from the case page');
     let payload: unknown;
@@ -171,8 +174,16 @@ ${controls}
       const schemaId = `${wf.schemaDir}/events/${type}.json`;
       payload = readFields(files, files.resolve(files.file(schemaId), schemaId), fields);
     }
+    const input = payload === undefined ? { type } : { type, payload };
     try {
-      await fireEvent(app.engine, wf, caller, id, payload === undefined ? { type } : { type, payload }, { ifMatch: version });
+      if (CONSEQUENTIAL.has(type) && !fields._confirm?.length) {
+        // The engine's own checks (visibility, role, If-Match, state, payload schema), nothing written; its rules run on confirmation.
+        const row = await app.db.selectFrom('cases').selectAll().where('id', '=', id).where('kind', '=', wf.kind).executeTakeFirst();
+        check(app.engine, wf, caller, row, input, { ifMatch: version });
+        const hidden = Object.entries(fields).flatMap(([k, vs]) => (k === '_confirm' || k === '_edit' ? [] : vs.map((x): [string, string] => [k, k === '_csrf' ? ctx.csrf : x])));
+        return sendHtml(reply, ctx, checkPage(ctx, { c: (await getCase(app.db, wf, caller, id)), type, payload, action: href(ctx, `/workbench/cases/${wf.kind}/${id}/events/${type}`), hidden }));
+      }
+      await fireEvent(app.engine, wf, caller, id, input, { ifMatch: version });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       if (err.code === 'forbidden') return forbiddenPage(reply, ctx);

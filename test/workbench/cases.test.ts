@@ -94,8 +94,12 @@ t.test('a refused form comes back with the input kept and each error beside its 
   t.match(res.body, /name="testing_period.start" value="2027-01-01T09:00"/);
   t.same({ row: await stored(k.id), events: await events(k.id) }, before);
 
-  const rule = await regulator.post(formAction(form.body), filled(form.body, { 'conditions[0]': 'Monthly reports', 'testing_period.start': '2027-06-01T09:00', 'testing_period.end': '2027-01-01T09:00' }));
-  t.equal(rule.statusCode, 422, 'a rule of the machine refuses it');
+  const review = await regulator.post(formAction(form.body), filled(form.body, { 'conditions[0]': 'Monthly reports', 'testing_period.start': '2027-06-01T09:00', 'testing_period.end': '2027-01-01T09:00' }));
+  t.equal(review.statusCode, 200, 'a decision is checked first');
+  t.match(review.body, /Check your answers before you decide/);
+  t.same({ row: await stored(k.id), events: await events(k.id) }, before, 'nothing written by the check');
+  const rule = await regulator.post(/<form method="post" action="([^"]+)"/.exec(review.body.slice(review.body.indexOf('<main')))![1]!, submittedFields(review.body.slice(review.body.indexOf('<main'))));
+  t.equal(rule.statusCode, 422, 'a rule of the machine refuses it on confirmation');
   t.match(rule.body, /A rule refused this:/);
   t.match(rule.body, />Monthly reports<\/textarea>/);
   t.same({ row: await stored(k.id), events: await events(k.id) }, before);
@@ -105,6 +109,24 @@ t.test('a refused form comes back with the input kept and each error beside its 
   t.match(more.body, /name="conditions\[1\]"/);
   t.match(more.body, />Monthly reports<\/textarea>/);
   t.same({ row: await stored(k.id), events: await events(k.id) }, before);
+});
+
+t.test('a decision: check your answers, change them, then confirm', async (t) => {
+  const k = await submittedCase();
+  await api.fire('sandbox-cases', k.id, c.regulator.token, 'START_REVIEW');
+  const form = await regulator.get(`/workbench/cases/sandbox-cases/${k.id}/events/REJECT`);
+  const review = await regulator.post(formAction(form.body), filled(form.body, { reason: 'Out of scope' }));
+  t.equal(review.statusCode, 200);
+  const main = review.body.slice(review.body.indexOf('<main'));
+  t.match(main, new RegExp(`${k.number}`));
+  t.match(main, /<dt>Reason<\/dt><dd>Out of scope<\/dd>/);
+  const action = /<form method="post" action="([^"]+)"/.exec(main)![1]!;
+  const again = await regulator.post(action, { ...submittedFields(main), _edit: '1' });
+  t.match(again.body, />Out of scope<\/textarea>/, '"change" goes back to the form, filled in');
+  t.equal((await stored(k.id)).state, 'under_review');
+  const done = await regulator.post(action, submittedFields(main));
+  t.equal(done.statusCode, 303);
+  t.equal((await stored(k.id)).state, 'rejected');
 });
 
 t.test('a stale form says someone else moved the case and shows it as it is now; nothing changes', async (t) => {
