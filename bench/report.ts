@@ -56,6 +56,11 @@ export function writeResults(r: Results): string {
     out.push(`| 9. credentials: status list, ${int(l.certificates)} certificates | **p95 ${ms(l.p95)}**, p50 ${ms(l.p50)} (${int(l.requests)} requests over ${l.lists} lists × 2 purposes) | p95 ≤ 10 ms | ${ok(l.p95 <= 10)} |`);
     out.push(`| 9. credentials: one bit changed | **${l.changedLists.length} list rewritten** (${l.changedLists.join(', ')}) of ${2 * l.lists} | only its own list | ${ok(l.changedLists.length === 1)} |`);
   }
+  const wh = r.webhooks;
+  if (wh) {
+    out.push(`| 10. webhooks: transitions with an endpoint subscribed to every event | **${round(wh.ratio)} × without** (${int(wh.on.rate)} vs ${int(wh.off.rate)} events/s; ${int(wh.deliveredDuringRounds)} delivered) | ≥ 0.9 × | ${ok(wh.ratio >= 0.9)} |`);
+    out.push(`| 10. webhooks: dispatcher | **${round(wh.dispatcher.ratio)} × the transition rate** (${int(wh.dispatcher.rate)} deliveries/s over a backlog of ${int(wh.dispatcher.backlog)}, to a receiver on loopback) | ≥ 2 × | ${ok(wh.dispatcher.ratio >= 2)} |`);
+  }
   const so = r.soak;
   if (so) {
     out.push(`| 7. soak, latency | last window ÷ first: **p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}** (${int(so.rate)} events/s for ${round(so.seconds / 60, 1)} min) | ≤ 1.2 | ${ok(so.p50Ratio <= 1.2 && so.p99Ratio <= 1.2)} |`);

@@ -25,9 +25,10 @@ import { benchSoak, type SoakResult } from './soak.js';
 import { benchGrowth, type GrowthResult } from './growth.js';
 import { benchProofs, benchSequencerOnOff, drainLog, type OnOffResult, type ProofResult } from './transparency.js';
 import { benchIssuance, benchStatusLists, type IssuanceResult, type StatusListResult } from './credentials.js';
+import { benchWebhooks, type WebhooksResult } from './webhooks.js';
 import { writeResults } from './report.js';
 
-const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency', 'credentials'] as const;
+const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency', 'credentials', 'webhooks'] as const;
 type Name = (typeof ALL)[number];
 
 export type Results = {
@@ -46,6 +47,8 @@ export type Results = {
   transparency?: { proofs?: ProofResult; onOff?: OnOffResult; sequencerRatio?: number };
   /** Issue 23: CERTIFY with the credential issuer on and off; status lists at the register's size (loaded by the search benchmark). */
   credentials?: { issuance?: IssuanceResult; statusLists?: StatusListResult };
+  /** Issue 24: transitions with an endpoint subscribed to every event against none; the dispatcher's throughput. */
+  webhooks?: WebhooksResult;
 };
 
 async function main() {
@@ -88,6 +91,9 @@ async function main() {
     vcCasesPerRound: quick ? 300 : 1000,
     vcRounds: quick ? 2 : 3,
     statusListSeconds: quick ? 5 : 15,
+    whCases: n(10_000, 3_000),
+    whRounds: quick ? 2 : 3,
+    whBacklog: n(20_000, 5_000),
   };
   if (!(sizes.soakSeconds > 0)) throw new Error('SOAK_SECONDS must be a positive number of seconds');
   const began = Date.now();
@@ -205,6 +211,13 @@ async function main() {
     log(`  on ÷ off ${round(iss.ratio)} (${round(iss.on.rate, 0)} vs ${round(iss.off.rate, 0)} CERTIFY/s); the issuer alone ${round(iss.issuer.rate, 0)} credentials/s`);
   }
 
+  if (only.has('webhooks')) {
+    log(`benchmark 10: webhooks, transitions with an endpoint subscribed to every event and without, ${sizes.whRounds} rounds of ${sizes.txSeconds} s each`);
+    const wh = await benchWebhooks({ cases: sizes.whCases, clients: sizes.clients, seconds: sizes.txSeconds, rounds: sizes.whRounds, backlog: sizes.whBacklog });
+    results.webhooks = wh;
+    log(`  subscribed ÷ none ${round(wh.ratio)} (${round(wh.on.rate, 0)} vs ${round(wh.off.rate, 0)} /s); dispatcher ${round(wh.dispatcher.rate, 0)} deliveries/s = ${round(wh.dispatcher.ratio)} × the transition rate`);
+  }
+
   if (only.has('growth')) {
     log(`growth: service CPU per event on cases with 0 and ${sizes.growthPrior} prior reports, ${sizes.growthCases} cases each, ${sizes.growthRounds} rounds`);
     results.growth = await benchGrowth({ cases: sizes.growthCases, prior: sizes.growthPrior, rounds: sizes.growthRounds, passes: sizes.growthPasses, clients: sizes.clients, warmupSeconds: sizes.growthWarmupSeconds });
@@ -285,6 +298,8 @@ function summary(r: Results): string {
   const vc = r.credentials;
   if (vc?.issuance) lines.push(`credentials: CERTIFY with the issuer ÷ without ${round(vc.issuance.ratio)} (${round(vc.issuance.on.rate, 0)} vs ${round(vc.issuance.off.rate, 0)} /s); issuer alone ${round(vc.issuance.issuer.rate, 0)} credentials/s`);
   if (vc?.statusLists) lines.push(`credentials: status list p95 ${round(vc.statusLists.p95)} ms at ${vc.statusLists.certificates} certificates; one bit changed ${vc.statusLists.changedLists.length} list(s)`);
+  const wh = r.webhooks;
+  if (wh) lines.push(`webhooks: transitions with an endpoint for every event ÷ without ${round(wh.ratio)} (${round(wh.on.rate, 0)} vs ${round(wh.off.rate, 0)} /s); dispatcher ${round(wh.dispatcher.rate, 0)} deliveries/s = ${round(wh.dispatcher.ratio)} × the transition rate`);
   const so = r.soak;
   if (so) lines.push(`soak: last window ÷ first p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}; RSS end ÷ after warm-up ${round(so.rssRatio)} (${so.rss.end} vs ${so.rss.afterWarmup} MB); ${so.sent} sent at ${round(so.rate, 0)}/s, ${so.errors} not 200, audit ${so.verify.ok ? 'ok' : 'FAILED'}`);
   return lines.join('\n');
