@@ -30,7 +30,7 @@ export function actionable(role: Caller['role']): Array<{ wf: Workflow; state: s
   );
 }
 
-export type WorkItem = { id: string; number: string; kind: string; state: string; updated_at: Date; due: Date | null; deadlines: Record<string, string> };
+export type WorkItem = { id: string; number: string; kind: string; state: string; updated_at: Date; due: Date | null; report_due: Date | null; deadlines: Record<string, string> };
 type Key = { due: string; updated: string; id: string };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const decodeKey = (cursor: string | undefined) =>
@@ -54,17 +54,27 @@ export async function myWork(db: Db, caller: Caller, q: { kind?: string; state?:
       : caller.role === 'lab'
         ? sql`and c.lab_id = ${caller.organization_id ?? NO_ORG}`
         : sql``;
-  const keyset = after ? sql`where (coalesce(w.due, 'infinity'), w.updated_at, w.id) > (${after.due}::timestamptz, ${after.updated}::timestamptz, ${after.id}::uuid)` : sql``;
+  const keyset = after
+    ? sql`where (coalesce(least(w.deadline_due, w.report_due), 'infinity'), w.updated_at, w.id) > (${after.due}::timestamptz, ${after.updated}::timestamptz, ${after.id}::uuid)`
+    : sql``;
+  // A periodic report is owed a month after the last one (or after testing started): a deadline of
+  // the applicant's own, where its role may file one now (SUBMIT_REPORT), though no system event fires at it.
+  const reporting = pairs.filter((p) => p.events.includes('SUBMIT_REPORT'));
+  const reportDue = reporting.length
+    ? sql`case when (c.kind, c.state) in (${sql.join(reporting.map((p) => sql`(${p.wf.kind}, ${p.state})`))})
+        then (coalesce(c.record->'reports'->>'latest_at', c.record->>'testing_started_at', c.record->'testing_period'->>'start'))::timestamptz + interval '1 month' end`
+    : sql`null::timestamptz`;
   const { rows } = await sql<WorkItem>`
-    select * from (
+    select w.*, least(w.deadline_due, w.report_due) as due from (
       select c.id, c.number, c.kind, c.state, c.updated_at, c.deadlines,
-             (select min(d.value::timestamptz) from jsonb_each_text(c.deadlines) d) as due
+             (select min(d.value::timestamptz) from jsonb_each_text(c.deadlines) d) as deadline_due,
+             ${reportDue} as report_due
         from cases c
        where (c.kind, c.state) in (${sql.join(pairs.map((p) => sql`(${p.wf.kind}, ${p.state})`))}) ${visible}
     ) w ${keyset}
-    order by coalesce(w.due, 'infinity'), w.updated_at, w.id
+    order by coalesce(least(w.deadline_due, w.report_due), 'infinity'), w.updated_at, w.id
     limit ${q.limit + 1}`.execute(db);
-  const items = rows.slice(0, q.limit).map((r) => ({ ...r, due: r.due ? new Date(r.due) : null, updated_at: new Date(r.updated_at) }));
+  const items = rows.slice(0, q.limit).map((r) => ({ ...r, due: r.due ? new Date(r.due) : null, report_due: r.report_due ? new Date(r.report_due) : null, updated_at: new Date(r.updated_at) }));
   const last = items.at(-1);
   const next = rows.length > q.limit && last ? encodeCursor([last.due ? last.due.toISOString() : 'infinity', last.updated_at.toISOString(), last.id]) : null;
   return { items, next_cursor: next };
@@ -110,7 +120,7 @@ ${ctx.explicit ? html`<input type="hidden" name="lang" value="${ctx.lang}">` : '
 <th scope="row" data-label="${s.number}"><a href="${href(ctx, `/workbench/cases/${c.kind}/${c.id}`)}">${c.number}</a><br><span class="muted">${workflowLabels[c.kind]!.title[ctx.lang]}</span></th>
 <td data-label="${s.state}"><span class="badge s-state">${stateLabel(c.kind, c.state, ctx.lang)}</span></td>
 <td data-label="${s.actions}">${events.join(ctx.lang === 'en' ? ', ' : '、')}</td>
-<td data-label="${s.deadline}">${dueCell(ctx.lang, c.due, v.now)}</td>
+<td data-label="${s.deadline}">${c.report_due && c.due && c.report_due.getTime() === c.due.getTime() ? html`${s.reportDue}<br>` : ''}${dueCell(ctx.lang, c.due, v.now)}</td>
 <td data-label="${s.waiting}"><time datetime="${c.updated_at.toISOString()}">${formatDateTime(c.updated_at)}</time></td>
 </tr>`;
   });

@@ -80,3 +80,27 @@ t.test('Chinese by default', async (t) => {
   t.match(res.body, /<html lang="zh-Hans">/);
   t.match(res.body, /我的待办/);
 });
+
+t.test('an applicant owes a periodic report a month after testing started or after its last report', async (t) => {
+  const k = await api.sandboxCase(f.applicant.token, product.id);
+  await api.fire('sandbox-cases', k.id, f.applicant.token, 'SUBMIT');
+  await api.fire('sandbox-cases', k.id, f.regulator.token, 'START_REVIEW');
+  const start = new Date(clock.now().getTime() + 60_000);
+  const end = new Date(start.getTime() + 300 * 86_400_000);
+  await api.fire('sandbox-cases', k.id, f.regulator.token, 'ADMIT', { conditions: ['Monthly reports'], testing_period: { start: start.toISOString(), end: end.toISOString() } });
+  clock.advance(120_000);
+  await api.fire('sandbox-cases', k.id, f.applicant.token, 'START_TESTING');
+  clock.advance(40 * 86_400_000);
+  const c = await signedIn(f.applicant.token);
+  const owed = await c.get('/workbench?state=testing');
+  t.same(numbersIn(owed.body), [k.number]);
+  t.match(owed.body, /Periodic report due<br><time[^>]*>[^<]*<\/time><br><span class="time-left overdue">overdue by (9|10) days/);
+  t.notMatch((await (await signedIn(f.regulator.token)).get('/workbench?state=testing')).body, /Periodic report due/, 'the regulator owes no report');
+  await api.fire('sandbox-cases', k.id, f.applicant.token, 'SUBMIT_REPORT', {
+    period_start: start.toISOString(),
+    period_end: new Date(clock.now().getTime() - 3_600_000).toISOString(),
+    summary: 'First month',
+  });
+  const after = await c.get('/workbench?state=testing');
+  t.match(after.body, /Periodic report due<br><time[^>]*>[^<]*<\/time><br><span class="time-left">(29|30|31) days left/);
+});
