@@ -38,7 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     create table webhook_deliveries (
       id uuid primary key default gen_random_uuid(),
       -- The order deliveries were written in (events of one statement share their time).
-      seq bigint generated always as identity unique,
+      seq bigint generated always as identity,
       endpoint_id uuid not null references webhook_endpoints (id) on delete cascade,
       audit_id bigint,
       type text not null,

@@ -14,10 +14,11 @@
 // renewed (the instance died) expires and the rows are claimed again (at least once). The delivery
 // id is the `webhook-id` of every attempt, so receivers de-duplicate.
 //
-// Order: the oldest pending deliveries are claimed first; those of one endpoint go one after the
-// other in that order. A failed one waits for its retry while later ones go on; after a failure the
-// endpoint's other claimed deliveries are released for the next round rather than each waiting out
-// the timeout now. Every time is the service's clock (tests move it).
+// Order: the oldest pending deliveries are claimed first; those of one endpoint are started in that
+// order, a few at a time (receivers order by `timestamp`; one at a time would cap an endpoint at one
+// round trip per delivery). A failed one waits for its retry while later ones go on; after a failure
+// no more of the endpoint's claimed deliveries are started this round: they are released for the next
+// rather than each waiting out the timeout now. Every time is the service's clock (tests move it).
 import { sql } from 'kysely';
 import type { Db } from '../db/types.js';
 import { Periodic } from '../periodic.js';
@@ -41,6 +42,9 @@ export const DISABLE_AFTER_MS = 5 * DAY;
 // lengthened by up to a fifth at random so receivers that failed together are not retried together.
 // Within the 3-day window (expires_at) that is about a dozen attempts.
 export const RETRY_DELAYS_MS = [5_000, 60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000];
+
+/** Deliveries of one endpoint in flight at once (started oldest first). */
+export const PER_ENDPOINT = 16;
 
 export function retryDelay(attempts: number, random: () => number): number {
   const base = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1]!;
@@ -138,17 +142,10 @@ export class Dispatcher {
     try {
       await Promise.all(
         [...byEndpoint.values()].map(async (list) => {
-          for (let i = 0; i < list.length; i++) {
-            const ok = await this.deliver(list[i]!);
-            if (ok) out.delivered++;
-            else {
-              out.failed++;
-              const rest = list.slice(i + 1).map((d) => d.id);
-              if (rest.length) await this.release(rest);
-              out.released += rest.length;
-              break;
-            }
-          }
+          const r = await this.deliverInOrder(list);
+          out.delivered += r.delivered;
+          out.failed += r.failed;
+          out.released += r.released;
         }),
       );
     } finally {
@@ -193,38 +190,78 @@ export class Dispatcher {
     await sql`update webhook_deliveries set locked_until = null where id = any(${ids}::uuid[])`.execute(this.deps.db);
   }
 
-  /** One attempt, and its outcome recorded. */
-  private async deliver(d: Claimed): Promise<boolean> {
-    const body = bodyOf(messageOf(d));
-    let result: SendResult;
-    const started = this.deps.now();
-    try {
-      const secret = this.deps.box.open(d.secret_ciphertext, d.endpoint_id);
-      result = await send(d.url, body, signedHeaders(secret, d.id, started, body), { allowPrivate: this.deps.allowPrivate, lookup: this.lookup, timeoutMs: this.deps.timeoutMs });
-    } catch (err) {
-      result = { status: null, body: null, error: `cannot sign: ${(err as Error).message}`, ok: false, duration_ms: 0 };
-    }
-    await this.record(d, result);
-    return result.ok;
+  /**
+   * One endpoint's claimed deliveries, started oldest first, up to PER_ENDPOINT at a time; after a
+   * failure no more are started this round (the endpoint may be down: the rest are released for the
+   * next round instead of each waiting out the timeout now). Their outcomes are recorded together.
+   */
+  private async deliverInOrder(list: Claimed[]): Promise<{ delivered: number; failed: number; released: number }> {
+    const outcomes: Array<{ d: Claimed; r: SendResult; at: Date }> = [];
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < list.length) {
+        const d = list[next++]!;
+        const at = this.deps.now();
+        const r = await this.attempt(d, at);
+        outcomes.push({ d, r, at });
+        if (!r.ok) failed = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PER_ENDPOINT, list.length) }, worker));
+    const rest = list.slice(next).map((d) => d.id);
+    if (rest.length) await this.release(rest);
+    await this.record(outcomes);
+    const ok = outcomes.filter((o) => o.r.ok).length;
+    return { delivered: ok, failed: outcomes.length - ok, released: rest.length };
   }
 
-  private async record(d: Claimed, r: SendResult) {
-    const now = this.deps.now();
-    const attempts = d.attempts + 1;
-    const next = new Date(now.getTime() + retryDelay(attempts, this.random));
-    const status = r.ok ? 'delivered' : next.getTime() > d.expires_at.getTime() ? 'failed' : 'pending';
-    await this.deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto('webhook_attempts').values({ delivery_id: d.id, attempted_at: now, status_code: r.status, error: r.error?.slice(0, 1000) ?? null, duration_ms: r.duration_ms, response_body: r.body }).execute();
-      await trx
-        .updateTable('webhook_deliveries')
-        .set({ status, attempts, last_attempt_at: now, last_status_code: r.status, last_error: r.error?.slice(0, 1000) ?? null, next_attempt_at: r.ok ? now : next, locked_until: null, delivered_at: r.ok ? now : null })
-        .where('id', '=', d.id)
-        .execute();
-      if (r.ok) await trx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', d.endpoint_id).where('failing_since', 'is not', null).execute();
-      else await trx.updateTable('webhook_endpoints').set({ failing_since: sql`coalesce(failing_since, ${now}::timestamptz)` }).where('id', '=', d.endpoint_id).execute();
+  /** One attempt: the message signed with the endpoint's secret and sent; never throws. */
+  private async attempt(d: Claimed, at: Date): Promise<SendResult> {
+    const body = bodyOf(messageOf(d));
+    try {
+      const secret = this.deps.box.open(d.secret_ciphertext, d.endpoint_id);
+      return await send(d.url, body, signedHeaders(secret, d.id, at, body), { allowPrivate: this.deps.allowPrivate, lookup: this.lookup, timeoutMs: this.deps.timeoutMs });
+    } catch (err) {
+      return { status: null, body: null, error: `cannot sign: ${(err as Error).message}`, ok: false, duration_ms: 0 };
+    }
+  }
+
+  /**
+   * The attempts of one endpoint's round, in one statement: each attempt logged, each delivery
+   * delivered, pending with its next time, or failed once that time is past its window; the endpoint
+   * failing since its first failure unless one attempt succeeded.
+   */
+  private async record(outcomes: Array<{ d: Claimed; r: SendResult; at: Date }>) {
+    if (outcomes.length === 0) return;
+    const rows = outcomes.map(({ d, r, at }) => {
+      const attempts = d.attempts + 1;
+      const next = new Date(at.getTime() + retryDelay(attempts, this.random));
+      const status = r.ok ? 'delivered' : next.getTime() > d.expires_at.getTime() ? 'failed' : 'pending';
+      if (r.ok) this.log.debug({ delivery: d.id, endpoint: d.endpoint_id, status: r.status }, 'webhook delivered');
+      else this.log.info({ delivery: d.id, endpoint: d.endpoint_id, status: r.status, error: r.error, attempts, outcome: status }, 'webhook attempt failed');
+      return { id: d.id, at: at.toISOString(), status_code: r.status, error: r.error?.slice(0, 1000) ?? null, duration_ms: r.duration_ms, body: r.body, status, attempts, next_attempt_at: (r.ok ? at : next).toISOString(), ok: r.ok };
     });
-    if (r.ok) this.log.debug({ delivery: d.id, endpoint: d.endpoint_id, status: r.status }, 'webhook delivered');
-    else this.log.info({ delivery: d.id, endpoint: d.endpoint_id, status: r.status, error: r.error, attempts, outcome: status }, 'webhook attempt failed');
+    const endpoint = outcomes[0]!.d.endpoint_id;
+    const anyOk = rows.some((r) => r.ok);
+    const firstFailure = rows.find((r) => !r.ok)?.at ?? null;
+    await sql`
+      with r as (
+        select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as r(id uuid, at timestamptz, status_code integer, error text, duration_ms integer, body text, status text, attempts integer, next_attempt_at timestamptz, ok boolean)
+      ),
+      a as (
+        insert into webhook_attempts (delivery_id, attempted_at, status_code, error, duration_ms, response_body)
+        select id, at, status_code, error, duration_ms, body from r
+      ),
+      u as (
+        update webhook_deliveries d
+           set status = r.status, attempts = r.attempts, last_attempt_at = r.at, last_status_code = r.status_code, last_error = r.error,
+               next_attempt_at = r.next_attempt_at, locked_until = null, delivered_at = case when r.ok then r.at end
+          from r where d.id = r.id
+      )
+      update webhook_endpoints set failing_since = ${anyOk ? null : sql`coalesce(failing_since, ${firstFailure}::timestamptz)`}
+       where id = ${endpoint} and failing_since is distinct from ${anyOk ? null : sql`coalesce(failing_since, ${firstFailure}::timestamptz)`}`.execute(this.deps.db);
   }
 
   /** Endpoints that have failed without a success for DISABLE_AFTER_MS are disabled (their deliveries wait), on the registry chain. */

@@ -20,6 +20,9 @@ export const MAX_KEPT_BODY = 1024;
 
 export class TargetRefused extends Error {}
 
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 30_000 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, timeout: 30_000 });
+
 // Addresses a webhook may not reach without WEBHOOK_ALLOW_PRIVATE: private, shared (CGNAT),
 // loopback, link-local (the cloud metadata service at 169.254.169.254 among them), unspecified,
 // multicast and reserved ranges, in IPv4, IPv6, and IPv4 written as IPv6 (BlockList checks an
@@ -126,7 +129,9 @@ export async function send(url: string, body: string, headers: Record<string, st
       {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'gd-ai-sandbox-registry-webhooks' },
-        agent: false,
+        // Connections are kept for the next delivery to the same host and port: each was opened to an
+        // address checked when it was made (the lookup below), and every request is checked again.
+        agent: u.protocol === 'https:' ? httpsAgent : httpAgent,
         // The connection goes to the address checked above, whatever the name resolves to now.
         lookup: ((_host: string, options: { all?: boolean }, cb: (...args: unknown[]) => void) =>
           options?.all ? cb(null, [{ address: target.address, family: target.family }]) : cb(null, target.address, target.family)) as never,
