@@ -47,3 +47,30 @@ t.test('reminders go 3 days and 1 day before a deadline the organization must me
   const sent = await ta.app.db.selectFrom('webhook_reminders').select(['deadline', 'offset_days']).where('case_id', '=', c.id).orderBy('due_at').orderBy('offset_days', 'desc').execute();
   t.same(sent, [{ deadline: 'respond_by', offset_days: 3 }, { deadline: 'respond_by', offset_days: 1 }, { deadline: 'respond_by', offset_days: 3 }, { deadline: 'respond_by', offset_days: 1 }]);
 });
+
+t.test('the end of testing is reminded of, its start is not (the organization need not meet it)', async (t) => {
+  const w = await webhookApp(t);
+  const { ta, applicant, regulator } = w;
+  const r = await receiver(t);
+  const hook = await w.hook(applicant.token, { url: r.url, events: ['reminder.testing_ends_at'] });
+  r.state.secret = () => hook.secret;
+  const all = await receiver(t);
+  const allHook = await w.hook(applicant.token, { url: all.url, events: ['reminder.*'] });
+  all.state.secret = () => allHook.secret;
+  const start = ta.clock.now().getTime();
+  const c = await w.sandboxCase();
+  await w.fire(applicant.token, c.id, 'SUBMIT');
+  await w.fire(regulator.token, c.id, 'START_REVIEW');
+  const begins = new Date(start + 2 * DAY).toISOString();
+  const ends = new Date(start + 60 * DAY).toISOString();
+  await w.fire(regulator.token, c.id, 'ADMIT', { conditions: ['weekly reports'], testing_period: { start: begins, end: ends } });
+  ta.clock.set(new Date(start + 1 * DAY + 60_000));
+  await w.dispatch();
+  t.equal(all.got.length, 0, 'no reminder of testing_starts_at');
+  await w.fire(applicant.token, c.id, 'START_TESTING');
+  ta.clock.set(new Date(start + 57 * DAY + 60_000));
+  await w.dispatch();
+  t.match(r.got.map((g) => g.json), [{ type: 'reminder.testing_ends_at', data: { case_id: c.id, deadline: 'testing_ends_at', due_at: ends } }]);
+  t.same(all.got.map((g) => g.json.type), ['reminder.testing_ends_at']);
+  t.same([...r.invalid, ...all.invalid], []);
+});
