@@ -32,6 +32,19 @@ export function errorText(lang: Lang, message: string): string {
   if (message === 'must be number') return e.type_number;
   if (message === 'must be integer') return e.type_integer;
   if (message.startsWith('must be an RFC 3339 date-time')) return e.date;
+  // ajv's words (src/schemas.ts passes them through) for the limits a form shows as hints.
+  let m: RegExpExecArray | null;
+  if ((m = /^must NOT have more than (\d+) characters$/.exec(message))) return e.tooLong(m[1]!);
+  if ((m = /^must NOT have fewer than (\d+) characters$/.exec(message))) return e.tooShort(m[1]!);
+  if ((m = /^must NOT have more than (\d+) (items|properties)$/.exec(message))) return e.tooMany(m[1]!);
+  if ((m = /^must NOT have fewer than (\d+) (items|properties)$/.exec(message))) return e.tooFew(m[1]!);
+  if ((m = /^must be >=? (-?[\d.]+)$/.exec(message))) return e.min(m[1]!);
+  if ((m = /^must be <=? (-?[\d.]+)$/.exec(message))) return e.max(m[1]!);
+  if (message.startsWith('must match pattern')) return e.pattern;
+  if (message === 'must match format "email"') return e.email;
+  if (message === 'must match format "uuid"') return e.uuid;
+  if (message.startsWith('must NOT have duplicate items')) return e.duplicate;
+  if (message.startsWith('must be one of:')) return e.oneOf;
   return message;
 }
 

@@ -150,3 +150,13 @@ t.test('required marks, limits and descriptions are shown; long texts are text a
   const given = renderForm({ lang: 'en', files, root: results, fields: {}, errors: new Map(), options: { criterion_id: [{ value: 'emergency-stop', label: 'Emergency stop (mandatory)' }] } });
   t.match(given.controls.value, /<input type="radio" id="f_results-5b-0-5d--2e-criterion_id-0" name="results\[0\].criterion_id" value="emergency-stop"> Emergency stop \(mandatory\)/, 'a property given its choices offers them');
 });
+
+t.test('ajv’s words become the reader’s, in both languages', async (t) => {
+  const { errorText } = await import('../../src/workbench/form.js');
+  t.equal(errorText('en', 'must NOT have more than 200 characters'), 'Enter at most 200 characters');
+  t.equal(errorText('zh-Hans', 'must NOT have more than 200 characters'), '不得超过 200 个字符');
+  t.equal(errorText('zh-Hans', 'must match pattern "^[0-9a-f]{64}$"'), '格式不符合要求，请参照提示填写');
+  t.equal(errorText('en', 'must be >= 1'), 'Enter a number of at least 1');
+  t.equal(errorText('zh-Hans', 'is required'), '请填写此项');
+  t.equal(errorText('en', 'testing_period.end must be after testing_period.start'), 'testing_period.end must be after testing_period.start', 'a rule’s own sentence as it is');
+});
