@@ -1,11 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { buildTestApp, fixtures, testDatabaseUrl } from '../helpers/app.js';
 import { caseApi } from './data.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+// Screenshots are taken on every run (a page that fails to render fails the test) but kept only when
+// asked: `npm run screenshots` writes them to docs/screenshots for the README.
+const KEEP = process.env.SCREENSHOTS_DIR;
+const SCREENSHOTS = KEEP ? path.resolve(KEEP) : mkdtempSync(path.join(os.tmpdir(), 'wb-screenshots-'));
+if (!KEEP) process.on('exit', () => rmSync(SCREENSHOTS, { recursive: true, force: true }));
 // The pages are the same on either database: the browser runs once, in the PostgreSQL pass.
 if (!testDatabaseUrl()) {
   t.plan(0, 'skipped: browser tests need PostgreSQL (DATABASE_URL); they run in the PostgreSQL pass only');
@@ -118,5 +125,30 @@ t.test('keyboard: the skip link, then every control reachable with a visible foc
     await p.goto(`${base}${path}`);
     const [scroll, width] = await p.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     t.ok(scroll <= width, `${path}: ${scroll} ≤ ${width}`);
+  }
+});
+
+t.test('screenshots of the main pages in both languages, desktop and phone', async (t) => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const k = await api.sandboxCase(f.applicant.token, product.id);
+  await api.fire('sandbox-cases', k.id, f.applicant.token, 'SUBMIT');
+  await api.fire('sandbox-cases', k.id, f.regulator.token, 'START_REVIEW');
+  const devices = { desktop: { viewport: { width: 1280, height: 900 } }, phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } };
+  for (const [device, opts] of Object.entries(devices)) {
+    for (const lang of ['en', 'zh-Hans'] as const) {
+      const p = await page(t, opts);
+      await p.goto(`${base}/workbench/sign-in?lang=${lang}`);
+      await p.screenshot({ path: `${SCREENSHOTS}/workbench-sign-in.${lang}.${device}.png`, fullPage: true });
+      await p.fill('#token', f.regulator.token);
+      await Promise.all([p.waitForURL(/\/workbench(\?|$)/), p.click('form.panel button[type=submit]')]);
+      await p.screenshot({ path: `${SCREENSHOTS}/workbench-my-work.${lang}.${device}.png`, fullPage: true });
+      await p.goto(`${base}/workbench/cases/sandbox-cases/${k.id}?lang=${lang}`);
+      await p.screenshot({ path: `${SCREENSHOTS}/workbench-case.${lang}.${device}.png`, fullPage: true });
+      await p.goto(`${base}/workbench/cases/sandbox-cases/${k.id}/events/ADMIT?lang=${lang}`);
+      await p.click('.form-actions button[type=submit]');
+      await p.waitForSelector('#error-summary');
+      await p.screenshot({ path: `${SCREENSHOTS}/workbench-form-errors.${lang}.${device}.png`, fullPage: true });
+      t.pass(`${lang} ${device}`);
+    }
   }
 });
