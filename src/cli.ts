@@ -20,6 +20,8 @@ const USAGE = `usage: npm run cli -- <command> [options]
   verify-audit                              check every hash chain and replay every case (exit 1 on failure)
   fire --kind K --case ID --event E         fire a system event by hand (e.g. INFO_LAPSED, EXPIRE)
   sweep                                     fire every due deadline now, print the counts (exit 1 if one failed)
+  dispatch                                  send every due webhook delivery and reminder now, print the counts
+                                            (exit 1 if an attempt failed; it is retried as usual)
   export [--kind K]                         write cases and their audit events as JSON lines to stdout
   rotate-signing-key                        add a new transparency-log signing key to the key file (it signs
                                             from the next start; the old keys stay published)
@@ -32,7 +34,8 @@ const USAGE = `usage: npm run cli -- <command> [options]
                                             revoked, expired or what is wrong (exit codes in the README); needs no database
 
 The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for the service; the
-signing key from SIGNING_KEY_FILE (or DATA_DIR/signing-key.pem on the embedded database).`;
+signing key from SIGNING_KEY_FILE (or DATA_DIR/signing-key.pem on the embedded database), the key of
+webhook secrets from SECRETS_KEY_FILE (or DATA_DIR/secrets-key).`;
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
@@ -113,6 +116,22 @@ async function main(argv: string[]) {
         const result = await sweepOnce({ db: database.db, schemas: new Schemas(), now: () => new Date() }, { log });
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return result.failed > 0 ? 1 : 0;
+      }
+      case 'dispatch': {
+        const { Dispatcher } = await import('./webhooks/dispatcher.js');
+        const { lazySecretBox } = await import('./webhooks/secrets.js');
+        const box = lazySecretBox({ secretsKeyFile: config.secretsKeyFile, dataDir: config.dataDir, embedded: database.embedded });
+        const log = createLogger(config, pino.destination({ dest: 2, sync: true }));
+        const dispatcher = new Dispatcher({ db: database.db, now: () => new Date(), box, allowPrivate: config.webhookAllowPrivate, log }, { intervalMs: 0, leaseMs: config.dispatchLeaseMs });
+        const total = { rounds: 0, claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0 };
+        // Until nothing due is left (a failed delivery waits for its retry), at most 100 rounds.
+        for (; total.rounds < 100; total.rounds++) {
+          const r = await dispatcher.dispatchOnce();
+          for (const k of ['claimed', 'delivered', 'failed', 'released', 'reminders', 'disabled'] as const) total[k] += r[k];
+          if (r.claimed === 0) break;
+        }
+        process.stdout.write(`${JSON.stringify(total, null, 2)}\n`);
+        return total.failed > 0 ? 1 : 0;
       }
       case 'export': {
         // One JSON object a line: every case (optionally of one kind) followed by its audit events,
