@@ -55,8 +55,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       delivered_at timestamptz,
       check ((audit_id is null) <> (data is null))
     )`.execute(db);
-  // The dispatcher claims the oldest pending deliveries first; few are pending at any time.
-  await sql`create index webhook_deliveries_pending_idx on webhook_deliveries (seq) where status = 'pending'`.execute(db);
+  // The dispatcher claims the due pending deliveries, oldest first: by when they are due, so a
+  // backlog waiting for its retry (an endpoint down for a day) is not walked at every round.
+  await sql`create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at, seq) where status = 'pending'`.execute(db);
   await sql`create index webhook_deliveries_endpoint_idx on webhook_deliveries (endpoint_id, seq)`.execute(db);
 
   await sql`
