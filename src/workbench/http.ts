@@ -37,7 +37,7 @@ export function sendHtml(reply: FastifyReply, ctx: WbContext, page: Html, status
 export function requireSession(request: FastifyRequest, reply: FastifyReply): Session | null {
   if (request.wbSession) return request.wbSession;
   const ctx = wbContext(request, reply);
-  if (request.method === 'GET') {
+  if (request.method === 'GET' || request.method === 'HEAD') {
     reply.header('cache-control', 'no-store').redirect(href(ctx, '/workbench/sign-in', { next: request.url.startsWith('/workbench') ? request.url : undefined, ended: '1' }), 303);
   } else {
     sendHtml(reply, ctx, messagePage(ctx, WB[ctx.lang].signInTitle, WB[ctx.lang].sessionEnded, { error: true }), 401);

@@ -113,6 +113,41 @@ const ROWS: Row[] = [
   },
   { route: 'GET /workflows', url: () => '/workflows', expect: ALL_200 },
   { route: 'GET /workflows/', url: () => '/workflows/', expect: ALL_200 },
+  // The workbench (src/workbench): a bearer token is no credential there. Without a session every
+  // page sends the browser to sign in (303), and every form post is refused for its missing CSRF token (403, a page).
+  { route: 'GET /workbench/assets/workbench.css', url: () => '/workbench/assets/workbench.css', expect: ALL_200 },
+  { route: 'GET /workbench/sign-in', url: () => '/workbench/sign-in', expect: ALL_200 },
+  ...(
+    [
+      'GET /workbench',
+      'GET /workbench/',
+      'GET /workbench/start',
+      'GET /workbench/cases/:kind/new',
+      'GET /workbench/cases/:kind/:id',
+      'GET /workbench/cases/:kind/:id/events/:type',
+      'GET /workbench/cases/:kind/:id/edit',
+      'GET /workbench/products/new',
+      'GET /workbench/principals',
+      'GET /workbench/principals/new',
+      'GET /workbench/organizations',
+      'GET /workbench/organizations/new',
+      'GET /workbench/organizations/:id/accreditation',
+    ] as const
+  ).map((route): Row => ({ route, url: () => workbenchUrl(route), expect: [303, 303, 303, 303, 303, 303, 303] })),
+  ...(
+    [
+      'POST /workbench/sign-in',
+      'POST /workbench/sign-out',
+      'POST /workbench/cases/:kind/new',
+      'POST /workbench/cases/:kind/:id/events/:type',
+      'POST /workbench/cases/:kind/:id/edit',
+      'POST /workbench/products/new',
+      'POST /workbench/principals/new',
+      'POST /workbench/principals/:id/revoke',
+      'POST /workbench/organizations/new',
+      'POST /workbench/organizations/:id/accreditation',
+    ] as const
+  ).map((route): Row => ({ route, url: () => workbenchUrl(route), body: () => ({ token: 'x' }), expect: [403, 403, 403, 403, 403, 403, 403] })),
   { route: 'GET /v1/audit/verify', url: () => '/v1/audit/verify', expect: [401, 403, 200, 403, 403, 403, 403] },
   { route: 'GET /v1/me', url: () => '/v1/me', expect: [401, 200, 200, 200, 200, 200, 200] },
 
@@ -216,6 +251,15 @@ function hooks(w: World): { live: string; throwaway: string; delivery: string } 
   return (w as World & { hooks: { live: string; throwaway: string; delivery: string } }).hooks;
 }
 
+/** A workbench route's path with its parameters filled in: without a session, which case or organization it names does not matter. */
+function workbenchUrl(route: string): string {
+  return route
+    .split(' ')[1]!
+    .replace(':kind', 'sandbox-cases')
+    .replace(':id', '00000000-0000-4000-8000-000000000000')
+    .replace(':type', 'ADMIT');
+}
+
 function liveNumber(w: World, kind: string): string {
   return (w as World & { numbers: Record<string, string> }).numbers[kind]!;
 }
@@ -308,7 +352,8 @@ t.test('every route × every caller answers as the table says, and a refusal sto
       cells++;
       const wantStatus = typeof want === 'number' ? want : 200;
       if (res.statusCode !== wantStatus) failures.push(`${name}: ${res.statusCode}, expected ${wantStatus}: ${res.body.slice(0, 200)}`);
-      const shape = problemShapeError(res);
+      // Web pages answer errors as pages (SPEC §2); everything else as problems.
+      const shape = row.route.includes(' /workbench') ? (res.statusCode >= 400 && !/^text\/html/.test(String(res.headers['content-type'])) ? 'a workbench error that is not a page' : null) : problemShapeError(res);
       if (shape) failures.push(`${name}: not a problem (${shape})`);
       if (before) {
         const changed = diffFingerprints(before, await fingerprint(ta.database.db));
