@@ -2,8 +2,11 @@ import t from 'tap';
 import { webhookApp } from './support.js';
 import { buildTestApp } from '../helpers/app.js';
 
+// One app for the file, without WEBHOOK_ALLOW_PRIVATE (https to public addresses only); each test makes its own cast.
+const shared = await buildTestApp(t);
+
 t.test('webhook endpoints: created with a secret shown once, listed, changed, deleted, audited without the secret', async (t) => {
-  const w = await webhookApp(t);
+  const w = await webhookApp(t, { ta: shared });
   const { ta, applicant, otherApplicant, regulator } = w;
   const created = await w.hook(applicant.token, { url: 'https://hooks.example.cn/registry', events: ['sandbox-cases.REQUEST_INFO', 'certification-cases.*', 'reminder.*'], description: 'Compliance desk' });
   t.match(created, { url: 'https://hooks.example.cn/registry', events: ['sandbox-cases.REQUEST_INFO', 'certification-cases.*', 'reminder.*'], enabled: true, description: 'Compliance desk', organization_id: w.applicantOrg.id });
@@ -44,7 +47,7 @@ t.test('webhook endpoints: created with a secret shown once, listed, changed, de
 });
 
 t.test('bad endpoints are refused naming the field', async (t) => {
-  const ta = await buildTestApp(t);
+  const ta = shared;
   const w = await webhookApp(t, { ta });
   const refuse = async (payload: Record<string, unknown>, path: RegExp, message: RegExp) => {
     const r = await ta.req({ method: 'POST', url: '/v1/webhooks', token: w.applicant.token, payload });
@@ -70,7 +73,7 @@ t.test('bad endpoints are refused naming the field', async (t) => {
 });
 
 t.test('an Idempotency-Key replay answers the endpoint without its secret, and makes no second one', async (t) => {
-  const w = await webhookApp(t);
+  const w = await webhookApp(t, { ta: shared });
   const send = () => w.ta.req({ method: 'POST', url: '/v1/webhooks', token: w.applicant.token, headers: { 'idempotency-key': 'hook-1' }, payload: { url: 'https://hooks.example.cn/', events: ['*'] } });
   const first = await send();
   const again = await send();

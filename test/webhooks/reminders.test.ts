@@ -1,8 +1,12 @@
 import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
 import { DAY, receiver, webhookApp } from './support.js';
 
+// One app for the file; each test makes its own cast and starts from where the clock is.
+const shared = await buildTestApp(t, { env: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
+
 t.test('reminders go 3 days and 1 day before a deadline the organization must meet, once each; a moved deadline gets its own', async (t) => {
-  const w = await webhookApp(t);
+  const w = await webhookApp(t, { ta: shared });
   const { ta, applicant, otherApplicant, regulator } = w;
   const r = await receiver(t);
   const hook = await w.hook(applicant.token, { url: r.url, events: ['reminder.*'] });
@@ -49,7 +53,7 @@ t.test('reminders go 3 days and 1 day before a deadline the organization must me
 });
 
 t.test('the end of testing is reminded of, its start is not (the organization need not meet it)', async (t) => {
-  const w = await webhookApp(t);
+  const w = await webhookApp(t, { ta: shared });
   const { ta, applicant, regulator } = w;
   const r = await receiver(t);
   const hook = await w.hook(applicant.token, { url: r.url, events: ['reminder.testing_ends_at'] });
