@@ -6,6 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { buildTestApp, fixtures, testDatabaseUrl } from '../helpers/app.js';
 import { caseApi } from './data.js';
+import { certificationCast, sha256 } from '../certification/cast.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Screenshots are taken on every run (a page that fails to render fails the test) but kept only when
@@ -104,6 +105,50 @@ for (const javaScriptEnabled of [true, false]) {
     t.same(asked.payload.questions, ['Which substations are in scope?', 'Who supervises the robot at night?']);
   });
 }
+
+t.test('a certification goes from submission through lab assignment, results and the regulator’s decision to the public register, by clicking and typing', async (t) => {
+  const cc = await certificationCast(ta);
+  const lab = await cc.lab(['ai-safety-risk'], undefined, `Journey Lab ${Date.now()}`);
+  const k = await cc.createCase(await cc.product(cc.applicant.token), 'ai-safety-risk');
+  const criteria = await cc.criteria('ai-safety-risk');
+  const open = async (token: string) => {
+    const p = await page(t);
+    await signIn(p, token);
+    await Promise.all([p.waitForURL(`**/workbench/cases/certification-cases/${k.id}`), p.getByRole('link', { name: k.number }).click()]);
+    return p;
+  };
+  const fire = async (p: Page, event: string, fill: (p: Page) => Promise<void> = async () => {}, decision = false) => {
+    await Promise.all([p.waitForURL(/\/events\/[A-Z_]+$/), p.getByRole('link', { name: event, exact: true }).click()]);
+    await fill(p);
+    await p.getByRole('button', { name: `${event}: submit` }).click();
+    // A decision is checked on a page of its own first.
+    if (decision) await p.getByRole('button', { name: `Confirm: ${event}` }).click();
+    await p.waitForURL(/done=/);
+  };
+
+  const applicant = await open(cc.applicant.token);
+  await fire(applicant, 'Submit');
+  const regulator = await open(cc.regulator.token);
+  await fire(regulator, 'Assign lab', (p) => p.getByLabel(lab.org.name).check());
+  const labPage = await open(lab.token);
+  await fire(labPage, 'Accept assignment');
+  await fire(labPage, 'Post results', async (p) => {
+    for (let i = 0; i < criteria.length; i++) await p.locator(`input[name="results[${i}].verdict"][value="pass"]`).check();
+    await p.getByLabel(/^Summary/).fill('Every criterion passed.');
+    await p.getByLabel(/^Report SHA-256/).fill(sha256('journey report'));
+    // Tested after the lab's accreditation was set (CERTIFY checks it held on tested_at), to the minute, in China time.
+    ta.clock.advance(5 * 60_000);
+    await p.getByLabel(/^Tested at/).fill(new Date(ta.clock.now().getTime() + 8 * 3_600_000 - 60_000).toISOString().slice(0, 16));
+  });
+  await regulator.reload();
+  await fire(regulator, 'Certify', undefined, true);
+  const certified = await api.get('certification-cases', k.id, cc.regulator.token);
+  t.equal(certified.state, 'certified');
+  const number = certified.record.certificate.number as string;
+  const pub = await page(t);
+  await pub.goto(`${base}/register/certificates/${number}?lang=en`);
+  t.match(await pub.textContent('main'), 'This certificate is valid.');
+});
 
 t.test('keyboard: the skip link, then every control reachable with a visible focus; a phone-width page does not scroll sideways', async (t) => {
   const k = await api.sandboxCase(f.applicant.token, product.id);
