@@ -199,11 +199,18 @@ export class Dispatcher {
     const outcomes: Array<{ d: Claimed; r: SendResult; at: Date }> = [];
     let next = 0;
     let failed = false;
+    // The secret is decrypted once per endpoint and round (if it cannot be, every attempt fails saying why).
+    let secret: string | Error;
+    try {
+      secret = this.deps.box.open(list[0]!.secret_ciphertext, list[0]!.endpoint_id);
+    } catch (err) {
+      secret = err as Error;
+    }
     const worker = async () => {
       while (!failed && next < list.length) {
         const d = list[next++]!;
         const at = this.deps.now();
-        const r = await this.attempt(d, at);
+        const r = await this.attempt(d, at, secret);
         outcomes.push({ d, r, at });
         if (!r.ok) failed = true;
       }
@@ -217,10 +224,10 @@ export class Dispatcher {
   }
 
   /** One attempt: the message signed with the endpoint's secret and sent; never throws. */
-  private async attempt(d: Claimed, at: Date): Promise<SendResult> {
+  private async attempt(d: Claimed, at: Date, secret: string | Error): Promise<SendResult> {
     const body = bodyOf(messageOf(d));
     try {
-      const secret = this.deps.box.open(d.secret_ciphertext, d.endpoint_id);
+      if (secret instanceof Error) throw secret;
       return await send(d.url, body, signedHeaders(secret, d.id, at, body), { allowPrivate: this.deps.allowPrivate, lookup: this.lookup, timeoutMs: this.deps.timeoutMs });
     } catch (err) {
       return { status: null, body: null, error: `cannot sign: ${(err as Error).message}`, ok: false, duration_ms: 0 };
