@@ -3,11 +3,13 @@ import { principalOf } from '../plugins/auth.js';
 import { keyedAnswer } from '../plugins/idempotency.js';
 import { actorOf } from '../../registry/principals.js';
 import { idParams, pageQuery, ref } from './common.js';
-import { answer, HEADERS } from '../openapi.js';
+import { answer, HEADERS, problem } from '../openapi.js';
 import { createEndpoint, deleteEndpoint, deliveryById, getEndpoint, listDeliveries, listEndpoints, queuePing, retryDelivery, updateEndpoint, type EndpointInput, type EndpointPatch } from '../../webhooks/endpoints.js';
 
 const tags = ['webhooks'];
 const roles: Array<'applicant' | 'lab' | 'regulator'> = ['applicant', 'lab', 'regulator'];
+// A POST without a body still has one parsed when sent: its size and type can be refused.
+const bodyless = { 413: problem(413, 'A body was sent, over the size limit'), 415: problem(415, 'A body was sent, not application/json') };
 const manages = 'Applicants and labs manage their organization’s endpoints; regulators the regulators’ endpoints, which hear every case.';
 
 /** Webhook endpoints, their deliveries, retries and pings (SPEC §9). */
@@ -52,7 +54,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   );
   app.post(
     '/v1/webhooks/:id/deliveries/:delivery_id/retry',
-    { config: { roles }, schema: { tags, operationId: 'retryWebhookDelivery', summary: 'Send a delivery again', description: 'The delivery is pending again and tried at the next round, with the same `webhook-id`; if that attempt fails it is failed again.', params: ref('webhooks/delivery-params.json'), response: { 202: answer('The delivery, pending', 'responses/webhook-delivery.json') } } },
+    { config: { roles }, schema: { tags, operationId: 'retryWebhookDelivery', summary: 'Send a delivery again', description: 'The delivery is pending again and tried at the next round, with the same `webhook-id`; if that attempt fails it is failed again.', params: ref('webhooks/delivery-params.json'), response: { 202: answer('The delivery, pending', 'responses/webhook-delivery.json'), ...bodyless } } },
     async (request, reply) => {
       const { id, delivery_id } = request.params as { id: string; delivery_id: string };
       return reply.code(202).send(await retryDelivery(deps(), principalOf(request), id, delivery_id));
@@ -60,7 +62,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   );
   app.post(
     '/v1/webhooks/:id/ping',
-    { config: { roles }, schema: { tags, operationId: 'pingWebhook', summary: 'Send a ping now', description: 'Sends `{type: "ping", timestamp, data: {}}`, signed like every delivery, and answers how the attempt went (a ping that fails is failed at once; the retry route sends it again).', params: idParams, response: { 200: answer('The ping’s delivery after its first attempt', 'responses/webhook-delivery.json') } } },
+    { config: { roles }, schema: { tags, operationId: 'pingWebhook', summary: 'Send a ping now', description: 'Sends `{type: "ping", timestamp, data: {}}`, signed like every delivery, and answers how the attempt went (a ping that fails is failed at once; the retry route sends it again).', params: idParams, response: { 200: answer('The ping’s delivery after its first attempt', 'responses/webhook-delivery.json'), ...bodyless } } },
     async (request) => {
       const deliveryId = await queuePing(deps(), principalOf(request), (request.params as { id: string }).id);
       await app.webhooks.dispatcher.dispatchOnce({ only: deliveryId });
