@@ -223,7 +223,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes);
   await app.register(import('./pages/routes.js'));
   await app.register(import('./workbench/plugin.js'));
-  await app.register(import('./workbench/plugin.js'));
   for (const wf of workflows) await app.register(caseRoutes(wf));
   await app.ready();
   scheduler?.start();
