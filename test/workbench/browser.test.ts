@@ -150,6 +150,37 @@ t.test('a certification goes from submission through lab assignment, results and
   t.match(await pub.textContent('main'), 'This certificate is valid.');
 });
 
+t.test('axe on the rest of the workbench: the applicant’s, the admin’s and the regulator’s pages, a decision’s check page, a new token', async (t) => {
+  const k = await api.sandboxCase(f.applicant.token, product.id);
+  const applicant = await page(t);
+  await signIn(applicant, f.applicant.token);
+  for (const path of ['/workbench/start', '/workbench/products/new', '/workbench/cases/sandbox-cases/new', `/workbench/cases/sandbox-cases/${k.id}/edit`]) {
+    await applicant.goto(`${base}${path}`);
+    await accessible(t, applicant, path);
+  }
+  await api.fire('sandbox-cases', k.id, f.applicant.token, 'SUBMIT');
+  await api.fire('sandbox-cases', k.id, f.regulator.token, 'START_REVIEW');
+  const regulator = await page(t);
+  await signIn(regulator, f.regulator.token);
+  await regulator.goto(`${base}/workbench/cases/sandbox-cases/${k.id}/events/REJECT`);
+  await regulator.getByLabel(/^Reason/).fill('Out of scope');
+  await regulator.getByRole('button', { name: 'Reject: submit' }).click();
+  await regulator.getByRole('button', { name: 'Confirm: Reject' }).waitFor();
+  await accessible(t, regulator, 'check your answers');
+  await regulator.goto(`${base}/workbench/organizations`);
+  await accessible(t, regulator, '/workbench/organizations');
+  const admin = await page(t);
+  await signIn(admin, ta.adminToken);
+  for (const path of ['/workbench/organizations/new', '/workbench/principals', '/workbench/principals/new']) {
+    await admin.goto(`${base}${path}`);
+    await accessible(t, admin, path);
+  }
+  await admin.getByLabel('Regulator').check();
+  await admin.getByRole('button', { name: 'Create a principal' }).last().click();
+  await admin.waitForSelector('#new-token');
+  await accessible(t, admin, 'the new token');
+});
+
 t.test('keyboard: the skip link, then every control reachable with a visible focus; a phone-width page does not scroll sideways', async (t) => {
   const k = await api.sandboxCase(f.applicant.token, product.id);
   const p = await page(t, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
