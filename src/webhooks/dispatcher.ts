@@ -87,6 +87,7 @@ export class Dispatcher {
   private readonly random: () => number;
   private readonly batchSize: number;
   private readonly leaseMs: number;
+  private lastHousekeeping = -Infinity;
   private readonly state = { rounds: 0, delivered: 0, failed: 0, last_error: null as string | null, last_error_at: null as string | null };
 
   constructor(
@@ -96,7 +97,7 @@ export class Dispatcher {
     this.log = deps.log ?? silent;
     this.lookup = deps.lookup ?? systemLookup;
     this.random = deps.random ?? Math.random;
-    this.batchSize = opts.batchSize ?? 50;
+    this.batchSize = opts.batchSize ?? 500;
     this.leaseMs = opts.leaseMs ?? 60_000;
     this.runner = new Periodic(() => this.tick(), opts.intervalMs);
   }
@@ -115,7 +116,11 @@ export class Dispatcher {
 
   private async tick(): Promise<boolean> {
     try {
-      const r = await this.dispatchOnce();
+      // Reminders and the disabling of failing endpoints once per interval, not in every round of a
+      // backlog: under a steady stream a round chasing the next few deliveries would pay for them.
+      const housekeeping = performance.now() - this.lastHousekeeping >= this.opts.intervalMs;
+      if (housekeeping) this.lastHousekeeping = performance.now();
+      const r = await this.dispatchOnce({ housekeeping });
       return r.claimed >= this.batchSize;
     } catch (err) {
       this.state.last_error = err instanceof Error ? err.message : String(err);
@@ -126,9 +131,9 @@ export class Dispatcher {
   }
 
   /** One round: reminders due are queued, endpoints failing too long disabled, due deliveries claimed and sent. */
-  async dispatchOnce(opts: { only?: string } = {}): Promise<DispatchResult> {
+  async dispatchOnce(opts: { only?: string; housekeeping?: boolean } = {}): Promise<DispatchResult> {
     const out: DispatchResult = { claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0 };
-    if (!opts.only) {
+    if (!opts.only && opts.housekeeping !== false) {
       out.reminders = await queueReminders(this.deps.db, this.deps.now());
       out.disabled = await this.disableFailing();
     }

@@ -13,7 +13,7 @@ t.test('kill -9 with notifications undelivered or in flight: after restart every
   const port = await freePort();
   // A short lease: deliveries claimed by the killed process are sent again soon after the restart.
   const env = { DATABASE_URL: (database as any).url as string, ADMIN_TOKEN: adminToken, WEBHOOK_ALLOW_PRIVATE: 'true', DISPATCH_INTERVAL_MS: '20', DISPATCH_LEASE_MS: '1000' };
-  let server = await startServer(env, { port });
+  let server = await startServer(env, { port, timeoutMs: 90_000 });
   t.teardown(() => server.kill());
   const must = async (method: string, path: string, token: string, body?: unknown) => {
     const r = await call(server.url, method, path, token, body);
@@ -50,7 +50,7 @@ t.test('kill -9 with notifications undelivered or in flight: after restart every
     await server.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);
-    server = await startServer(env, { port });
+    server = await startServer(env, { port, timeoutMs: 90_000 });
   }
 
   // Every event the database holds (committed, whether or not its answer got out): the cases too.
