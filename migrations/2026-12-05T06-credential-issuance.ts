@@ -10,9 +10,12 @@ import { sql, type Kysely } from 'kysely';
 //   registry chain. A status change alone (SUSPEND, RESTORE, REVOKE) is no new credential: its bit
 //   is in the status lists, and the credential keeps its status index.
 //
+// The service never deletes a certificate row; one deleted behind it takes its queue row along (verification
+// names the loss), rather than the queue refusing the delete.
+//
 // Certificates issued before this migration join the queue, so every one gets its credential.
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`create table credential_queue (number text primary key references certificates (number))`.execute(db);
+  await sql`create table credential_queue (number text primary key references certificates (number) on delete cascade)`.execute(db);
   await sql`
     create function credential_enqueue_new() returns trigger language plpgsql as $$
     begin
