@@ -16,7 +16,7 @@ import { openDatabase } from '../src/db/index.js';
 import { issueQueued } from '../src/credentials/issuer.js';
 import { issuerKeysOf } from '../src/credentials/keys.js';
 import { loadLogKeys } from '../src/transparency/keys.js';
-import { BENCH_LOG_ORIGIN, benchSigningKeyFile, createDatabase, http, httpLoad, log, median, pct, round, sendAll, sleep, sortedOf, startService, type LoadResult } from './lib/common.js';
+import { BENCH_LOG_ORIGIN, benchSigningKeyFile, createDatabase, http, httpLoad, log, median, pct, round, sendAll, sleep, startService, type LoadResult, roundsFigure, type RoundsFigure } from './lib/common.js';
 import { adminToken } from './lib/cast.js';
 import { encodeRequest } from './lib/http-client.js';
 
@@ -24,8 +24,8 @@ export type IssuanceResult = {
   casesPerRound: number;
   rounds: number;
   clients: number;
-  on: { rate: number; rounds: number[]; p99: number; errors: number };
-  off: { rate: number; rounds: number[]; p99: number; errors: number };
+  on: RoundsFigure;
+  off: RoundsFigure;
   /** Median of each on round's CERTIFY rate ÷ its neighbouring off round's. */
   ratio: number;
   /** The issuer alone signing the off rounds' queue (this process, PostgreSQL). */
@@ -133,13 +133,12 @@ export async function benchIssuance(opts: { casesPerRound: number; rounds: numbe
       if (r.taken === 0) break;
     }
     const seconds = (performance.now() - s) / 1000;
-    const figure = (rs: LoadResult[]) => ({ rate: median(rs.map((h) => h.rps)), rounds: rs.map((h) => round(h.rps, 0)), p99: pct(sortedOf(rs.flatMap((h) => [...h.latencies])), 99), errors: rs.reduce((n, h) => n + h.errors, 0) });
     return {
       casesPerRound: opts.casesPerRound,
       rounds: opts.rounds,
       clients: opts.clients,
-      on: figure(results.on),
-      off: figure(results.off),
+      on: roundsFigure(results.on),
+      off: roundsFigure(results.off),
       ratio: median(results.on.map((h, k) => h.rps / results.off[k]!.rps)),
       issuer: { credentials, seconds, rate: credentials / seconds },
     };

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import type { Db } from '../src/db/types.js';
 import { integrate, signCheckpoint, treeHead } from '../src/transparency/log.js';
 import { loadLogKeys } from '../src/transparency/keys.js';
-import { BENCH_LOG_ORIGIN, benchSigningKeyFile, httpLoad, log, median, pct, round, sleep, sortedOf, startService, type LoadResult } from './lib/common.js';
+import { BENCH_LOG_ORIGIN, benchSigningKeyFile, httpLoad, log, median, pct, round, sleep, sortedOf, startService, type LoadResult, roundsFigure, type RoundsFigure } from './lib/common.js';
 import { reportPayload } from './lib/cast.js';
 import { encodeRequest } from './lib/http-client.js';
 
@@ -64,8 +64,8 @@ export type OnOffResult = {
   clients: number;
   seconds: number;
   rounds: number;
-  on: { rate: number; rounds: number[]; p99: number; errors: number };
-  off: { rate: number; rounds: number[]; p99: number; errors: number };
+  on: RoundsFigure;
+  off: RoundsFigure;
   /** Median of each on round's rate ÷ its neighbouring off round's. */
   ratio: number;
   /** The sequencer draining the loaded cases' events before any service started (benchmark process, PostgreSQL alone). */
@@ -137,20 +137,14 @@ export async function benchSequencerOnOff(opts: {
         log(`  round ${r + 1} sequencer ${which}: ${round(h.rps, 0)} events/s (p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors})`);
       }
     }
-    const figure = (rs: LoadResult[]) => ({
-      rate: median(rs.map((h) => h.rps)),
-      rounds: rs.map((h) => round(h.rps, 0)),
-      p99: pct(sortedOf(rs.flatMap((h) => [...h.latencies])), 99),
-      errors: rs.reduce((n, h) => n + h.errors, 0),
-    });
     const q = sortedOf(queued);
     const a = sortedOf(ages);
     return {
       clients: opts.clients,
       seconds: opts.seconds,
       rounds: opts.rounds,
-      on: figure(results.on),
-      off: figure(results.off),
+      on: roundsFigure(results.on),
+      off: roundsFigure(results.off),
       ratio: median(results.on.map((h, k) => h.rps / results.off[k]!.rps)),
       drain,
       lag: { samples: q.length, maxQueued: q.at(-1) ?? 0, p95Queued: pct(q, 95), maxAgeMs: a.at(-1) ?? 0, p95AgeMs: pct(a, 95) },

@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { createDatabase, httpLoad, log, median, pct, round, sendAll, sleep, sortedOf, startService, type LoadResult, type Service } from './lib/common.js';
+import { createDatabase, httpLoad, log, median, pct, round, roundsFigure, sendAll, sleep, startService, type LoadResult, type RoundsFigure, type Service } from './lib/common.js';
 import { adminToken, createCast, reportPayload, type HttpCast } from './lib/cast.js';
 import { encodeRequest } from './lib/http-client.js';
 import { loadSandboxCases } from './lib/load.js';
@@ -20,8 +20,8 @@ export type WebhooksResult = {
   clients: number;
   seconds: number;
   rounds: number;
-  on: { rate: number; rounds: number[]; p99: number; errors: number };
-  off: { rate: number; rounds: number[]; p99: number; errors: number };
+  on: RoundsFigure;
+  off: RoundsFigure;
   /** Median of each subscribed round's rate ÷ its neighbouring unsubscribed round's. */
   ratio: number;
   /** Deliveries received during the subscribed rounds (each event once, or more on a retry). */
@@ -138,14 +138,13 @@ export async function benchWebhooks(opts: { cases: number; clients: number; seco
     const timed = sink.count() - first;
     await dispatcher.stop();
     log(`  backlog of ${backlog} deliveries (written at ${round(w.rps, 0)} events/s): ${timed} delivered in ${round(seconds, 2)} s after the first`);
-    const figure = (rs: LoadResult[]) => ({ rate: median(rs.map((h) => h.rps)), rounds: rs.map((h) => round(h.rps, 0)), p99: pct(sortedOf(rs.flatMap((h) => [...h.latencies])), 99), errors: rs.reduce((n, h) => n + h.errors, 0) });
-    const offFigure = figure(results.off);
+    const offFigure = roundsFigure(results.off);
     return {
       cases: opts.cases,
       clients: opts.clients,
       seconds: opts.seconds,
       rounds: opts.rounds,
-      on: figure(results.on),
+      on: roundsFigure(results.on),
       off: offFigure,
       ratio: median(results.on.map((h, k) => h.rps / results.off[k]!.rps)),
       deliveredDuringRounds,

@@ -190,6 +190,12 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') {
 
 export type LoadResult = { requests: number; errors: number; seconds: number; rps: number; latencies: Float64Array; statuses: Record<string, number> };
 
+/** One side of an A/B benchmark's rounds: the median rate, each round's, p99 over all and the errors. */
+export type RoundsFigure = { rate: number; rounds: number[]; p99: number; errors: number };
+export function roundsFigure(rs: LoadResult[]): RoundsFigure {
+  return { rate: median(rs.map((h) => h.rps)), rounds: rs.map((h) => round(h.rps, 0)), p99: pct(sortedOf(rs.flatMap((h) => [...h.latencies])), 99), errors: rs.reduce((n, h) => n + h.errors, 0) };
+}
+
 /**
  * Closed-loop load: `clients` workers, each on its own keep-alive connection (./http-client.ts),
  * sending its next request as soon as the previous answered, for `seconds`. `next()` gives each
