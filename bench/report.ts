@@ -61,6 +61,8 @@ export function writeResults(r: Results): string {
     out.push(`| 10. webhooks: transitions with an endpoint subscribed to every event | **${round(wh.ratio)} × without** (${int(wh.on.rate)} vs ${int(wh.off.rate)} events/s; ${int(wh.deliveredDuringRounds)} delivered) | ≥ 0.9 × | ${ok(wh.ratio >= 0.9)} |`);
     out.push(`| 10. webhooks: dispatcher | **${round(wh.dispatcher.ratio)} × the transition rate** (${int(wh.dispatcher.rate)} deliveries/s over a backlog of ${int(wh.dispatcher.backlog)}, to a receiver on loopback) | ≥ 2 × | ${ok(wh.dispatcher.ratio >= 2)} |`);
   }
+  const mw = r.myWork;
+  if (mw) out.push(`| 11. workbench: My work, a regulator with ${int(mw.cases)} open cases | **p95 ${ms(mw.http.p95)} = ${round(mw.ratioP95)} × the SQL's p95** (${ms(mw.direct.p95)}; p50 ${ms(mw.http.p50)} vs ${ms(mw.direct.p50)}) | ≤ 2 × | ${ok(mw.ratioP95 <= 2)} |`);
   const so = r.soak;
   if (so) {
     out.push(`| 7. soak, latency | last window ÷ first: **p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}** (${int(so.rate)} events/s for ${round(so.seconds / 60, 1)} min) | ≤ 1.2 | ${ok(so.p50Ratio <= 1.2 && so.p99Ratio <= 1.2)} |`);

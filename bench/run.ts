@@ -26,9 +26,10 @@ import { benchGrowth, type GrowthResult } from './growth.js';
 import { benchProofs, benchSequencerOnOff, drainLog, type OnOffResult, type ProofResult } from './transparency.js';
 import { benchIssuance, benchStatusLists, type IssuanceResult, type StatusListResult } from './credentials.js';
 import { benchWebhooks, type WebhooksResult } from './webhooks.js';
+import { benchMyWork, type MyWorkResult } from './my-work.js';
 import { writeResults } from './report.js';
 
-const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency', 'credentials', 'webhooks'] as const;
+const ALL = ['verify', 'transitions', 'scheduler', 'search', 'embedded', 'growth', 'soak', 'transparency', 'credentials', 'webhooks', 'my-work'] as const;
 type Name = (typeof ALL)[number];
 
 export type Results = {
@@ -49,6 +50,8 @@ export type Results = {
   credentials?: { issuance?: IssuanceResult; statusLists?: StatusListResult };
   /** Issue 24: transitions with an endpoint subscribed to every event against none; the dispatcher's throughput. */
   webhooks?: WebhooksResult;
+  /** Issue 21: the workbench's My work for a regulator with that many open cases, against the SQL it sends. */
+  myWork?: MyWorkResult;
 };
 
 async function main() {
@@ -94,6 +97,8 @@ async function main() {
     whCases: n(10_000, 3_000),
     whRounds: quick ? 2 : 3,
     whBacklog: n(20_000, 5_000),
+    myWorkCases: n(100_000, 10_000),
+    myWorkRounds: quick ? 20 : 60,
   };
   if (!(sizes.soakSeconds > 0)) throw new Error('SOAK_SECONDS must be a positive number of seconds');
   const began = Date.now();
@@ -264,6 +269,30 @@ async function main() {
     await db.drop();
   }
 
+  if (only.has('my-work')) {
+    const db = await createDatabase('bench_my_work');
+    const admin = adminToken();
+    const svc = await startService({ DATABASE_URL: db.url, ADMIN_TOKEN: admin }, { how: 'tsx', label: 'my-work' });
+    const cast = await createCast(svc.url, admin);
+    const client = new pg.Client({ connectionString: db.url });
+    client.on('error', () => {});
+    await client.connect();
+    const t0 = Date.now();
+    // Open cases a regulator may act on, in two states.
+    const now = Date.now();
+    const half = Math.round(sizes.myWorkCases / 2);
+    await loadSandboxCases(client, cast, { count: half, state: 'testing', firstNumber: 1, startAt: new Date(now - 5 * 86_400_000), endAt: new Date(now + 300 * 86_400_000), createdAt: new Date(now - 10 * 86_400_000) });
+    await loadSandboxCases(client, cast, { count: sizes.myWorkCases - half, state: 'admitted', firstNumber: half + 1, startAt: new Date(now + 30 * 86_400_000), endAt: new Date(now + 400 * 86_400_000), createdAt: new Date(now - 10 * 86_400_000) });
+    await client.query('vacuum analyze');
+    await client.end();
+    log(`loaded ${sizes.myWorkCases} open sandbox cases in ${round((Date.now() - t0) / 1000, 1)} s`);
+    log(`benchmark 11: the workbench's My work for a regulator, ${sizes.myWorkRounds} rounds`);
+    results.myWork = await benchMyWork({ dbUrl: db.url, serviceUrl: svc.url, regulatorToken: cast.regulatorToken, regulatorId: cast.regulatorId, cases: sizes.myWorkCases, rounds: sizes.myWorkRounds });
+    log(`  page p95 ${round(results.myWork.http.p95)} ms = ${round(results.myWork.ratioP95)} × the SQL's p95 (${round(results.myWork.direct.p95)} ms)`);
+    await svc.stop();
+    await db.drop();
+  }
+
   if (only.has('embedded')) {
     log('benchmark 5: embedded database');
     const e = await benchEmbedded({ cases: sizes.embeddedCases, clients: sizes.clients, seconds: sizes.embeddedSeconds });
@@ -300,6 +329,8 @@ function summary(r: Results): string {
   if (vc?.statusLists) lines.push(`credentials: status list p95 ${round(vc.statusLists.p95)} ms at ${vc.statusLists.certificates} certificates; one bit changed ${vc.statusLists.changedLists.length} list(s)`);
   const wh = r.webhooks;
   if (wh) lines.push(`webhooks: transitions with an endpoint for every event ÷ without ${round(wh.ratio)} (${round(wh.on.rate, 0)} vs ${round(wh.off.rate, 0)} /s); dispatcher ${round(wh.dispatcher.rate, 0)} deliveries/s = ${round(wh.dispatcher.ratio)} × the transition rate`);
+  const mw = r.myWork;
+  if (mw) lines.push(`workbench: My work p95 ${round(mw.http.p95)} ms = ${round(mw.ratioP95)} × the SQL's p95 (${round(mw.direct.p95)} ms) at ${mw.cases} open cases`);
   const so = r.soak;
   if (so) lines.push(`soak: last window ÷ first p50 ${round(so.p50Ratio)}, p99 ${round(so.p99Ratio)}; RSS end ÷ after warm-up ${round(so.rssRatio)} (${so.rss.end} vs ${so.rss.afterWarmup} MB); ${so.sent} sent at ${round(so.rate, 0)}/s, ${so.errors} not 200, audit ${so.verify.ok ? 'ok' : 'FAILED'}`);
   return lines.join('\n');
