@@ -13,7 +13,7 @@ import { href } from '../pages/views.js';
 import { WB } from './i18n.js';
 import { WB_CSS, WB_CSS_PATH, messagePage } from './layout.js';
 import { CSRF_COOKIE, HIDE, cookieOptions, one, sendHtml, wbContext } from './http.js';
-import { SESSION_COOKIE, endSession, resumeSession, startSession } from './sessions.js';
+import { SESSION_COOKIE, endSession, requestSession, startSession } from './sessions.js';
 import { signInPage } from './sign-in.js';
 import myWorkRoutes from './my-work.js';
 import casePageRoutes from './case-routes.js';
@@ -33,7 +33,7 @@ function htmlErrors(app: FastifyInstance) {
     if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') return sendHtml(reply, ctx, messagePage(ctx, s.csrfTitle, s.csrfMessage, { error: true }), 403);
     const status = err instanceof AppError ? err.status : isDataException(err) ? 400 : (err.statusCode ?? 500);
     if (status === 404) return sendHtml(reply, ctx, messagePage(ctx, s.notFoundTitle, s.notFoundPage, { error: true }), 404);
-    if (status === 429) return sendHtml(reply, ctx, messagePage(ctx, s.tooManyTitle, (err as Error).message, { error: true }), 429);
+    if (status === 429) return sendHtml(reply, ctx, messagePage(ctx, s.tooManyTitle, s.tooManyMessage(String(reply.getHeader('retry-after') ?? '')), { error: true }), 429);
     if (status < 500) return sendHtml(reply, ctx, messagePage(ctx, status === 400 ? s.badRequestTitle : s.errorTitle, err instanceof AppError ? err.detail : err.message, { error: true }), status);
     if (isUnavailable(err)) {
       request.log.warn({ err }, 'workbench unavailable: the database cannot be reached');
@@ -56,7 +56,7 @@ async function workbench(app: FastifyInstance) {
   app.decorateRequest('wbSession', null);
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith(WB_CSS_PATH)) return;
-    request.wbSession = await resumeSession(app.db, request.cookies[SESSION_COOKIE], app.engine.now());
+    request.wbSession = await requestSession(app.db, request, app.engine.now);
   });
 
   app.get('/assets/workbench.css', { schema: HIDE }, async (_request, reply) =>

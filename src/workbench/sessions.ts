@@ -1,9 +1,11 @@
 // Workbench sessions (SPEC §6): an opaque random id in the browser's cookie, its SHA-256 in the
 // database, alive for 8 hours after the last request and only while its principal is not revoked.
 import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/types.js';
 import type { Principal, Role } from '../registry/principals.js';
+import { WB_CSS_PATH } from './layout.js';
 
 export const IDLE_MS = 8 * 60 * 60 * 1000;
 export const SESSION_COOKIE = 'wb_session';
@@ -48,4 +50,37 @@ export async function resumeSession(db: Db, cookie: string | undefined, now: Dat
 /** Ends a session (sign-out): its row is deleted, so the cookie is worthless wherever it is kept. */
 export async function endSession(db: Db, idHash: string): Promise<void> {
   await db.deleteFrom('workbench_sessions').where('id_hash', '=', idHash).execute();
+}
+
+/** The first value of a cookie in a Cookie header, as @fastify/cookie reads it (before that plugin has run). */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw;
+      }
+    }
+  }
+  return undefined;
+}
+
+const resumed = new WeakMap<FastifyRequest, Promise<Session | null>>();
+
+/**
+ * The live session of a workbench request (null elsewhere, and for the stylesheet), resumed once
+ * per request: the rate limiter keys by its principal, and the workbench's own hook then uses the
+ * same answer instead of a second look-up.
+ */
+export function requestSession(db: Db, request: FastifyRequest, now: () => Date): Promise<Session | null> {
+  let s = resumed.get(request);
+  if (!s) {
+    const workbench = /^\/workbench(?:[/?]|$)/.test(request.url) && !request.url.startsWith(WB_CSS_PATH);
+    s = workbench ? resumeSession(db, cookieValue(request.headers.cookie, SESSION_COOKIE), now()) : Promise.resolve(null);
+    resumed.set(request, s);
+  }
+  return s;
 }

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { AppError } from '../../errors.js';
+import { requestSession } from '../../workbench/sessions.js';
 import { bearerPrincipal } from './auth.js';
 
 /** "60 seconds", "1 second", "500 ms": the window as a person reads it. */
@@ -13,22 +14,25 @@ export function describeWindow(ms: number): string {
 
 /**
  * Rate limiting (SPEC §2: 429 `rate_limited`, with Retry-After), checked before authentication so
- * that nothing escapes it: a request carrying the token of a live principal is counted against
- * that principal's budget, a principal having one token (one busy client does not block another,
- * nor many clients behind one gateway each other); every other request (no token, a malformed or unknown token, an unknown
- * route) against its IP address's, which bounds token guessing and anonymous load alike.
+ * that nothing escapes it: a request carrying the token of a live principal, or a workbench page
+ * asked for with a live session's cookie, is counted against that principal's budget, one budget
+ * per principal whether it works through the API or the workbench (one busy client does not block
+ * another, nor many people behind one gateway each other); every other request (no credential, a
+ * malformed or unknown token, an ended session, an unknown route) against its IP address's, which
+ * bounds token guessing and anonymous load alike.
  * Routes with `config.rateLimit: false` (the health checks a load balancer polls) are never limited.
  */
 export default fp(
   async (app, opts: { max: number; timeWindow: number }) => {
-    // The principal is looked up once per request: the auth hook that follows uses the same answer.
+    // The principal is looked up once per request: the auth hook (or the workbench's) that follows uses the same answer.
     const keyOf = async (req: FastifyRequest): Promise<string> => {
       let principal;
       try {
-        principal = await bearerPrincipal(app, req);
+        principal = (await bearerPrincipal(app, req)) ?? (await requestSession(app.db, req, app.engine.now))?.principal;
       } catch (err) {
         // A public route ignores credentials it does not need: when they cannot be checked (the
-        // database is down) its request counts against its address, and the route still answers.
+        // database is down) its request counts against its address, and the route still answers
+        // (a workbench page then answers from the same failed look-up: the database is down).
         if (req.routeOptions.config?.roles) throw err;
         principal = null;
       }
