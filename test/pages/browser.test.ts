@@ -1,67 +1,26 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { buildTestApp, testDatabaseUrl } from '../helpers/app.js';
+import { buildTestApp } from '../helpers/app.js';
+import { DESKTOP, PHONE, context as browserContext, launchBrowser, screenshotsDir, serve, skipUnlessBrowser, type Page } from '../helpers/browser.js';
 import { HOLDER_EN, seedRegister } from './seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// The screenshots are taken on every run (a page that fails to render fails the test) but kept only
-// when asked: `npm run screenshots` writes them to docs/screenshots for the README; a test run
-// leaves the tree as it found it.
-const KEEP = process.env.SCREENSHOTS_DIR;
-const SCREENSHOTS = KEEP ? `${path.resolve(KEEP)}/` : `${mkdtempSync(path.join(os.tmpdir(), 'screenshots-'))}/`;
-if (!KEEP) process.on('exit', () => rmSync(SCREENSHOTS, { recursive: true, force: true }));
-
-// The pages look the same on either database: the browser runs once, in the PostgreSQL pass.
-if (!testDatabaseUrl()) {
-  t.plan(0, 'skipped: browser tests need PostgreSQL (DATABASE_URL); they run in the PostgreSQL pass only');
-  process.exit(0);
-}
-
-if (!existsSync(CHROMIUM)) {
-  t.plan(0, `browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/before-tests does it in CI)`);
-  process.exit(0);
-}
-
-const { chromium } = await import('playwright-core');
+skipUnlessBrowser(t);
+const SCREENSHOTS = screenshotsDir('screenshots');
 
 const ta = await buildTestApp(t);
 const seed = await seedRegister(ta);
-await ta.app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(ta.app.server.address() as AddressInfo).port}`;
+const base = await serve(ta);
+const browser = await launchBrowser(t);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-t.teardown(() => browser.close());
-mkdirSync(SCREENSHOTS, { recursive: true });
-
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-
-type Ctx = Awaited<ReturnType<typeof browser.newContext>>;
 /** A browser context whose pages fail the test on a script error, a CSP violation or a request to another origin. */
-async function context(t: { teardown(fn: () => unknown): void; fail(message: string): void }, opts: Parameters<typeof browser.newContext>[0]): Promise<Ctx> {
-  const ctx = await browser.newContext(opts);
-  t.teardown(() => ctx.close());
-  ctx.on('page', (page) => {
-    page.on('console', (m) => {
-      // The 404 pages this test opens on purpose are the only failed loads allowed.
-      if (m.type() === 'error' && !(m.text().includes('404') && m.location().url.includes('GDAIC-1999-'))) t.fail(`console error: ${m.text()} at ${m.location().url}`);
-    });
-    page.on('pageerror', (e) => t.fail(`page error: ${e.message}`));
-    page.on('request', (r) => {
-      if (!r.url().startsWith(base) && !r.url().startsWith('data:')) t.fail(`request to another origin: ${r.url()}`);
-    });
+const context = (t: Parameters<typeof browserContext>[0], opts: Parameters<typeof browserContext>[2]) =>
+  browserContext(t, browser, opts, {
+    origin: base,
+    // The 404 pages this test opens on purpose are the only failed loads allowed.
+    allowError: (m) => m.text().includes('404') && m.location().url.includes('GDAIC-1999-'),
   });
-  return ctx;
-}
-const shot = (page: Awaited<ReturnType<Ctx['newPage']>>, name: string) => page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 
-const colour = (page: Awaited<ReturnType<Ctx['newPage']>>) => page.$eval('.verdict', (el) => getComputedStyle(el).borderTopColor);
+const colour = (page: Page) => page.$eval('.verdict', (el) => getComputedStyle(el).borderTopColor);
 
 t.test('a member of the public finds a holder, opens a certificate and sees it suspended after the regulator acts', async (t) => {
   const ctx = await context(t, { ...DESKTOP, locale: 'en-GB' });
