@@ -1,68 +1,23 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { buildTestApp, fixtures, testDatabaseUrl } from '../helpers/app.js';
+import { buildTestApp, fixtures, uniq } from '../helpers/app.js';
+import { DESKTOP, PHONE, accessible, context, launchBrowser, screenshotsDir, serve, skipUnlessBrowser, type Page } from '../helpers/browser.js';
 import { caseApi } from './data.js';
 import { certificationCast, sha256 } from '../certification/cast.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// Screenshots are taken on every run (a page that fails to render fails the test) but kept only when
-// asked: `npm run screenshots` writes them to docs/screenshots for the README.
-const KEEP = process.env.SCREENSHOTS_DIR;
-const SCREENSHOTS = KEEP ? path.resolve(KEEP) : mkdtempSync(path.join(os.tmpdir(), 'wb-screenshots-'));
-if (!KEEP) process.on('exit', () => rmSync(SCREENSHOTS, { recursive: true, force: true }));
-// The pages are the same on either database: the browser runs once, in the PostgreSQL pass.
-if (!testDatabaseUrl()) {
-  t.plan(0, 'skipped: browser tests need PostgreSQL (DATABASE_URL); they run in the PostgreSQL pass only');
-  process.exit(0);
-}
-if (!existsSync(CHROMIUM)) {
-  t.plan(0, `browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/before-tests does it in CI)`);
-  process.exit(0);
-}
-
-const { chromium } = await import('playwright-core');
-// axe is injected as a script evaluated in the page: the pages' CSP refuses added script tags.
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+skipUnlessBrowser(t);
+const SCREENSHOTS = screenshotsDir('wb-screenshots');
 
 const ta = await buildTestApp(t);
 const f = await fixtures(ta);
 const api = caseApi(ta);
 const product = await f.product(f.applicant.token);
-await ta.app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(ta.app.server.address() as AddressInfo).port}`;
+const base = await serve(ta);
+const browser = await launchBrowser(t);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-t.teardown(() => browser.close());
-
-type Page = Awaited<ReturnType<Awaited<ReturnType<typeof browser.newContext>>['newPage']>>;
-
-async function page(t: { teardown(fn: () => unknown): void; fail(m: string): void }, opts: Parameters<typeof browser.newContext>[0] = {}): Promise<Page> {
-  const ctx = await browser.newContext({ locale: 'en-GB', ...opts });
-  t.teardown(() => ctx.close());
-  const p = await ctx.newPage();
-  p.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4(03|09|00|22)/.test(m.text())) t.fail(`console error: ${m.text()}`);
-  });
-  p.on('pageerror', (e) => t.fail(`page error: ${e.message}`));
-  return p;
-}
-
-/** axe-core on the page as it is: no serious or critical violation. */
-async function accessible(t: { same(a: unknown, b: unknown, m: string): void }, p: Page, what: string) {
-  const violations = await p.evaluate(async (source) => {
-    // eslint-disable-next-line no-eval
-    (0, eval)(source);
-    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`);
-  }, AXE);
-  t.same(violations, [], `axe: ${what}`);
+/** A page in a context of its own (its own cookies), in British English unless told; the 4xx answers of refused forms are expected. */
+async function page(t: Parameters<typeof context>[0], opts: Parameters<typeof context>[2] = {}): Promise<Page> {
+  const ctx = await context(t, browser, { locale: 'en-GB', ...opts }, { allowError: (m) => /status of 4(03|09|00|22)/.test(m.text()) });
+  return ctx.newPage();
 }
 
 async function signIn(p: Page, token: string) {
@@ -72,65 +27,161 @@ async function signIn(p: Page, token: string) {
   await Promise.all([p.waitForURL(`${base}/workbench`), p.getByRole('button', { name: 'Sign in' }).click()]);
 }
 
+/** A datetime-local value in China Standard Time, `days` after the service's now. */
+const cst = (days: number) => new Date(ta.clock.now().getTime() + days * 86_400_000 + 8 * 3_600_000).toISOString().slice(0, 16);
+const group = (p: Page, name: RegExp | string) => p.getByRole('group', { name: typeof name === 'string' ? new RegExp(`^${name}`) : name });
+
+/** From My work: the start page, then the product form, filled in and sent; back on the start page with the product listed. */
+async function registerProduct(p: Page, name: string) {
+  await Promise.all([p.waitForURL(/\/workbench\/start/), p.getByRole('link', { name: 'Start an application or register a product' }).click()]);
+  await Promise.all([p.waitForURL(/\/workbench\/products\/new/), p.getByRole('link', { name: 'Register a product' }).click()]);
+  await p.getByLabel(/^Name/).fill(name);
+  await p.getByLabel(/^Version/).fill('1.0');
+  await group(p, 'Kind').getByLabel('AI system').check();
+  await p.getByLabel(/^Description/).fill('Triage of patient messages for a hospital’s night shift.');
+  await p.getByLabel(/^Intended use/).fill('Suggests an urgency for each message; a nurse decides.');
+  await group(p, 'Domains').getByLabel('Healthcare').check();
+  await group(p, 'Risk level').getByLabel('Medium').check();
+  await Promise.all([p.waitForURL(/\/workbench\/start/), p.getByRole('button', { name: 'Register a product' }).click()]);
+}
+
+/** From the start page: a new application of `kind`, filled in by `fill`, saved as a draft, then submitted from its case page; answers the case's id. */
+async function applyAndSubmit(p: Page, kind: string, fill: (p: Page) => Promise<void>): Promise<string> {
+  await Promise.all([p.waitForURL(/\/new$/), p.getByRole('link', { name: `New application: ${kind}` }).click()]);
+  await fill(p);
+  await Promise.all([p.waitForURL(/saved=1/), p.getByRole('button', { name: 'Save as draft' }).click()]);
+  const id = /\/cases\/[a-z-]+\/([0-9a-f-]{36})/.exec(p.url())![1]!;
+  await fire(p, 'Submit');
+  return id;
+}
+
+/** On a case page: the event's button, its form filled in by `fill`, sent (and a decision confirmed on its check page); back on the case page. */
+async function fire(p: Page, event: string, fill: (p: Page) => Promise<void> = async () => {}, decision = false) {
+  await Promise.all([p.waitForURL(/\/events\/[A-Z_]+$/), p.getByRole('link', { name: event, exact: true }).click()]);
+  await fill(p);
+  if (decision) {
+    await p.getByRole('button', { name: `${event}: submit` }).click();
+    await Promise.all([p.waitForURL(/done=/), p.getByRole('button', { name: `Confirm: ${event}` }).click()]);
+  } else {
+    await Promise.all([p.waitForURL(/done=/), p.getByRole('button', { name: `${event}: submit` }).click()]);
+  }
+}
+
+/** From My work (reloaded): the case by its number. */
+async function openCase(p: Page, kind: string, id: string, number: string) {
+  await p.goto(`${base}/workbench`);
+  await Promise.all([p.waitForURL(`**/workbench/cases/${kind}/${id}`), p.getByRole('link', { name: number }).click()]);
+}
+
 for (const javaScriptEnabled of [true, false]) {
-  t.test(`a regulator reviews and asks for information by clicking and typing only (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async (t) => {
-    const k = await api.sandboxCase(f.applicant.token, product.id);
-    await api.fire('sandbox-cases', k.id, f.applicant.token, 'SUBMIT');
-    const p = await page(t, { javaScriptEnabled });
-    await p.goto(`${base}/workbench/sign-in`);
-    if (javaScriptEnabled) await accessible(t, p, 'sign-in');
-    await signIn(p, f.regulator.token);
-    if (javaScriptEnabled) await accessible(t, p, 'my work');
-    await Promise.all([p.waitForURL(`**/workbench/cases/sandbox-cases/${k.id}`), p.getByRole('link', { name: k.number }).click()]);
-    if (javaScriptEnabled) await accessible(t, p, 'case page');
-    await Promise.all([p.waitForURL(/events\/START_REVIEW$/), p.getByRole('link', { name: 'Start review' }).click()]);
-    await Promise.all([p.waitForURL(/done=START_REVIEW/), p.getByRole('button', { name: 'Start review: submit' }).click()]);
-    t.match(await p.textContent('main'), 'Done: Start review.');
-    await Promise.all([p.waitForURL(/events\/REQUEST_INFO$/), p.getByRole('link', { name: 'Request information' }).click()]);
+  t.test(`sandbox admission by clicking and typing only: the applicant registers a product and applies, the regulator asks, the applicant answers, the regulator admits (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async (t) => {
+    const axe = async (p: Page, what: string) => {
+      if (javaScriptEnabled) await accessible(t, p, what);
+    };
+    const org = await f.org();
+    const who = await f.principal('applicant', org.id);
+    const productName = `Triage Assistant ${uniq()}`;
+
+    const applicant = await page(t, { javaScriptEnabled });
+    await applicant.goto(`${base}/workbench/sign-in`);
+    await axe(applicant, 'sign-in');
+    await signIn(applicant, who.token);
+    await registerProduct(applicant, productName);
+    t.ok(await applicant.getByText(`${productName} 1.0`).isVisible(), 'the product is listed on the start page');
+    const id = await applyAndSubmit(applicant, 'Regulatory sandbox admission', async (p) => {
+      await p.getByLabel(`${productName} 1.0`).check();
+      await group(p, 'Scenarios').getByLabel(/Item 1/).fill('Night-shift triage of patient messages');
+      await group(p, 'Regions').getByLabel(/Item 1/).fill('Guangzhou Tianhe');
+      await p.getByLabel(/^Maximum users/).fill('200');
+      await p.getByLabel(/^Duration \(months\)/).fill('12');
+      await group(p, 'Risks').getByLabel(/^Description/).fill('An urgent message rated routine');
+      await group(p, 'Risks').getByLabel('High').check();
+      await group(p, 'Safeguards').getByLabel(/Item 1/).fill('A nurse reads every message within an hour');
+      await group(p, 'Contact person').getByLabel(/^Name/).fill('Chen Jing');
+      await group(p, 'Contact person').getByLabel(/^Email/).fill('chen.jing@example.cn');
+      await axe(p, 'new application, filled in');
+    });
+    t.match(await applicant.textContent('main'), 'Done: Submit.');
+    const submitted = await api.get('sandbox-cases', id, f.regulator.token);
+    t.equal(submitted.state, 'submitted');
+    t.equal(submitted.application.test_scope.max_users, 200, 'numbers typed are stored as numbers');
+    t.same(submitted.application.risks, [{ description: 'An urgent message rated routine', level: 'high' }]);
+
+    const regulator = await page(t, { javaScriptEnabled });
+    await signIn(regulator, f.regulator.token);
+    await axe(regulator, 'my work');
+    await openCase(regulator, 'sandbox-cases', id, submitted.number);
+    await axe(regulator, 'case page');
+    await fire(regulator, 'Start review');
+    t.match(await regulator.textContent('main'), 'Done: Start review.');
+    await Promise.all([regulator.waitForURL(/events\/REQUEST_INFO$/), regulator.getByRole('link', { name: 'Request information' }).click()]);
     // Submitted empty: the errors, linked from the summary, beside their fields.
-    await p.getByRole('button', { name: 'Request information: submit' }).click();
-    await p.waitForSelector('#error-summary');
-    t.match(await p.title(), /^Error: /);
-    if (javaScriptEnabled) await accessible(t, p, 'event form with errors');
-    await p.getByLabel(/Item 1/).fill('Which substations are in scope?');
-    await p.getByRole('button', { name: 'Add another' }).click();
-    await p.getByLabel(/Item 2/).fill('Who supervises the robot at night?');
-    t.equal(await p.getByLabel(/Item 1/).inputValue(), 'Which substations are in scope?', 'the first row kept');
-    const due = new Date(ta.clock.now().getTime() + 14 * 86_400_000 + 8 * 3_600_000).toISOString().slice(0, 16);
-    await p.getByLabel(/Respond by/).fill(due);
-    await Promise.all([p.waitForURL(/done=REQUEST_INFO/), p.getByRole('button', { name: 'Request information: submit' }).click()]);
-    const after = await api.get('sandbox-cases', k.id, f.regulator.token);
-    t.equal(after.state, 'info_requested');
-    const asked = (await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${k.id}/events?type=REQUEST_INFO`, token: f.regulator.token })).json().items[0];
-    t.same(asked.payload.questions, ['Which substations are in scope?', 'Who supervises the robot at night?']);
+    await regulator.getByRole('button', { name: 'Request information: submit' }).click();
+    await regulator.waitForSelector('#error-summary');
+    t.match(await regulator.title(), /^Error: /);
+    await axe(regulator, 'event form with errors');
+    await regulator.getByLabel(/Item 1/).fill('Which wards are in scope?');
+    await regulator.getByRole('button', { name: 'Add another' }).click();
+    await regulator.getByLabel(/Item 2/).fill('Who reads the messages at night?');
+    t.equal(await regulator.getByLabel(/Item 1/).inputValue(), 'Which wards are in scope?', 'the first row kept');
+    await regulator.getByLabel(/Respond by/).fill(cst(14));
+    await Promise.all([regulator.waitForURL(/done=REQUEST_INFO/), regulator.getByRole('button', { name: 'Request information: submit' }).click()]);
+    t.equal((await api.get('sandbox-cases', id, f.regulator.token)).state, 'info_requested');
+
+    await openCase(applicant, 'sandbox-cases', id, submitted.number);
+    await fire(applicant, 'Provide information', async (p) => {
+      await group(p, 'Answers').getByLabel(/Item 1/).fill('Two wards: emergency and cardiology.');
+      await p.getByRole('button', { name: 'Add another' }).click();
+      await group(p, 'Answers').getByLabel(/Item 2/).fill('The night-shift nurse in charge.');
+      await axe(p, 'answers form');
+    });
+    t.equal((await api.get('sandbox-cases', id, f.regulator.token)).state, 'under_review', 'the answers go back to the regulator');
+
+    await regulator.reload();
+    await fire(
+      regulator,
+      'Admit',
+      async (p) => {
+        await group(p, 'Conditions').getByLabel(/Item 1/).fill('A monthly report of every message rated routine that was urgent');
+        await group(p, 'Testing period').getByLabel(/^Start/).fill(cst(7));
+        await group(p, 'Testing period').getByLabel(/^End/).fill(cst(7 + 365));
+      },
+      true,
+    );
+    t.match(await regulator.textContent('main'), 'Done: Admit.');
+    const admitted = await api.get('sandbox-cases', id, f.regulator.token);
+    t.equal(admitted.state, 'admitted');
+    t.same(admitted.record.admission.conditions, ['A monthly report of every message rated routine that was urgent']);
+    const answers = (await ta.req({ method: 'GET', url: `/v1/sandbox-cases/${id}/events?type=PROVIDE_INFO`, token: f.regulator.token })).json().items[0];
+    t.same(answers.payload.answers, ['Two wards: emergency and cardiology.', 'The night-shift nurse in charge.']);
   });
 }
 
-t.test('a certification goes from submission through lab assignment, results and the regulator’s decision to the public register, by clicking and typing', async (t) => {
+t.test('a certification by clicking and typing only: the applicant registers a product and applies, the regulator assigns the lab, the lab posts results, the regulator certifies, the register shows the certificate', async (t) => {
   const cc = await certificationCast(ta);
-  const lab = await cc.lab(['ai-safety-risk'], undefined, `Journey Lab ${Date.now()}`);
-  const k = await cc.createCase(await cc.product(cc.applicant.token), 'ai-safety-risk');
+  const lab = await cc.lab(['ai-safety-risk'], undefined, `Journey Lab ${uniq()}`);
   const criteria = await cc.criteria('ai-safety-risk');
-  const open = async (token: string) => {
-    const p = await page(t);
-    await signIn(p, token);
-    await Promise.all([p.waitForURL(`**/workbench/cases/certification-cases/${k.id}`), p.getByRole('link', { name: k.number }).click()]);
-    return p;
-  };
-  const fire = async (p: Page, event: string, fill: (p: Page) => Promise<void> = async () => {}, decision = false) => {
-    await Promise.all([p.waitForURL(/\/events\/[A-Z_]+$/), p.getByRole('link', { name: event, exact: true }).click()]);
-    await fill(p);
-    await p.getByRole('button', { name: `${event}: submit` }).click();
-    // A decision is checked on a page of its own first.
-    if (decision) await p.getByRole('button', { name: `Confirm: ${event}` }).click();
-    await p.waitForURL(/done=/);
-  };
+  const productName = `Risk Scorer ${uniq()}`;
 
-  const applicant = await open(cc.applicant.token);
-  await fire(applicant, 'Submit');
-  const regulator = await open(cc.regulator.token);
+  const applicant = await page(t);
+  await signIn(applicant, cc.applicant.token);
+  await registerProduct(applicant, productName);
+  const id = await applyAndSubmit(applicant, 'Safety and ethics certification', async (p) => {
+    await p.getByLabel(`${productName} 1.0`).check();
+    await p.getByLabel(/^Scheme/).fill('ai-safety-risk');
+    await group(p, 'Standards').getByLabel(/Item 1/).fill('GB/T 45288.2-2025');
+    await p.getByLabel(/^Declared scope/).fill('Risk Scorer 1.0 as deployed on the hospital’s message portal');
+  });
+  const k = await api.get('certification-cases', id, cc.regulator.token);
+  t.equal(k.state, 'submitted');
+
+  const regulator = await page(t);
+  await signIn(regulator, cc.regulator.token);
+  await openCase(regulator, 'certification-cases', id, k.number);
   await fire(regulator, 'Assign lab', (p) => p.getByLabel(lab.org.name).check());
-  const labPage = await open(lab.token);
+  const labPage = await page(t);
+  await signIn(labPage, lab.token);
+  await openCase(labPage, 'certification-cases', id, k.number);
   await fire(labPage, 'Accept assignment');
   await fire(labPage, 'Post results', async (p) => {
     for (let i = 0; i < criteria.length; i++) await p.locator(`input[name="results[${i}].verdict"][value="pass"]`).check();
@@ -142,12 +193,14 @@ t.test('a certification goes from submission through lab assignment, results and
   });
   await regulator.reload();
   await fire(regulator, 'Certify', undefined, true);
-  const certified = await api.get('certification-cases', k.id, cc.regulator.token);
+  const certified = await api.get('certification-cases', id, cc.regulator.token);
   t.equal(certified.state, 'certified');
+  t.equal(certified.application.declared_scope, 'Risk Scorer 1.0 as deployed on the hospital’s message portal');
   const number = certified.record.certificate.number as string;
   const pub = await page(t);
   await pub.goto(`${base}/register/certificates/${number}?lang=en`);
   t.match(await pub.textContent('main'), 'This certificate is valid.');
+  t.match(await pub.textContent('main'), productName);
 });
 
 t.test('axe on the rest of the workbench: the applicant’s, the admin’s and the regulator’s pages, a decision’s check page, a new token', async (t) => {
@@ -205,25 +258,24 @@ t.test('keyboard: the skip link, then every control reachable with a visible foc
 });
 
 t.test('screenshots of the main pages in both languages, desktop and phone', async (t) => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   const k = await api.sandboxCase(f.applicant.token, product.id);
   await api.fire('sandbox-cases', k.id, f.applicant.token, 'SUBMIT');
   await api.fire('sandbox-cases', k.id, f.regulator.token, 'START_REVIEW');
-  const devices = { desktop: { viewport: { width: 1280, height: 900 } }, phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } };
+  const devices = { desktop: DESKTOP, phone: PHONE };
   for (const [device, opts] of Object.entries(devices)) {
     for (const lang of ['en', 'zh-Hans'] as const) {
       const p = await page(t, opts);
       await p.goto(`${base}/workbench/sign-in?lang=${lang}`);
-      await p.screenshot({ path: `${SCREENSHOTS}/workbench-sign-in.${lang}.${device}.png`, fullPage: true });
+      await p.screenshot({ path: `${SCREENSHOTS}workbench-sign-in.${lang}.${device}.png`, fullPage: true });
       await p.fill('#token', f.regulator.token);
       await Promise.all([p.waitForURL(/\/workbench(\?|$)/), p.click('form.panel button[type=submit]')]);
-      await p.screenshot({ path: `${SCREENSHOTS}/workbench-my-work.${lang}.${device}.png`, fullPage: true });
+      await p.screenshot({ path: `${SCREENSHOTS}workbench-my-work.${lang}.${device}.png`, fullPage: true });
       await p.goto(`${base}/workbench/cases/sandbox-cases/${k.id}?lang=${lang}`);
-      await p.screenshot({ path: `${SCREENSHOTS}/workbench-case.${lang}.${device}.png`, fullPage: true });
+      await p.screenshot({ path: `${SCREENSHOTS}workbench-case.${lang}.${device}.png`, fullPage: true });
       await p.goto(`${base}/workbench/cases/sandbox-cases/${k.id}/events/ADMIT?lang=${lang}`);
       await p.click('.form-actions button[type=submit]');
       await p.waitForSelector('#error-summary');
-      await p.screenshot({ path: `${SCREENSHOTS}/workbench-form-errors.${lang}.${device}.png`, fullPage: true });
+      await p.screenshot({ path: `${SCREENSHOTS}workbench-form-errors.${lang}.${device}.png`, fullPage: true });
       t.pass(`${lang} ${device}`);
     }
   }
