@@ -70,7 +70,7 @@ type Claimed = {
   at: Date | null;
 };
 
-export type DispatchResult = { claimed: number; delivered: number; failed: number; released: number; reminders: number; disabled: number };
+export type DispatchResult = { claimed: number; delivered: number; failed: number; released: number; reminders: number; disabled: number; orphans: number };
 
 /** The message of a claimed delivery, the same bytes on every attempt (audit rows and case numbers never change). */
 export function messageOf(d: Claimed): Message {
@@ -132,10 +132,11 @@ export class Dispatcher {
 
   /** One round: reminders due are queued, endpoints failing too long disabled, due deliveries claimed and sent. */
   async dispatchOnce(opts: { only?: string; housekeeping?: boolean } = {}): Promise<DispatchResult> {
-    const out: DispatchResult = { claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0 };
+    const out: DispatchResult = { claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0, orphans: 0 };
     if (!opts.only && opts.housekeeping !== false) {
       out.reminders = await queueReminders(this.deps.db, this.deps.now());
       out.disabled = await this.disableFailing();
+      out.orphans = await this.sweepOrphans();
     }
     const claimed = await this.claim(opts.only);
     out.claimed = claimed.length;
@@ -274,6 +275,22 @@ export class Dispatcher {
       )
       update webhook_endpoints set failing_since = ${anyOk ? null : sql`coalesce(failing_since, ${firstFailure}::timestamptz)`}
        where id = ${endpoint} and failing_since is distinct from ${anyOk ? null : sql`coalesce(failing_since, ${firstFailure}::timestamptz)`}`.execute(this.deps.db);
+  }
+
+  /**
+   * Deliveries whose endpoint is gone: written by a transition that saw the endpoint and committed
+   * after the transaction that deleted it and its deliveries (the outbox holds no foreign key to its
+   * endpoint, migrations/2026-12-05T08). Never claimed (the claim joins the endpoint); removed here.
+   * Such a row is pending and due from the moment it is written, so the due index finds it.
+   */
+  private async sweepOrphans(): Promise<number> {
+    const r = await sql`
+      delete from webhook_deliveries d
+       where d.status = 'pending' and d.next_attempt_at <= ${this.deps.now()}
+         and not exists (select 1 from webhook_endpoints w where w.id = d.endpoint_id)`.execute(this.deps.db);
+    const n = Number(r.numAffectedRows ?? 0);
+    if (n > 0) this.log.info({ deliveries: n }, 'deliveries of deleted webhook endpoints removed');
+    return n;
   }
 
   /** Endpoints that have failed without a success for DISABLE_AFTER_MS are disabled (their deliveries wait), on the registry chain. */

@@ -148,6 +148,9 @@ export async function deleteEndpoint(deps: Deps, p: Principal, actor: Actor, id:
   await deps.db.transaction().execute(async (trx) => {
     const r = await trx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
     if (Number(r.numDeletedRows) === 0) throw notFound('webhook');
+    // Its deliveries (and their attempts, by their key) go with it; the outbox holds no key to the
+    // endpoint (migrations/2026-12-05T08), and the dispatcher sweeps any written by a racing event.
+    await trx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', id).execute();
     await appendRegistryEvent(trx, { kind: 'webhook', type: 'WEBHOOK_DELETED', actor, payload: { webhook_id: v.id, organization_id: v.organization_id, url: v.url }, at: now });
   });
 }

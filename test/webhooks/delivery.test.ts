@@ -140,4 +140,32 @@ t.test('deliveries', async (t) => {
     t.equal((await ta.req({ method: 'POST', url: `/v1/webhooks/${hook.id}/deliveries/${hook.id}/retry`, token: applicant.token })).statusCode, 404);
     t.same(r.invalid, []);
   });
+
+  t.test('deleting an endpoint deletes its deliveries and their attempts; one written by an event racing the delete is never sent, and is swept', async (t) => {
+    const r = await receiver(t);
+    const hook = await w.hook(applicant.token, { url: r.url, events: ['sandbox-cases.*'] });
+    r.state.secret = () => hook.secret;
+    const c = await w.sandboxCase();
+    await w.fire(applicant.token, c.id, 'SUBMIT');
+    t.match(await w.dispatch(), { delivered: 2 });
+    await w.fire(applicant.token, c.id, 'WITHDRAW');
+    const ids = (await ta.app.db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', hook.id).execute()).map((d) => d.id);
+    t.equal(ids.length, 3, 'two delivered, one pending');
+    t.equal((await ta.req({ method: 'DELETE', url: `/v1/webhooks/${hook.id}`, token: applicant.token })).statusCode, 204);
+    t.equal((await ta.app.db.selectFrom('webhook_deliveries').select('id').where('id', 'in', ids).execute()).length, 0, 'its deliveries are gone');
+    t.equal((await ta.app.db.selectFrom('webhook_attempts').select('id').where('delivery_id', 'in', ids).execute()).length, 0, 'and their attempts');
+
+    // What a transition that saw the endpoint and committed after the delete leaves behind: a
+    // delivery of an endpoint that no longer exists (the outbox holds no key to it).
+    const at = ta.clock.now();
+    const orphan = await ta.app.db
+      .insertInto('webhook_deliveries')
+      .values({ endpoint_id: hook.id, type: 'sandbox-cases.WITHDRAW', data: JSON.stringify({ case_id: c.id }), created_at: at, next_attempt_at: at, expires_at: new Date(at.getTime() + 3 * DAY) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    t.match(await ta.app.webhooks.dispatcher.dispatchOnce({ housekeeping: false }), { claimed: 0 }, 'never claimed');
+    t.match(await w.dispatch(), { orphans: 1, claimed: 0 }, 'swept by the housekeeping round');
+    t.equal(await ta.app.db.selectFrom('webhook_deliveries').select('id').where('id', '=', orphan.id).executeTakeFirst(), undefined);
+    t.equal(r.got.length, 2, 'nothing sent after the delete');
+  });
 });
