@@ -138,6 +138,28 @@ export interface LogQueue {
   audit_id: Int8;
 }
 
+export interface NotificationReadMarks {
+  notification_id: Int8;
+  principal_id: string;
+}
+
+export interface NotificationReadUpTo {
+  principal_id: string;
+  read_up_to: Int8;
+}
+
+export interface Notifications {
+  actor_principal_id: string | null;
+  at: Timestamp;
+  audit_id: Int8 | null;
+  case_id: string | null;
+  deadline: string | null;
+  due_at: Timestamp | null;
+  id: Generated<Int8>;
+  organization_id: string | null;
+  type: string;
+}
+
 export interface NumberSequences {
   last: number;
   prefix: string;
@@ -275,6 +297,9 @@ export interface DB {
   log_leaves: LogLeaves;
   log_nodes: LogNodes;
   log_queue: LogQueue;
+  notification_read_marks: NotificationReadMarks;
+  notification_read_up_to: NotificationReadUpTo;
+  notifications: Notifications;
   number_sequences: NumberSequences;
   organizations: Organizations;
   principal_cache_generation: PrincipalCacheGeneration;
