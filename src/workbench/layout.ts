@@ -8,6 +8,8 @@ import { Html, html } from '../pages/html.js';
 import type { Lang } from '../pages/i18n.js';
 import { CSS_HREF, href, type PageContext } from '../pages/views.js';
 import { WB } from './i18n.js';
+import { NOTIFY } from './i18n-notifications.js';
+import { NOTIFICATIONS_PATH, countText, unreadFor } from './notifications.js';
 
 export const WB_CSS = readFileSync(new URL('./workbench.css', import.meta.url), 'utf8');
 export const WB_CSS_PATH = '/workbench/assets/workbench.css';
@@ -24,6 +26,12 @@ function switchHref(ctx: PageContext, lang: Lang): string {
 
 /** The hidden field every form carries: its CSRF token (the language travels in the action's URL). */
 export const formFields = (ctx: WbContext): Html => html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`;
+
+/** The nav's link to the person's notifications, with the unread count when there is one. */
+function notificationsLink(ctx: WbContext, unread: number | null): Html {
+  const t = NOTIFY[ctx.lang];
+  return html`<li><a href="${href(ctx, NOTIFICATIONS_PATH)}">${t.nav}${unread ? html` <span class="badge" aria-hidden="true">${countText(unread)}</span><span class="visually-hidden">${t.navUnread(countText(unread))}</span>` : ''}</a></li>`;
+}
 
 export function wbLayout(ctx: WbContext, opts: { title: string; body: Html; error?: boolean }): Html {
   const s = WB[ctx.lang];
@@ -47,7 +55,7 @@ export function wbLayout(ctx: WbContext, opts: { title: string; body: Html; erro
 <a class="brand" href="${href(ctx, '/workbench')}">${s.siteName}<small>${s.siteTagline}</small></a>
 ${p ? html`<nav aria-label="${s.navMyWork}"><ul><li><a href="${href(ctx, '/workbench')}">${s.navMyWork}</a></li>${
     p.role === 'admin' || p.role === 'regulator' ? html`<li><a href="${href(ctx, '/workbench/organizations')}">${s.navOrganizations}</a></li>` : ''
-  }${p.role === 'admin' ? html`<li><a href="${href(ctx, '/workbench/principals')}">${s.navPrincipals}</a></li>` : ''}</ul></nav>` : ''}
+  }${p.role === 'admin' ? html`<li><a href="${href(ctx, '/workbench/principals')}">${s.navPrincipals}</a></li>` : ''}${p.role !== 'admin' ? notificationsLink(ctx, unreadFor(p)) : ''}</ul></nav>` : ''}
 <a class="lang-switch" href="${switchHref(ctx, other)}" hreflang="${other}" lang="${other}">${ctx.lang === 'en' ? '中文' : 'English'}</a>
 ${p ? html`<form class="sign-out" method="post" action="${href(ctx, '/workbench/sign-out')}"><span class="who">${who}</span> ${formFields(ctx)}<button type="submit" class="link-button">${s.signOut}</button></form>` : ''}
 </div></header>

@@ -19,6 +19,7 @@ import myWorkRoutes from './my-work.js';
 import casePageRoutes from './case-routes.js';
 import applicantRoutes from './applicant-routes.js';
 import adminRoutes from './admin-routes.js';
+import notificationRoutes from './notifications-routes.js';
 
 function htmlErrors(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
@@ -99,6 +100,8 @@ async function workbench(app: FastifyInstance) {
     return reply.header('cache-control', 'no-store').redirect(`/workbench/sign-in?out=1${lang.explicit ? `&lang=${lang.lang}` : ''}`, 303);
   });
 
+  // First: its hook puts the unread count in every page's nav.
+  await app.register(notificationRoutes);
   await app.register(myWorkRoutes);
   await app.register(casePageRoutes);
   await app.register(applicantRoutes);

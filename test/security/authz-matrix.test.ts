@@ -132,6 +132,8 @@ const ROWS: Row[] = [
       'GET /workbench/organizations',
       'GET /workbench/organizations/new',
       'GET /workbench/organizations/:id/accreditation',
+      'GET /workbench/notifications',
+      'GET /workbench/notifications/:id',
     ] as const
   ).map((route): Row => ({ route, url: () => workbenchUrl(route), expect: [303, 303, 303, 303, 303, 303, 303] })),
   ...(
@@ -146,6 +148,8 @@ const ROWS: Row[] = [
       'POST /workbench/principals/:id/revoke',
       'POST /workbench/organizations/new',
       'POST /workbench/organizations/:id/accreditation',
+      'POST /workbench/notifications/:id/read',
+      'POST /workbench/notifications/read-all',
     ] as const
   ).map((route): Row => ({ route, url: () => workbenchUrl(route), body: () => ({ token: 'x' }), expect: [403, 403, 403, 403, 403, 403, 403] })),
   { route: 'GET /v1/audit/verify', url: () => '/v1/audit/verify', expect: [401, 403, 200, 403, 403, 403, 403] },
