@@ -58,8 +58,9 @@ export function writeResults(r: Results): string {
   }
   const wh = r.webhooks;
   if (wh) {
-    out.push(`| 10. webhooks: transitions with an endpoint subscribed to every event | **${round(wh.ratio)} × without** (${int(wh.on.rate)} vs ${int(wh.off.rate)} events/s; ${int(wh.deliveredDuringRounds)} delivered) | ≥ 0.9 × | ${ok(wh.ratio >= 0.9)} |`);
-    out.push(`| 10. webhooks: dispatcher | **${round(wh.dispatcher.ratio)} × the transition rate** (${int(wh.dispatcher.rate)} deliveries/s over a backlog of ${int(wh.dispatcher.backlog)}, to a receiver on loopback) | ≥ 2 × | ${ok(wh.dispatcher.ratio >= 2)} |`);
+    out.push(`| 10. webhooks: transitions with an endpoint subscribed to every event (the outbox written, the dispatcher off) | **${round(wh.ratio)} × without** (${int(wh.on.rate)} vs ${int(wh.off.rate)} events/s) | ≥ 0.9 × | ${ok(wh.ratio >= 0.9)} |`);
+    out.push(`| 10. webhooks: the same, delivering as it goes on the same cores | ${round(wh.delivering.ratio)} × without (${int(wh.delivering.on.rate)} vs ${int(wh.delivering.off.rate)} events/s; ${int(wh.delivering.delivered)} delivered) | (reported) | |`);
+    out.push(`| 10. webhooks: dispatcher | **${round(wh.dispatcher.ratio)} × the transition rate** (${int(wh.dispatcher.rate)} deliveries/s over (a)'s outbox of ${int(wh.dispatcher.backlog)}, to a receiver on loopback) | ≥ 2 × | ${ok(wh.dispatcher.ratio >= 2)} |`);
   }
   const mw = r.myWork;
   if (mw) out.push(`| 11. workbench: My work, a regulator with ${int(mw.cases)} open cases | **p95 ${ms(mw.http.p95)} = ${round(mw.ratioP95)} × the SQL's p95** (${ms(mw.direct.p95)}; p50 ${ms(mw.http.p50)} vs ${ms(mw.direct.p50)}) | ≤ 2 × | ${ok(mw.ratioP95 <= 2)} |`);

@@ -1,16 +1,18 @@
-// Notifications' figures (issue 24, SPEC §9):
-//  - transitions (SUBMIT_REPORT, as benchmark 1) to a service with a regulators' endpoint subscribed
-//    to every event (`*`), its dispatcher delivering to a receiver on loopback as it goes, against
-//    the same service on a database with no endpoint; each on a database of its own, rounds ABBA…;
-//  - the dispatcher's throughput: a backlog of deliveries written by transitions to a service with
-//    its dispatcher off (DISPATCH_INTERVAL_MS=0), then delivered by a service with it on (a worker
-//    per core, each running one), timed from its start to the last delivery, against the transition
-//    rate of the same run. Every delivery goes to 127.0.0.1 (WEBHOOK_ALLOW_PRIVATE=true).
+// Notifications' figures (issue 24, SPEC §9), each service a worker per core, each side on a
+// database of its own:
+//  (a) transitions (SUBMIT_REPORT, as benchmark 1) to a service with a regulators' endpoint
+//      subscribed to every event (`*`), its dispatcher off, against the same service on a database
+//      with no endpoint, rounds ABBA…: what the subscription costs a transition (the outbox rows its
+//      statement writes);
+//  (b) the dispatcher's throughput: the outbox (a) wrote, delivered by that service with its
+//      dispatcher on, timed from the first delivery to the last, against (a)'s transition rate;
+//  (c) for the record, (a) again with the dispatcher delivering as it goes, on the same cores.
+// Every delivery goes to 127.0.0.1 (WEBHOOK_ALLOW_PRIVATE=true).
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { createDatabase, httpLoad, log, median, pct, round, roundsFigure, sendAll, sleep, startService, type LoadResult, type RoundsFigure, type Service } from './lib/common.js';
+import { createDatabase, httpLoad, log, median, pct, round, roundsFigure, sleep, startService, type LoadResult, type RoundsFigure, type Service } from './lib/common.js';
 import { adminToken, createCast, reportPayload, type HttpCast } from './lib/cast.js';
 import { encodeRequest } from './lib/http-client.js';
 import { loadSandboxCases } from './lib/load.js';
@@ -22,10 +24,10 @@ export type WebhooksResult = {
   rounds: number;
   on: RoundsFigure;
   off: RoundsFigure;
-  /** Median of each subscribed round's rate ÷ its neighbouring unsubscribed round's. */
+  /** Median of each subscribed round's rate ÷ its neighbouring unsubscribed round's, the dispatcher off. */
   ratio: number;
-  /** Deliveries received during the subscribed rounds (each event once, or more on a retry). */
-  deliveredDuringRounds: number;
+  /** (c) The same with the subscribed service's dispatcher delivering as it goes; deliveries received in those rounds. */
+  delivering: { on: RoundsFigure; off: RoundsFigure; ratio: number; delivered: number };
   dispatcher: { backlog: number; seconds: number; rate: number; ratio: number; received: number };
 };
 
@@ -76,20 +78,27 @@ const pending = async (dbUrl: string) => {
   }
 };
 
-export async function benchWebhooks(opts: { cases: number; clients: number; seconds: number; rounds: number; backlog: number }): Promise<WebhooksResult> {
+export async function benchWebhooks(opts: { cases: number; clients: number; seconds: number; rounds: number }): Promise<WebhooksResult> {
   const admin = adminToken();
   const workers = String(os.availableParallelism());
   const sink = await receiver();
   const a = await prepare('on', admin, opts.cases);
   const b = await prepare('off', admin, opts.cases);
   log(`  ${opts.cases} cases in testing loaded on each of two databases`);
-  const env = (dbUrl: string) => ({ DATABASE_URL: dbUrl, ADMIN_TOKEN: admin, WORKERS: workers, WEBHOOK_ALLOW_PRIVATE: 'true' });
+  const env = (dbUrl: string, dispatch: boolean) => ({ DATABASE_URL: dbUrl, ADMIN_TOKEN: admin, WORKERS: workers, WEBHOOK_ALLOW_PRIVATE: 'true', ...(dispatch ? {} : { DISPATCH_INTERVAL_MS: '0' }) });
   const services: Service[] = [];
+  const start = async (dbUrl: string, dispatch: boolean, label: string) => {
+    const s = await startService(env(dbUrl, dispatch), { how: 'tsx', label });
+    services.push(s);
+    return s;
+  };
   try {
-    const on = await startService(env(a.db.url), { how: 'tsx', label: 'webhooks-on' });
-    services.push(on);
-    const off = await startService(env(b.db.url), { how: 'tsx', label: 'webhooks-off' });
-    services.push(off);
+    // (a) The cost of the subscription to a transition: the outbox rows its statement writes. The
+    // dispatcher is off in these rounds, so that its work (signing, sending, the receiver, which share
+    // the machine's cores) is not counted as the transitions' (it is measured in (b), and both
+    // together in (c)).
+    let on = await start(a.db.url, false, 'webhooks-outbox');
+    const off = await start(b.db.url, false, 'webhooks-off');
     const r = await fetch(`${on.url}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${a.cast.regulatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: sink.url, events: ['*'], description: 'benchmark receiver' }) });
     if (r.status !== 201) throw new Error(`POST /v1/webhooks: ${r.status} ${await r.text()}`);
     const requestsFor = (x: { cast: HttpCast; ids: string[] }) =>
@@ -102,33 +111,25 @@ export async function benchWebhooks(opts: { cases: number; clients: number; seco
     log('  warm-up: 5 s each');
     await httpLoad(on.url, opts.clients, 5, next('on'));
     await httpLoad(off.url, opts.clients, 5, next('off'));
-    while ((await pending(a.db.url)) > 0) await sleep(100);
-    const before = sink.count();
-    const results = { on: [] as LoadResult[], off: [] as LoadResult[] };
-    for (let k = 0; k < opts.rounds; k++) {
-      for (const which of k % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
-        const h = await httpLoad((which === 'on' ? on : off).url, opts.clients, opts.seconds, next(which));
-        results[which].push(h);
-        log(`  round ${k + 1} ${which === 'on' ? 'subscribed' : 'no endpoint'}: ${round(h.rps, 0)} events/s (p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors})`);
+    const rounds = async (n: number, what: string) => {
+      const results = { on: [] as LoadResult[], off: [] as LoadResult[] };
+      for (let k = 0; k < n; k++) {
+        for (const which of k % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+          const h = await httpLoad((which === 'on' ? on : off).url, opts.clients, opts.seconds, next(which));
+          results[which].push(h);
+          log(`  ${what} round ${k + 1} ${which === 'on' ? 'subscribed' : 'no endpoint'}: ${round(h.rps, 0)} events/s (p99 ${round(pct(h.latencies, 99))} ms, errors ${h.errors})`);
+        }
       }
-    }
-    // What the subscribed rounds sent, delivered (untimed).
-    while ((await pending(a.db.url)) > 0) await sleep(100);
-    const deliveredDuringRounds = sink.count() - before;
+      return results;
+    };
+    const outbox = await rounds(opts.rounds, '(a)');
     await on.stop();
-    await off.stop();
 
-    // The dispatcher's throughput: a backlog written with no dispatcher running, then delivered.
-    const writer = await startService({ ...env(a.db.url), DISPATCH_INTERVAL_MS: '0' }, { how: 'tsx', label: 'webhooks-backlog' });
-    services.push(writer);
-    const backlogRequests = Array.from({ length: opts.backlog }, () => next('on')().raw);
-    const w = await sendAll(writer.url, opts.clients, backlogRequests);
-    await writer.stop();
+    // (b) The dispatcher's throughput: the outbox (a) wrote (and the warm-up's), delivered by the
+    // same service with its dispatcher on, timed from the first delivery to the last (the start left out).
     const backlog = await pending(a.db.url);
     const received0 = sink.count();
-    const dispatcher = await startService(env(a.db.url), { how: 'tsx', label: 'webhooks-dispatch' });
-    services.push(dispatcher);
-    // Timed from the first delivery to the last, the service's start left out.
+    on = await start(a.db.url, true, 'webhooks-dispatch');
     while (sink.count() === received0) await sleep(1);
     const t0 = performance.now();
     const first = sink.count();
@@ -136,18 +137,25 @@ export async function benchWebhooks(opts: { cases: number; clients: number; seco
     const seconds = (sink.last() - t0) / 1000;
     const received = sink.count() - received0;
     const timed = sink.count() - first;
-    await dispatcher.stop();
-    log(`  backlog of ${backlog} deliveries (written at ${round(w.rps, 0)} events/s): ${timed} delivered in ${round(seconds, 2)} s after the first`);
-    const offFigure = roundsFigure(results.off);
+    log(`  (b) a backlog of ${backlog} deliveries: ${timed} delivered in ${round(seconds, 2)} s after the first`);
+
+    // (c) Both at once, for the record: the subscribed service delivering to the receiver on the
+    // same cores as it serves the transitions.
+    const before = sink.count();
+    const together = await rounds(Math.min(2, opts.rounds), '(c)');
+    while ((await pending(a.db.url)) > 0) await sleep(100);
+    const deliveredDuringRounds = sink.count() - before;
+
+    const offFigure = roundsFigure(outbox.off);
     return {
       cases: opts.cases,
       clients: opts.clients,
       seconds: opts.seconds,
       rounds: opts.rounds,
-      on: roundsFigure(results.on),
+      on: roundsFigure(outbox.on),
       off: offFigure,
-      ratio: median(results.on.map((h, k) => h.rps / results.off[k]!.rps)),
-      deliveredDuringRounds,
+      ratio: median(outbox.on.map((h, k) => h.rps / outbox.off[k]!.rps)),
+      delivering: { on: roundsFigure(together.on), off: roundsFigure(together.off), ratio: median(together.on.map((h, k) => h.rps / together.off[k]!.rps)), delivered: deliveredDuringRounds },
       dispatcher: { backlog, seconds, rate: timed / seconds, ratio: timed / seconds / offFigure.rate, received },
     };
   } finally {
