@@ -41,7 +41,7 @@ function table(ctx: WbContext, caption: string, items: Notification[], now: Date
       : html`—`;
     const mark = n.read
       ? html`${t.read}`
-      : html`<strong>${t.unread}</strong><form method="post" action="${href(ctx, `${NOTIFICATIONS_PATH}/${n.id}/read`)}">${formFields(ctx)}<button type="submit" class="link-button">${t.markOne}<span class="visually-hidden"> · ${n.number ?? t.webhookDisabled}</span></button></form>`;
+      : html`<strong>${t.unread}</strong><form method="post" action="${href(ctx, `${NOTIFICATIONS_PATH}/${n.id}/read`)}">${formFields(ctx)}<button type="submit" class="secondary">${t.markOne}<span class="visually-hidden"> · ${n.number ?? t.webhookDisabled}</span></button></form>`;
     return html`<tr id="n${n.id}"${n.read ? '' : html` class="unread"`}>
 <td data-label="${t.when}"><time datetime="${n.at.toISOString()}">${formatDateTime(n.at)}</time></td>
 <th scope="row" data-label="${t.what}">${what(ctx.lang, n)}</th>
