@@ -32,7 +32,7 @@ export const mayEdit = (wf: Workflow, state: string, role: string) =>
   Boolean(wf.events.REPLACE_APPLICATION?.roles.includes(role as never) && stateNode(wf.machine, state)?.transitions.has('REPLACE_APPLICATION'));
 
 export default async function applicantRoutes(app: FastifyInstance) {
-  const files = new SchemaFiles(app.schemas.files);
+  const files = new SchemaFiles(app.schemas.files, app.schemas);
 
   /** The applicant's session, or the answer already sent (sign-in, or 403 for another role). */
   function applicant(request: FastifyRequest, reply: FastifyReply): { p: Principal; ctx: WbContext } | null {

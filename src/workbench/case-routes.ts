@@ -19,7 +19,8 @@ import { getScheme } from '../registry/schemes.js';
 import { mayEdit } from './applicant-routes.js';
 import { casePage, checkPage, eventFormPage, type CasePageData } from './case-page.js';
 import { SchemaFiles } from './form-schema.js';
-import { errorsByField, readFields, toFields, type Fields } from './form-values.js';
+import { readFields, toFields, type Fields } from './form-values.js';
+import { fieldMessages } from './form-errors.js';
 import { errorSummary, renderForm } from './form.js';
 import { HIDE, requireSession, sendHtml, wbContext } from './http.js';
 import { WB } from './i18n.js';
@@ -36,7 +37,7 @@ const fieldsOf = (body: unknown): Fields =>
   Object.fromEntries(Object.entries((body ?? {}) as Record<string, unknown>).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]));
 
 export default async function casePageRoutes(app: FastifyInstance) {
-  const files = new SchemaFiles(app.schemas.files);
+  const files = new SchemaFiles(app.schemas.files, app.schemas);
 
   const target = (request: FastifyRequest) => {
     const { kind, id, type } = request.params as Params;
@@ -104,7 +105,7 @@ export default async function casePageRoutes(app: FastifyInstance) {
       const { options, criteria } = await optionsFor(wf, c, type);
       // A lab's results form starts with one row per criterion of the scheme.
       const fields = v.fields ?? (criteria.length ? toFields(files, root, { results: criteria.map((cr) => ({ criterion_id: cr.id })) }) : {});
-      errors = errorsByField(files, root, v.errors ?? [], PAYLOAD_PREFIX);
+      errors = fieldMessages(ctx.lang, files, root, fields, v.errors ?? [], PAYLOAD_PREFIX);
       ({ controls, labels } = renderForm({ lang: ctx.lang, files, root, fields, errors, options }));
     }
     const version = v.fields?._version?.[0] ?? String(c.version);

@@ -2,7 +2,8 @@
 // node sorted into the kind of control it becomes. Shared by the renderer (form.ts) and the parser
 // (form-values.ts), so a field is read back exactly as it was drawn.
 import path from 'node:path';
-import type { JsonSchema } from '../schemas.js';
+import type { ValidateFunction } from 'ajv';
+import { Schemas, type JsonSchema } from '../schemas.js';
 
 export type Node = JsonSchema & {
   type?: string | string[];
@@ -35,8 +36,20 @@ export const ROWS_CAP = 200;
 
 export class SchemaFiles {
   private readonly byId: Map<string, JsonSchema>;
-  constructor(files: JsonSchema[]) {
+  /** The service's validators (the app's own when given; made from the same files when first needed otherwise). */
+  private schemas: Schemas | null;
+  constructor(
+    private readonly files: JsonSchema[],
+    schemas?: Schemas,
+  ) {
     this.byId = new Map(files.map((f) => [f.$id!, f]));
+    this.schemas = schemas ?? null;
+  }
+
+  /** The validator the service checks a schema file's data with (bodies: exact, no coercion). */
+  validator(id: string): ValidateFunction {
+    this.schemas ??= new Schemas(this.files);
+    return this.schemas.validator(id);
   }
 
   file(id: string): JsonSchema {

@@ -6,7 +6,7 @@ import { html, type Html } from '../pages/html.js';
 import type { Lang } from '../pages/i18n.js';
 import type { JsonSchema } from '../schemas.js';
 import { WB } from './i18n.js';
-import { choiceLabel, fieldLabel } from './field-labels.js';
+import { choiceLabel, fieldHint, fieldLabel } from './field-labels.js';
 import { ROOT_VALUE, childName, fieldId, itemName, optionsOf, type Resolved, type SchemaFiles } from './form-schema.js';
 import { rowsField, rowsOf, type Fields } from './form-values.js';
 
@@ -45,6 +45,10 @@ export function errorText(lang: Lang, message: string): string {
   if (message === 'must match format "uuid"') return e.uuid;
   if (message.startsWith('must NOT have duplicate items')) return e.duplicate;
   if (message.startsWith('must be one of:')) return e.oneOf;
+  if (message === 'must be boolean') return e.yesNo;
+  if (message === 'is not an allowed field' || message === 'is not allowed here') return e.notHere;
+  if (message === 'must be a finite number') return e.type_number;
+  if (message === 'is already registered') return e.taken;
   return message;
 }
 
@@ -58,7 +62,7 @@ export function renderForm(v: FormView): { controls: Html; labels: Map<string, s
   const limits = (r: Resolved): string[] => {
     const n = r.node;
     const out: string[] = [];
-    if (n.description) out.push(n.description);
+    if (n.description) out.push(fieldHint(v.lang, n.description));
     if (r.kind === 'datetime') out.push(s.dateTimeHint);
     else if ((r.kind === 'text' || r.kind === 'textarea') && (n.maxLength !== undefined || (n.minLength ?? 0) > 1)) out.push(s.chars(n.minLength, n.maxLength));
     if ((r.kind === 'number' || r.kind === 'integer') && (n.minimum !== undefined || n.maximum !== undefined)) out.push(s.range(n.minimum, n.maximum));
@@ -184,7 +188,7 @@ export function errorSummary(lang: Lang, errors: Map<string, string[]>, labels: 
   for (const [name, messages] of errors) {
     for (const m of messages) {
       const text = errorText(lang, m);
-      items.push(name === '' || !labels.has(name) ? html`<li>${m}</li>` : html`<li><a href="#${fieldId(name)}">${labels.get(name)}: ${text}</a></li>`);
+      items.push(name === '' || !labels.has(name) ? html`<li>${m}</li>` : html`<li><a href="#${fieldId(name)}">${s.labelled(labels.get(name)!, text)}</a></li>`);
     }
   }
   return html`<div class="error-summary" role="alert" tabindex="-1" autofocus id="error-summary" aria-labelledby="error-summary-title"><h2 id="error-summary-title">${s.errorSummary}</h2><ul>${items}</ul></div>`;

@@ -4,7 +4,8 @@ import type { FieldError } from '../errors.js';
 import { html, type Html } from '../pages/html.js';
 import { WB } from './i18n.js';
 import type { SchemaFiles } from './form-schema.js';
-import { errorsByField, type Fields } from './form-values.js';
+import type { Fields } from './form-values.js';
+import { fieldMessages } from './form-errors.js';
 import { errorSummary, renderForm } from './form.js';
 import { formFields, wbLayout, type WbContext } from './layout.js';
 
@@ -28,7 +29,7 @@ export type SchemaFormPage = {
 export function schemaFormPage(ctx: WbContext, files: SchemaFiles, v: SchemaFormPage): Html {
   const s = WB[ctx.lang];
   const root = files.resolve(files.file(v.schemaId), v.schemaId);
-  const errors = errorsByField(files, root, v.errors ?? [], v.prefix ?? 'body');
+  const errors = fieldMessages(ctx.lang, files, root, v.fields, v.errors ?? [], v.prefix ?? 'body');
   const { controls, labels } = renderForm({ lang: ctx.lang, files, root, fields: v.fields, errors, options: v.options });
   const summary = errorSummary(ctx.lang, errors, labels, v.extra ?? []);
   return wbLayout(ctx, {

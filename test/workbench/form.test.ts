@@ -143,7 +143,7 @@ t.test('required marks, limits and descriptions are shown; long texts are text a
   t.match(controls.value, /检测结果 <span class="req">\(必填\)<\/span>/);
   t.match(controls.value, /<textarea id="f_summary" name="summary" rows="4" maxlength="20000"/);
   t.match(controls.value, /不超过 20000 个字符/);
-  t.match(controls.value, /SHA-256 of the signed test report/);
+  t.match(controls.value, /已签署检测报告的 SHA-256/, 'the schema’s description in the reader’s language');
   t.notMatch(controls.value, /leap second/, 'a referenced file’s own description is not a field’s hint');
   t.match(controls.value, /日期和时间，北京时间（UTC\+8）/);
   t.match(controls.value, /<input type="radio" id="f_results-5b-0-5d--2e-verdict-0" name="results\[0\].verdict" value="pass"/);
