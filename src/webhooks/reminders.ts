@@ -28,15 +28,19 @@ export async function queueReminders(db: Db, now: Date): Promise<number> {
   const offsets = [...REMINDER_OFFSETS_DAYS].sort((a, b) => b - a);
   const windows = offsets.map((days, i) => ({ days, until: offsets[i + 1] ?? 0 }));
   const horizon = new Date(now.getTime() + offsets[0]! * DAY);
+  // The deadlines whose reminder is not yet recorded first (usually none), then their cases: a round
+  // reads the deadline index a few days ahead and the reminders' key, not the cases.
   const due = await sql<Due>`
-    select d.case_id, d.name, d.due_at, c.number, c.kind, c.organization_id, o.days
-    from deadlines d
-    join cases c on c.id = d.case_id
-    join jsonb_to_recordset(${JSON.stringify(windows)}::jsonb) as o(days integer, until integer)
-      on d.due_at - make_interval(days => o.days) <= ${now} and d.due_at - make_interval(days => o.until) > ${now}
-    where d.due_at > ${now} and d.due_at <= ${horizon}
-      and (d.name in ('respond_by', 'testing_ends_at', 'valid_until') or d.name like 'milestone:%')
-      and not exists (select 1 from webhook_reminders r where r.case_id = d.case_id and r.deadline = d.name and r.due_at = d.due_at and r.offset_days = o.days)`.execute(db);
+    with x as materialized (
+      select d.case_id, d.name, d.due_at, o.days
+      from deadlines d
+      join jsonb_to_recordset(${JSON.stringify(windows)}::jsonb) as o(days integer, until integer)
+        on d.due_at - make_interval(days => o.days) <= ${now} and d.due_at - make_interval(days => o.until) > ${now}
+      where d.due_at > ${now} and d.due_at <= ${horizon}
+        and (d.name in ('respond_by', 'testing_ends_at', 'valid_until') or d.name like 'milestone:%')
+        and not exists (select 1 from webhook_reminders r where r.case_id = d.case_id and r.deadline = d.name and r.due_at = d.due_at and r.offset_days = o.days)
+    )
+    select x.case_id, x.name, x.due_at, c.number, c.kind, c.organization_id, x.days from x join cases c on c.id = x.case_id`.execute(db);
   let queued = 0;
   for (let i = 0; i < due.rows.length; i += CHUNK) queued += await queueChunk(db, now, due.rows.slice(i, i + CHUNK));
   return queued;

@@ -12,7 +12,7 @@ const f = await fixtures(ta);
 const api = caseApi(ta);
 const actor = (await f.principal('applicant', f.applicantOrg.id)).token as string;
 const product = await f.product(actor);
-const cases = [];
+const cases: Array<{ id: string; number: string }> = [];
 for (let i = 0; i < 2; i++) {
   const c = await api.sandboxCase(actor, product.id);
   await api.fire('sandbox-cases', c.id, actor, 'SUBMIT');
