@@ -71,6 +71,7 @@ type Claimed = {
 };
 
 export type DispatchResult = { claimed: number; delivered: number; failed: number; released: number; reminders: number; disabled: number; orphans: number };
+const emptyResult = (): DispatchResult => ({ claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0, orphans: 0 });
 
 /** The message of a claimed delivery, the same bytes on every attempt (audit rows and case numbers never change). */
 export function messageOf(d: Claimed): Message {
@@ -88,6 +89,13 @@ export class Dispatcher {
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private lastHousekeeping = -Infinity;
+  /** Deliveries this instance holds under its lease (claimed, being sent, or waiting to be recorded): renewed until let go. */
+  private readonly held = new Set<string>();
+  private renewer: NodeJS.Timeout | null = null;
+  /** The next batch, claimed while the current one is sent (the runner's rounds only). */
+  private prefetched: Promise<Claimed[]> | null = null;
+  /** The outcomes of sent batches being recorded while the next is sent. */
+  private readonly recording = new Set<Promise<void>>();
   private readonly state = { rounds: 0, delivered: 0, failed: 0, last_error: null as string | null, last_error_at: null as string | null };
 
   constructor(
@@ -108,20 +116,64 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     await this.runner.stop();
+    // A batch claimed ahead is let go now rather than when its lease runs out; outcomes being
+    // recorded are waited for.
+    const ahead = this.prefetched;
+    this.prefetched = null;
+    if (ahead) await ahead.then((list) => this.release(list.map((d) => d.id))).catch(() => {});
+    await Promise.allSettled([...this.recording]);
+    this.stopRenewing();
+  }
+
+  /** One timer renews every lease this instance holds, while it holds any: only a dead instance's claims expire. */
+  private hold(ids: string[]) {
+    for (const id of ids) this.held.add(id);
+    if (!this.renewer) {
+      this.renewer = setInterval(() => void this.renew([...this.held]).catch(() => {}), Math.max(50, this.leaseMs / 3));
+      this.renewer.unref();
+    }
+  }
+
+  private letGo(ids: string[]) {
+    for (const id of ids) this.held.delete(id);
+    if (this.held.size === 0) this.stopRenewing();
+  }
+
+  private stopRenewing() {
+    if (this.renewer) clearInterval(this.renewer);
+    this.renewer = null;
   }
 
   status() {
     return { enabled: this.opts.intervalMs > 0, interval_ms: this.opts.intervalMs, ...this.state };
   }
 
+  /**
+   * The runner's round: as dispatchOnce, pipelined. A full batch has the next one claimed while it is
+   * sent, and its outcomes recorded while the next is sent, so neither statement's round trip stands
+   * between two batches' requests (a batch is sent only after the one before it was, so each
+   * endpoint's deliveries still start oldest first). Claimed rows stay leased until recorded.
+   */
   private async tick(): Promise<boolean> {
     try {
       // Reminders and the disabling of failing endpoints once per interval, not in every round of a
       // backlog: under a steady stream a round chasing the next few deliveries would pay for them.
       const housekeeping = performance.now() - this.lastHousekeeping >= this.opts.intervalMs;
       if (housekeeping) this.lastHousekeeping = performance.now();
-      const r = await this.dispatchOnce({ housekeeping });
-      return r.claimed >= this.batchSize;
+      const out = emptyResult();
+      if (housekeeping) await this.housekeep(out);
+      // At most one batch's outcomes still being recorded when the next is sent (a slow database slows the sending too).
+      while (this.recording.size > 1) await Promise.race(this.recording);
+      const ahead = this.prefetched;
+      this.prefetched = null;
+      const claimed = ahead ? await ahead : await this.claim();
+      if (claimed.length >= this.batchSize && !this.runner.stopping) {
+        const next = this.claim();
+        next.catch(() => {}); // its failure is met when it is awaited, at the next round
+        this.prefetched = next;
+      }
+      await this.deliverClaimed(claimed, out, { deferRecords: true });
+      return this.prefetched !== null;
     } catch (err) {
       this.state.last_error = err instanceof Error ? err.message : String(err);
       this.state.last_error_at = new Date().toISOString();
@@ -130,33 +182,46 @@ export class Dispatcher {
     }
   }
 
-  /** One round: reminders due are queued, endpoints failing too long disabled, due deliveries claimed and sent. */
+  private async housekeep(out: DispatchResult) {
+    out.reminders = await queueReminders(this.deps.db, this.deps.now());
+    out.disabled = await this.disableFailing();
+    out.orphans = await this.sweepOrphans();
+  }
+
+  /** One round: reminders due are queued, endpoints failing too long disabled, due deliveries claimed, sent and recorded. */
   async dispatchOnce(opts: { only?: string; housekeeping?: boolean } = {}): Promise<DispatchResult> {
-    const out: DispatchResult = { claimed: 0, delivered: 0, failed: 0, released: 0, reminders: 0, disabled: 0, orphans: 0 };
-    if (!opts.only && opts.housekeeping !== false) {
-      out.reminders = await queueReminders(this.deps.db, this.deps.now());
-      out.disabled = await this.disableFailing();
-      out.orphans = await this.sweepOrphans();
-    }
-    const claimed = await this.claim(opts.only);
+    const out = emptyResult();
+    if (!opts.only && opts.housekeeping !== false) await this.housekeep(out);
+    return this.deliverClaimed(await this.claim(opts.only), out, { deferRecords: false });
+  }
+
+  private async deliverClaimed(claimed: Claimed[], out: DispatchResult, opts: { deferRecords: boolean }): Promise<DispatchResult> {
     out.claimed = claimed.length;
     if (claimed.length === 0) return out;
     const byEndpoint = new Map<string, Claimed[]>();
     for (const d of claimed) byEndpoint.set(d.endpoint_id, [...(byEndpoint.get(d.endpoint_id) ?? []), d]);
-    // The lease is renewed while the round runs: only a dead instance's claims expire.
-    const renew = setInterval(() => void this.renew(claimed.map((d) => d.id)).catch(() => {}), Math.max(50, this.leaseMs / 3));
-    try {
-      await Promise.all(
-        [...byEndpoint.values()].map(async (list) => {
-          const r = await this.deliverInOrder(list);
-          out.delivered += r.delivered;
-          out.failed += r.failed;
-          out.released += r.released;
-        }),
-      );
-    } finally {
-      clearInterval(renew);
-    }
+    const records: Array<Promise<void>> = [];
+    await Promise.all(
+      [...byEndpoint.values()].map(async (list) => {
+        const r = await this.deliverInOrder(list);
+        out.delivered += r.delivered;
+        out.failed += r.failed;
+        out.released += r.released;
+        records.push(r.recorded);
+      }),
+    );
+    const recorded = Promise.all(records).then(() => {});
+    if (opts.deferRecords) {
+      // Until recorded the rows stay leased (renewed by hold()); a failure leaves them to their
+      // lease's end and another attempt: at least once.
+      const tracked = recorded.catch((err) => {
+        this.state.last_error = err instanceof Error ? err.message : String(err);
+        this.state.last_error_at = new Date().toISOString();
+        this.log.error({ err }, 'webhook attempts could not be recorded; the deliveries go again when their lease ends');
+      });
+      this.recording.add(tracked);
+      void tracked.finally(() => this.recording.delete(tracked));
+    } else await recorded;
     this.state.rounds++;
     this.state.delivered += out.delivered;
     this.state.failed += out.failed;
@@ -184,6 +249,7 @@ export class Dispatcher {
       left join audit_events a on a.id = c.audit_id
       left join cases k on k.id = a.case_id
       order by c.seq`.execute(this.deps.db);
+    this.hold(r.rows.map((row) => row.id));
     return r.rows.map((row) => ({ ...row, created_at: new Date(row.created_at), expires_at: new Date(row.expires_at), at: row.at && new Date(row.at) }));
   }
 
@@ -193,7 +259,11 @@ export class Dispatcher {
   }
 
   private async release(ids: string[]) {
-    await sql`update webhook_deliveries set locked_until = null where id = any(${ids}::uuid[])`.execute(this.deps.db);
+    try {
+      await sql`update webhook_deliveries set locked_until = null where id = any(${ids}::uuid[])`.execute(this.deps.db);
+    } finally {
+      this.letGo(ids);
+    }
   }
 
   /**
@@ -201,7 +271,7 @@ export class Dispatcher {
    * failure no more are started this round (the endpoint may be down: the rest are released for the
    * next round instead of each waiting out the timeout now). Their outcomes are recorded together.
    */
-  private async deliverInOrder(list: Claimed[]): Promise<{ delivered: number; failed: number; released: number }> {
+  private async deliverInOrder(list: Claimed[]): Promise<{ delivered: number; failed: number; released: number; recorded: Promise<void> }> {
     const outcomes: Array<{ d: Claimed; r: SendResult; at: Date }> = [];
     let next = 0;
     let failed = false;
@@ -224,9 +294,11 @@ export class Dispatcher {
     await Promise.all(Array.from({ length: Math.min(PER_ENDPOINT, list.length) }, worker));
     const rest = list.slice(next).map((d) => d.id);
     if (rest.length) await this.release(rest);
-    await this.record(outcomes);
+    const sent = outcomes.map((o) => o.d.id);
+    const recorded = this.record(outcomes).finally(() => this.letGo(sent));
+    recorded.catch(() => {}); // met by whoever awaits it
     const ok = outcomes.filter((o) => o.r.ok).length;
-    return { delivered: ok, failed: outcomes.length - ok, released: rest.length };
+    return { delivered: ok, failed: outcomes.length - ok, released: rest.length, recorded };
   }
 
   /** One attempt: the message signed with the endpoint's secret and sent; never throws. */
