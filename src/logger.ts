@@ -13,7 +13,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
     {
       level: config.logLevel,
       redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'req.headers["idempotency-key"]'],
+        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'req.headers["idempotency-key"]', 'req.headers.cookie', 'headers.cookie', 'req.headers["set-cookie"]'],
         censor: '[redacted]',
       },
     },

@@ -67,7 +67,7 @@ t.test('requests that carry tokens are logged, with their request id, and no tok
 t.test('the logger redacts credentials even when a caller logs headers', async (t) => {
   const out: string[] = [];
   const logger = createLogger({ logLevel: 'info' }, { write: (s: string) => void out.push(s) });
-  logger.info({ req: { headers: { authorization: `Bearer ${adminToken}`, 'idempotency-key': 'k-1' } }, headers: { authorization: 'Bearer x' }, authorization: 'Bearer y', token: adminToken, principal: { token: adminToken } }, 'headers');
+  logger.info({ req: { headers: { authorization: `Bearer ${adminToken}`, 'idempotency-key': 'k-1', cookie: 'wb_session=s3cr3t-session; wb_csrf=c' } }, headers: { authorization: 'Bearer x', cookie: 'wb_session=s3cr3t-2' }, authorization: 'Bearer y', token: adminToken, principal: { token: adminToken } }, 'headers');
   const text = out.join('');
   t.notOk(text.includes(adminToken), 'no token');
   t.notMatch(text, /Bearer/);
@@ -78,4 +78,7 @@ t.test('the logger redacts credentials even when a caller logs headers', async (
   t.equal(line.token, '[redacted]');
   t.equal(line.principal.token, '[redacted]');
   t.equal(line.req.headers['idempotency-key'], '[redacted]');
+  t.equal(line.req.headers.cookie, '[redacted]', 'a workbench session cookie neither');
+  t.equal(line.headers.cookie, '[redacted]');
+  t.notOk(text.includes('s3cr3t'));
 });
