@@ -14,6 +14,7 @@ import { callerOf } from '../http/plugins/auth.js';
 import { html } from '../pages/html.js';
 import { href } from '../pages/views.js';
 import { createProduct, listProducts } from '../registry/products.js';
+import { listSchemes } from '../registry/schemes.js';
 import type { Principal } from '../registry/principals.js';
 import { choiceLabel } from './field-labels.js';
 import { SchemaFiles } from './form-schema.js';
@@ -49,6 +50,9 @@ export default async function applicantRoutes(app: FastifyInstance) {
   type ProductItem = { id: string; name: string; version: string; kind: string };
   const products = async (p: Principal) => (await listProducts(app.db, p, { limit: 200 })).items as unknown as ProductItem[];
   const productOptions = async (p: Principal) => (await products(p)).map((x) => ({ value: x.id, label: `${x.name} ${x.version}` }));
+  /** The certification schemes by their titles in the reader's language: chosen, not typed as codes. */
+  const schemeOptions = async (ctx: WbContext) =>
+    (await listSchemes(app.db, { limit: 100 })).items.map((x) => ({ value: x.code, label: ctx.lang === 'zh-Hans' ? (x.title_zh ?? x.title) : x.title }));
 
   const kindOf = (request: FastifyRequest) => {
     const wf = workflows.find((w) => w.kind === (request.params as { kind: string }).kind);
@@ -125,7 +129,10 @@ export default async function applicantRoutes(app: FastifyInstance) {
     schemaId: `${wf.schemaDir}/application.json`,
     fields: {},
     submit: WB[ctx.lang].saveDraft,
-    options: { product_id: await productOptions(p) },
+    options: {
+      product_id: await productOptions(p),
+      ...((files.file(`${wf.schemaDir}/application.json`) as { properties?: Record<string, unknown> }).properties?.scheme ? { scheme: await schemeOptions(ctx) } : {}),
+    },
     ...over,
   });
 

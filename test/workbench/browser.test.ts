@@ -168,7 +168,7 @@ t.test('a certification by clicking and typing only: the applicant registers a p
   await registerProduct(applicant, productName);
   const id = await applyAndSubmit(applicant, 'Safety and ethics certification', async (p) => {
     await p.getByLabel(`${productName} 1.0`).check();
-    await p.getByLabel(/^Scheme/).fill('ai-safety-risk');
+    await group(p, 'Scheme').getByLabel('AI system safety risk assessment').check();
     await group(p, 'Standards').getByLabel(/Item 1/).fill('GB/T 45288.2-2025');
     await p.getByLabel(/^Declared scope/).fill('Risk Scorer 1.0 as deployed on the hospital’s message portal');
   });
