@@ -93,6 +93,7 @@ const FIELDS: Record<string, Label> = {
   period_start: l('Period start', '报告期开始'),
   posted_at: l('Posted at', '提交时间'),
   posted_by: l('Posted by', '提交人'),
+  principal_id: l('Principal', '访问主体'),
   product_id: l('Product', '产品'),
   provider: l('Provider', '提供方'),
   questions: l('Questions', '问题'),

@@ -32,7 +32,7 @@ const review = created(await ta.req({ method: 'POST', url: '/v1/sandbox-cases', 
 await api.fire('sandbox-cases', review.id, f.applicant.token, 'SUBMIT');
 await api.fire('sandbox-cases', review.id, f.regulator.token, 'START_REVIEW');
 const certification = await cc.createCase(await cc.product(cc.applicant.token, { name: '风险评分器', description: '医院消息风险评分', intended_use: '辅助护士' }), 'ai-safety-risk', cc.applicant.token);
-await cc.fire(certification.id, cc.applicant.token, 'SUBMIT');
+cc.ok(await cc.fire(cc.applicant.token, certification.id, 'SUBMIT'));
 
 /** What a reader sees of a page: its text and the words of its attributes that are read out, without the data the test made. */
 function readable(body: string): string {
@@ -44,7 +44,8 @@ function readable(body: string): string {
   return `${text} ${attributes.join(' ')}`
     .replace(/\S+@\S+/g, ' ')
     // Names the fixtures give: organizations, labs, the bootstrap admin.
-    .replace(/\b(Org|Lab) [0-9a-z]{6,8}\b|bootstrap admin \(ADMIN_TOKEN\)/g, ' ')
+    .replace(/\b(Org|Lab) [0-9a-z]{6,8}\b|bootstrap admin \(ADMIN_TOKEN\)|\bCNAS[- ]L\w+/g, ' ')
+    .replace(/SHA-256/g, ' ')
     // Ids, hashes, a principal without a name (the start of its id), case numbers.
     .replace(/\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\b[0-9a-f]{64}\b|\b[0-9a-f]{8}\b|\b[A-Z]{2,5}-\d{4}-\d{6}\b/g, ' ');
 }
@@ -71,9 +72,9 @@ type Checks = { same(a: unknown, b: unknown, m: string): void; equal(a: unknown,
 const numbers = [lab.org.name, certification.application.declared_scope] as string[];
 
 /** Every page the person reaches from these addresses, its event forms and their refusals (posted empty) included. */
-async function visit(t: Checks, w: WbClient, paths: string[]) {
+async function visit(t: Checks, w: WbClient, paths: string[], data: string[] = []) {
   const seen = new Set<string>();
-  const check = (what: string, body: string) => t.same(english(body, numbers), [], `${what}: no English`);
+  const check = (what: string, body: string) => t.same(english(body, [...numbers, ...data]), [], `${what}: no English`);
   for (const path of paths) {
     const page = await w.get(path);
     t.equal(page.statusCode, 200, path);
@@ -179,4 +180,22 @@ t.test('an error our own words do not cover is in Chinese too (ajv-i18n): a metr
   t.same(english(refused.body, numbers), [], 'no English on the refused page');
   const events = (await ta.req({ method: 'GET', url: `/v1/genai-projects/${id}/events?type=POST_SAFETY_EVALUATION`, token: f.regulator.token })).json().items;
   t.same(events, [], 'nothing stored');
+});
+
+t.test('a lab’s pages and a decision’s check page are in Chinese', async (t) => {
+  const k = await cc.createCase(await cc.product(cc.applicant.token, { name: '巡检机器人', description: '变电站巡检', intended_use: '夜间巡检' }), 'ai-safety-risk', cc.applicant.token);
+  cc.ok(await cc.fire(cc.applicant.token, k.id, 'SUBMIT'));
+  cc.ok(await cc.fire(cc.regulator.token, k.id, 'ASSIGN_LAB', { lab_id: lab.org.id }));
+  cc.ok(await cc.fire(lab.token, k.id, 'ACCEPT_ASSIGNMENT'));
+  // The scheme's criteria are registry data kept in English only (the schemes table has no Chinese for them).
+  const criteria = (await cc.criteria('ai-safety-risk')).map((c) => c.title);
+  const w = await signedIn(lab.token);
+  await visit(t, w, ['/workbench', `/workbench/cases/certification-cases/${k.id}`], criteria);
+
+  const regulator = await signedIn(f.regulator.token);
+  const form = await regulator.get(`/workbench/cases/sandbox-cases/${review.id}/events/REJECT`);
+  const check = await regulator.post(`/workbench/cases/sandbox-cases/${review.id}/events/REJECT`, { ...submittedFields(form.body.slice(form.body.indexOf('<form class="event-form"'))), reason: '不在沙盒范围内' } as Record<string, string | string[]>);
+  t.equal(check.statusCode, 200);
+  t.match(check.body, /确认：不予准入|确认：/);
+  t.same(english(check.body, numbers), [], 'the check page');
 });
