@@ -44,8 +44,8 @@ const zh: NotificationStrings = {
   nav: '通知',
   navUnread: (n) => `（${n} 条未读）`,
   title: '通知',
-  intro: '与贵单位有关的事项，与其 Webhook 推送的内容相同：其案件的事件、其须遵守期限的提醒，以及其 Webhook 接收端的通知。未读在前，其后按时间由新到旧。您本人所做的操作不列出。',
-  introRegulator: '所有案件的事件（与监管部门 Webhook 收到的相同），以及监管部门 Webhook 接收端的通知。未读在前，其后按时间由新到旧。您本人所做的操作不列出。',
+  intro: '与贵单位有关的事项，与其回调推送的内容相同：其案件的事件、其须遵守期限的提醒，以及其回调接收地址的通知。未读在前，其后按时间由新到旧。您本人所做的操作不列出。',
+  introRegulator: '所有案件的事件（与监管部门的回调推送相同），以及监管部门回调接收地址的通知。未读在前，其后按时间由新到旧。您本人所做的操作不列出。',
   noAudience: '管理员不属于任何单位，也不办理案件：没有给您的通知。',
   none: '暂无通知。',
   unreadCount: (n) => `您有 ${n} 条未读通知。`,
@@ -68,8 +68,8 @@ const zh: NotificationStrings = {
   reminder: (deadline) => `提醒：${deadline}`,
   deadlines: { respond_by: '答复期限', testing_ends_at: '测试期结束', valid_until: '证书有效期届满', milestone: '里程碑到期' },
   milestone: (id) => `里程碑“${id}”到期`,
-  webhookDisabled: 'Webhook 接收端已停用',
-  webhookDisabledDetail: (url) => `${url} 连续 5 天推送失败，已停用：重新启用（PATCH /v1/webhooks/:id）之前不再推送。`,
+  webhookDisabled: '回调接收地址已停用',
+  webhookDisabledDetail: (url) => `${url} 连续 5 天推送失败，已停用：重新启用之前不再向其推送。`,
   badUpTo: '表单未说明您看到的是哪些通知（up_to 须为通知编号）。请刷新页面后重试。',
 };
 

@@ -262,6 +262,9 @@ t.test('an endpoint disabled after failing 5 days is told to its organization; t
   t.ok(regs[0]!.text.includes(regUrl));
   const others = itemsOf((await (await signedIn(cast.otherApplicant.token)).get('/workbench/notifications?limit=100')).body);
   t.same(others.filter((i) => i.what === 'Webhook endpoint disabled'), [], 'another organization is not told');
+  const zh = new WbClient(app);
+  await zh.signIn(reader);
+  t.match((await zh.get('/workbench/notifications')).body, /回调接收地址已停用/, 'in Chinese too');
   // Without a case to open, opening it marks it read and comes back to the list.
   const c = await signedIn(reader);
   const res = await c.get(`/workbench/notifications/${mine[0]!.id}`);
