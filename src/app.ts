@@ -150,7 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     { intervalMs: config.dispatchIntervalMs, leaseMs: config.dispatchLeaseMs },
   );
   app.decorate('webhooks', { box: webhookBox, dispatcher });
-  app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false }, transparency: sequencer.status() }));
+  app.decorate('readiness', () => ({ scheduler: scheduler ? scheduler.status() : { enabled: false }, transparency: sequencer.status(), credentials: issuer.status(), webhooks: dispatcher.status() }));
   app.register(fp(async () => {}, { name: 'db' }));
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
   // onClose hooks run in reverse order: the scheduler stops before the database closes.

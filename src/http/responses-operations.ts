@@ -102,7 +102,7 @@ const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 const health: JsonSchema = {
   $id: 'responses/health.json',
   title: 'Health',
-  description: 'The service’s status; readiness adds the database it runs on and the scheduler’s state.',
+  description: 'The service’s status; readiness adds the database it runs on and the state of the instance’s background workers (scheduler, log sequencer, credential issuer, webhook dispatcher).',
   type: 'object',
   additionalProperties: false,
   required: ['status'],
@@ -141,6 +141,20 @@ const health: JsonSchema = {
         last_error: { type: ['string', 'null'] },
         last_error_at: nullableTime,
       },
+    },
+    credentials: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled'],
+      description: 'The credential issuer in this instance (SPEC §8): its last error, if its last round failed.',
+      properties: { enabled: { type: 'boolean' }, interval_ms: count, last_error: { type: ['string', 'null'] } },
+    },
+    webhooks: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled'],
+      description: 'The webhook dispatcher in this instance (SPEC §9): rounds that claimed deliveries, attempts delivered and failed since the start, the last error.',
+      properties: { enabled: { type: 'boolean' }, interval_ms: count, rounds: count, delivered: count, failed: count, last_error: { type: ['string', 'null'] }, last_error_at: nullableTime },
     },
   },
 };

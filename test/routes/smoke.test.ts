@@ -7,6 +7,14 @@ t.test('health and docs answer', async (t) => {
   t.equal(live.statusCode, 200);
   const ready = await ta.req({ method: 'GET', url: '/health/ready' });
   t.equal(ready.statusCode, 200);
+  // The instance's background workers, as buildTestApp configures them (their intervals 0: tests drive them).
+  t.match(ready.json(), {
+    status: 'ready',
+    scheduler: { enabled: false },
+    transparency: { enabled: false },
+    credentials: { enabled: false, last_error: null },
+    webhooks: { enabled: false, rounds: 0, delivered: 0, failed: 0, last_error: null },
+  });
   const docs = await ta.req({ method: 'GET', url: '/documentation/json' });
   t.equal(docs.statusCode, 200);
   t.ok(docs.json().paths['/v1/sandbox-cases']);

@@ -2126,7 +2126,7 @@ export interface components {
         };
         /**
          * Health
-         * @description The service’s status; readiness adds the database it runs on and the scheduler’s state.
+         * @description The service’s status; readiness adds the database it runs on and the state of the instance’s background workers (scheduler, log sequencer, credential issuer, webhook dispatcher).
          */
         Health: {
             /** @enum {string} */
@@ -2160,6 +2160,23 @@ export interface components {
                 tree_size?: number | null;
                 /** @description The size of the last checkpoint this instance signed. */
                 last_checkpoint_size?: number | null;
+                last_error?: string | null;
+                /** Format: date-time */
+                last_error_at?: string | null;
+            };
+            /** @description The credential issuer in this instance (SPEC §8): its last error, if its last round failed. */
+            credentials?: {
+                enabled: boolean;
+                interval_ms?: number;
+                last_error?: string | null;
+            };
+            /** @description The webhook dispatcher in this instance (SPEC §9): rounds that claimed deliveries, attempts delivered and failed since the start, the last error. */
+            webhooks?: {
+                enabled: boolean;
+                interval_ms?: number;
+                rounds?: number;
+                delivered?: number;
+                failed?: number;
                 last_error?: string | null;
                 /** Format: date-time */
                 last_error_at?: string | null;
