@@ -236,7 +236,7 @@ export class Dispatcher {
       ? sql`select d.id from webhook_deliveries d where d.id = ${only} and d.status = 'pending' for update skip locked`
       : sql`select d.id from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id and w.enabled
             where d.status = 'pending' and d.next_attempt_at <= ${now} and (d.locked_until is null or d.locked_until <= ${now})
-            order by d.seq limit ${this.batchSize} for update of d skip locked`;
+            order by d.next_attempt_at, d.seq limit ${this.batchSize} for update of d skip locked`;
     const r = await sql<Claimed>`
       with c as (
         update webhook_deliveries d set locked_until = ${until}
@@ -253,9 +253,16 @@ export class Dispatcher {
     return r.rows.map((row) => ({ ...row, created_at: new Date(row.created_at), expires_at: new Date(row.expires_at), at: row.at && new Date(row.at) }));
   }
 
+  /**
+   * Renews the leases held. Rows locked at that moment (a batch's outcomes being recorded, which
+   * ends their lease anyway) are skipped, not waited for: a renewal that waited for a recording,
+   * while that recording waited for a row the renewal had updated, was a deadlock.
+   */
   private async renew(ids: string[]) {
     const until = new Date(this.deps.now().getTime() + this.leaseMs);
-    await sql`update webhook_deliveries set locked_until = ${until} where id = any(${ids}::uuid[]) and status = 'pending' and locked_until is not null`.execute(this.deps.db);
+    await sql`
+      update webhook_deliveries set locked_until = ${until}
+       where id in (select id from webhook_deliveries where id = any(${ids}::uuid[]) and status = 'pending' and locked_until is not null for update skip locked)`.execute(this.deps.db);
   }
 
   private async release(ids: string[]) {
