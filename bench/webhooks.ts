@@ -52,7 +52,7 @@ async function receiver(): Promise<{ url: string; count: () => number; ids: Set<
   return { url: `http://127.0.0.1:${port}/hooks/registry`, count: () => n, ids, last: () => last, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-async function prepare(label: string, admin: string, cases: number): Promise<{ db: Awaited<ReturnType<typeof createDatabase>>; cast: HttpCast; ids: string[] }> {
+export async function prepare(label: string, admin: string, cases: number): Promise<{ db: Awaited<ReturnType<typeof createDatabase>>; cast: HttpCast; ids: string[] }> {
   const db = await createDatabase(`bench_wh_${label}`);
   const setup = await startService({ DATABASE_URL: db.url, ADMIN_TOKEN: admin, SEQUENCER_INTERVAL_MS: '0' }, { how: 'tsx', label: `wh-setup-${label}` });
   const cast = await createCast(setup.url, admin);

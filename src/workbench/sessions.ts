@@ -2,6 +2,7 @@
 // database, alive for 8 hours after the last request and only while its principal is not revoked.
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { fastifyCookie } from '@fastify/cookie';
 import { sql } from 'kysely';
 import type { Db } from '../db/types.js';
 import type { Principal, Role } from '../registry/principals.js';
@@ -52,20 +53,9 @@ export async function endSession(db: Db, idHash: string): Promise<void> {
   await db.deleteFrom('workbench_sessions').where('id_hash', '=', idHash).execute();
 }
 
-/** The first value of a cookie in a Cookie header, as @fastify/cookie reads it (before that plugin has run). */
+/** A cookie's value in a Cookie header, read by @fastify/cookie's own parser (the rate limiter runs before that plugin has). */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-      try {
-        return decodeURIComponent(raw);
-      } catch {
-        return raw;
-      }
-    }
-  }
-  return undefined;
+  return header ? fastifyCookie.parse(header)[name] : undefined;
 }
 
 const resumed = new WeakMap<FastifyRequest, Promise<Session | null>>();
