@@ -237,7 +237,7 @@ export class Dispatcher {
       : sql`select d.id from webhook_deliveries d join webhook_endpoints w on w.id = d.endpoint_id and w.enabled
             where d.status = 'pending' and d.next_attempt_at <= ${now} and (d.locked_until is null or d.locked_until <= ${now})
             order by d.next_attempt_at, d.seq limit ${this.batchSize} for update of d skip locked`;
-    const r = await sql<Claimed>`
+    const claim = sql<Claimed>`
       with c as (
         update webhook_deliveries d set locked_until = ${until}
         where d.id in (${due})
@@ -248,7 +248,19 @@ export class Dispatcher {
       from c join webhook_endpoints w on w.id = c.endpoint_id
       left join audit_events a on a.id = c.audit_id
       left join cases k on k.id = a.case_id
-      order by c.seq`.execute(this.deps.db);
+      order by c.seq`;
+    // The due batch is read off the due index in its order, stopping at the batch's size. The planner
+    // would choose that plan anyway, but not while the table's statistics still say it is small (a
+    // burst of events written since autovacuum last analyzed it): it then reads every due row and
+    // sorts them, for every batch (measured: 150,000 due, PostgreSQL's CPU per delivery 0.16 ms
+    // against 0.05, deliveries/s 6,563 against 10,735). So this statement may not scan a table
+    // whole or by bitmap: the ordered index scan is left. (Forbidding sorts instead made the rest of
+    // the statement worse: 0.54 ms.)
+    const r = await this.deps.db.transaction().execute(async (trx) => {
+      await sql`set local enable_bitmapscan = off`.execute(trx);
+      await sql`set local enable_seqscan = off`.execute(trx);
+      return claim.execute(trx);
+    });
     this.hold(r.rows.map((row) => row.id));
     return r.rows.map((row) => ({ ...row, created_at: new Date(row.created_at), expires_at: new Date(row.expires_at), at: row.at && new Date(row.at) }));
   }
