@@ -1,5 +1,6 @@
 // The one catalogue of errors the API can answer. Routes and services throw these; the root
 // handler in http/plugins/errors.ts turns them (and ajv's errors) into application/problem+json.
+import type { Label } from '../workflows/kit.js';
 
 export const ERRORS = {
   validation_failed: { status: 400, title: 'Request is not valid' },
@@ -30,6 +31,11 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     readonly detail: string,
     readonly extra: Record<string, unknown> = {},
+    /**
+     * What a workflow's rule said, in both languages: the workbench shows it in the page's language.
+     * Not part of the problem (its detail is the English, and only code, detail and extra are sent).
+     */
+    readonly said?: Label,
   ) {
     super(detail);
     this.status = ERRORS[code].status;
@@ -40,7 +46,9 @@ export const validationFailed = (errors: FieldError[], detail?: string) =>
   new AppError('validation_failed', detail ?? errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const forbidden = (detail: string) => new AppError('forbidden', detail);
-export const ruleViolation = (rule: string, detail: string) => new AppError('rule_violation', detail, { rule });
+/** A rule refused: the problem's detail is the English; a workflow's refusal keeps both languages (said). */
+export const ruleViolation = (rule: string, refusal: string | Label) =>
+  typeof refusal === 'string' ? new AppError('rule_violation', refusal, { rule }) : new AppError('rule_violation', refusal.en, { rule }, refusal);
 
 export function problemBody(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}) {
   const { status, title } = ERRORS[code];

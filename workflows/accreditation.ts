@@ -1,6 +1,6 @@
 // A lab's accreditation (SPEC §3.2): which schemes it may assess, until when. The workflows judge it
 // from facts looked up when the event is fired, so what follows is pure.
-import { iso, type Accreditation } from './kit.js';
+import { iso, refusal, type Accreditation, type Refusal } from './kit.js';
 
 type Lab = { name: string; accreditation: Accreditation | null };
 
@@ -16,29 +16,30 @@ function gap(acc: Accreditation | null, scheme: string, at: string): 'none' | 's
 }
 
 /** Why the lab may not act for `scheme` at `at` (its accreditation as it stands then), or null. */
-export function labMayNotAct(lab: Lab, scheme: string, at: string): string | null {
+export function labMayNotAct(lab: Lab, scheme: string, at: string): Refusal | null {
   switch (gap(lab.accreditation, scheme, at)) {
     case 'none':
-      return `lab ${lab.name} holds no accreditation`;
+      return refusal(`lab ${lab.name} holds no accreditation`, `实验室 ${lab.name} 未取得认可`);
     case 'scheme':
-      return `the accreditation of lab ${lab.name} does not cover scheme ${scheme}`;
+      return refusal(`the accreditation of lab ${lab.name} does not cover scheme ${scheme}`, `实验室 ${lab.name} 的认可范围不含认证方案 ${scheme}`);
     case 'expired':
-      return `the accreditation of lab ${lab.name} expired at ${iso(lab.accreditation!.valid_until)}`;
+      return refusal(`the accreditation of lab ${lab.name} expired at ${iso(lab.accreditation!.valid_until)}`, `实验室 ${lab.name} 的认可已于 ${iso(lab.accreditation!.valid_until)} 到期`);
     default:
       return null;
   }
 }
 
 /** Why the lab was not accredited for `scheme` when it tested (its accreditation as it stood then), or null. */
-export function labWasNotAccredited(lab: Lab & { tested_at: string }, scheme: string): string | null {
+export function labWasNotAccredited(lab: Lab & { tested_at: string }, scheme: string): Refusal | null {
   const when = `on ${iso(lab.tested_at)}, when the results were tested`;
+  const whenZh = `于 ${iso(lab.tested_at)}（检测结果的检测时间）`;
   switch (gap(lab.accreditation, scheme, lab.tested_at)) {
     case 'none':
-      return `lab ${lab.name} held no accreditation ${when}`;
+      return refusal(`lab ${lab.name} held no accreditation ${when}`, `实验室 ${lab.name} ${whenZh}未取得认可`);
     case 'scheme':
-      return `${when}, the accreditation of lab ${lab.name} did not cover scheme ${scheme}`;
+      return refusal(`${when}, the accreditation of lab ${lab.name} did not cover scheme ${scheme}`, `实验室 ${lab.name} 的认可${whenZh}不含认证方案 ${scheme}`);
     case 'expired':
-      return `${when}, the accreditation of lab ${lab.name} had expired (at ${iso(lab.accreditation!.valid_until)})`;
+      return refusal(`${when}, the accreditation of lab ${lab.name} had expired (at ${iso(lab.accreditation!.valid_until)})`, `实验室 ${lab.name} 的认可${whenZh}已到期（到期时间 ${iso(lab.accreditation!.valid_until)}）`);
     default:
       return null;
   }

@@ -7,7 +7,7 @@ import { AppError } from '../src/errors.js';
 import { accreditationOf, labMayNotAct, labWasNotAccredited } from './accreditation.js';
 import { defineWorkflow } from './define.js';
 import type { AssignLabFacts, CertificationRecord, CertifyFacts, CriterionResult, LabFacts, PostResultsFacts, SubmitFacts } from './certification-record.js';
-import { REPLACE_APPLICATION, addMonths, counted, deadlineActedOn, guardsOf, iso, l, noTally, payloadOf, type CaseContext, type CaseEventOf, type CertificateStatus, type EventDecl, type Label, type Lookup, type Rule, type StateMeta } from './kit.js';
+import { NOT_YOUR_PRODUCT, REPLACE_APPLICATION, addMonths, counted, deadlineActedOn, guardsOf, iso, l, noTally, payloadOf, refusal, type CaseContext, type CaseEventOf, type CertificateStatus, type EventDecl, type Label, type Lookup, type Refusal, type Rule, type StateMeta } from './kit.js';
 
 export type * from './certification-record.js';
 export type { CertificateStatus, CertificationApplication };
@@ -42,25 +42,28 @@ const time = (s: string) => new Date(s).getTime();
 const rules = {
   productKindCovered: ({ context, event }) => {
     const f = event.facts as SubmitFacts;
-    if (!f?.scheme) return `no certification scheme ${context.application.scheme}`;
-    if (!f.product) return 'the product of this application no longer exists';
+    if (!f?.scheme) return refusal(`no certification scheme ${context.application.scheme}`, `认证方案 ${context.application.scheme} 不存在`);
+    if (!f.product) return refusal('the product of this application no longer exists', '本申请的产品已不存在');
     return f.scheme.product_kinds.includes(f.product.kind)
       ? null
-      : `scheme ${f.scheme.code} covers products of kind ${f.scheme.product_kinds.join(', ')}, not ${f.product.kind}`;
+      : refusal(
+          `scheme ${f.scheme.code} covers products of kind ${f.scheme.product_kinds.join(', ')}, not ${f.product.kind}`,
+          `认证方案 ${f.scheme.code} 适用的产品类别为 ${f.scheme.product_kinds.join('、')}，不含 ${f.product.kind}`,
+        );
   },
   labEligible: ({ context, event }) => {
     const lab = (event.facts as AssignLabFacts)?.lab;
     const scheme = context.application.scheme;
-    if (payloadOf(event, 'ASSIGN_LAB').lab_id === context.organization_id) return "the lab may not be the applicant's own organization (conflict of interest)";
-    if (!lab) return 'lab_id names no organization';
-    if (lab.kind !== 'lab') return `organization ${lab.name} is not a lab`;
+    if (payloadOf(event, 'ASSIGN_LAB').lab_id === context.organization_id) return refusal("the lab may not be the applicant's own organization (conflict of interest)", '实验室不得为申请人本单位（利益冲突）');
+    if (!lab) return refusal('lab_id names no organization', '所选实验室不是已登记的单位');
+    if (lab.kind !== 'lab') return refusal(`organization ${lab.name} is not a lab`, `单位 ${lab.name} 不是实验室`);
     return labMayNotAct(lab, scheme, event.at);
   },
   labAccredited: ({ context, event }) => {
     const facts = event.facts as LabFacts | null;
     // Recorded before labs were checked at every act: replayed as it was judged then.
     if (!facts || !('lab' in facts)) return null;
-    if (!facts.lab) return 'the assigned lab is no longer in the registry';
+    if (!facts.lab) return refusal('the assigned lab is no longer in the registry', '所指派的实验室已不在登记册中');
     return labMayNotAct(facts.lab, context.application.scheme, event.at);
   },
   resultsComplete: ({ event }) => {
@@ -69,38 +72,38 @@ const rules = {
     const results = posted.results as CriterionResult[];
     const known = new Map(criteria.map((c) => [c.id, c]));
     const seen = new Set<string>();
-    const problems: string[] = [];
+    const problems: Refusal[] = [];
     for (const r of results) {
-      if (seen.has(r.criterion_id)) problems.push(`criterion ${r.criterion_id} appears more than once`);
+      if (seen.has(r.criterion_id)) problems.push(refusal(`criterion ${r.criterion_id} appears more than once`, `指标 ${r.criterion_id} 重复出现`));
       seen.add(r.criterion_id);
       const c = known.get(r.criterion_id);
-      if (!c) problems.push(`criterion ${r.criterion_id} is not a criterion of the scheme`);
-      else if (c.mandatory && r.verdict === 'not_applicable') problems.push(`mandatory criterion ${r.criterion_id} cannot be not_applicable`);
+      if (!c) problems.push(refusal(`criterion ${r.criterion_id} is not a criterion of the scheme`, `${r.criterion_id} 不是该认证方案的指标`));
+      else if (c.mandatory && r.verdict === 'not_applicable') problems.push(refusal(`mandatory criterion ${r.criterion_id} cannot be not_applicable`, `必检指标 ${r.criterion_id} 不得为“不适用”`));
     }
     const missing = criteria.filter((c) => c.mandatory && !seen.has(c.id)).map((c) => c.id);
-    if (missing.length) problems.push(`mandatory criteria missing: ${missing.join(', ')}`);
-    if (time(posted.tested_at) > time(event.at)) problems.push('tested_at may not be in the future');
-    return problems.length ? problems.join('; ') : null;
+    if (missing.length) problems.push(refusal(`mandatory criteria missing: ${missing.join(', ')}`, `缺少必检指标：${missing.join('、')}`));
+    if (time(posted.tested_at) > time(event.at)) problems.push(refusal('tested_at may not be in the future', '检测时间不得晚于当前时间'));
+    return problems.length ? refusal(problems.map((p) => p.en).join('; '), problems.map((p) => p['zh-Hans']).join('；')) : null;
   },
   mandatoryPassed: ({ context }) => {
     const round = context.record.latest_results;
-    if (!round) return 'no results have been posted';
+    if (!round) return refusal('no results have been posted', '尚未提交检测结果');
     const failed = round.mandatory_criteria.filter((id) => round.results.find((r) => r.criterion_id === id)?.verdict !== 'pass');
-    return failed.length ? `every mandatory criterion must pass; not passed: ${failed.join(', ')}` : null;
+    return failed.length ? refusal(`every mandatory criterion must pass; not passed: ${failed.join(', ')}`, `每项必检指标均须通过；未通过：${failed.join('、')}`) : null;
   },
   resultsLabAccredited: ({ context, event }) => {
     const lab = (event.facts as CertifyFacts | null)?.results_lab;
     // Recorded before CERTIFY looked back at the lab's accreditation: replayed as it was judged then.
     return lab ? labWasNotAccredited(lab, context.application.scheme) : null;
   },
-  surveillanceFailed: ({ event }) => (payloadOf(event, 'POST_SURVEILLANCE').verdict === 'fail' ? null : 'the surveillance verdict is not fail'),
+  surveillanceFailed: ({ event }) => (payloadOf(event, 'POST_SURVEILLANCE').verdict === 'fail' ? null : refusal('the surveillance verdict is not fail', '监督检查结论不是“不通过”')),
   withinValidity: ({ context, event }) => {
     const until = context.record.certificate?.valid_until;
-    return until && time(event.at) < time(until) ? null : `the certificate's validity ended at ${until}; it cannot be restored`;
+    return until && time(event.at) < time(until) ? null : refusal(`the certificate's validity ended at ${until}; it cannot be restored`, `证书有效期已于 ${until} 届满，不能恢复`);
   },
   validityEnded: ({ context, event }) => {
     const until = context.record.certificate?.valid_until;
-    return until && time(event.at) >= time(until) ? null : `the certificate is valid until ${until}; it cannot expire before then`;
+    return until && time(event.at) >= time(until) ? null : refusal(`the certificate is valid until ${until}; it cannot expire before then`, `证书有效期至 ${until}，此前不能到期`);
   },
   validUntilDeadline: deadlineActedOn('valid_until', (c) => (c.record as CertificationRecord).certificate?.valid_until),
 } satisfies Record<string, Rule<Ctx, Ev>>;
@@ -312,10 +315,11 @@ export const certificationWorkflow = defineWorkflow({
   },
   async checkApplication(lookup, application, organizationId) {
     const product = await lookup.product(application.product_id);
-    if (!product || product.organization_id !== organizationId) return 'product_id must name a product of your organization';
+    if (!product || product.organization_id !== organizationId) return NOT_YOUR_PRODUCT;
     // Schemes are data, not schema: an unknown one is the same refusal here as on PUT …/accreditation.
     if (!(await lookup.scheme(application.scheme))) {
-      throw new AppError('rule_violation', `no certification scheme ${application.scheme}`, { rule: 'known_scheme', errors: [{ path: 'body/scheme', message: `is not a certification scheme (see GET /v1/schemes)` }] });
+      const unknown = refusal(`no certification scheme ${application.scheme}`, `认证方案 ${application.scheme} 不存在`);
+      throw new AppError('rule_violation', unknown.en, { rule: 'known_scheme', errors: [{ path: 'body/scheme', message: `is not a certification scheme (see GET /v1/schemes)` }] }, unknown);
     }
     return null;
   },

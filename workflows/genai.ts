@@ -15,6 +15,7 @@ import {
   l,
   noTally,
   payloadOf,
+  refusal,
   type CaseContext,
   type CaseEventOf,
   type Deadline,
@@ -136,37 +137,45 @@ export function duplicateMilestoneIds(application: { milestones?: Array<{ id: st
 const rules = {
   evaluatingLabAccredited: ({ context, event }) => {
     const lab = (event.facts as ApproveFacts | null)?.lab;
-    if (!lab) return 'evaluating_lab_id names no organization';
-    if (lab.kind !== 'lab') return `evaluating_lab_id must name a lab; ${lab.name} is an organization of kind ${lab.kind}`;
-    if (lab.id === context.organization_id) return 'a project cannot be evaluated by its own organization';
-    if (!lab.accreditation) return `${lab.name} holds no accreditation`;
-    if (ms(lab.accreditation.valid_until) <= ms(event.at)) return `the accreditation of ${lab.name} expired at ${lab.accreditation.valid_until}`;
+    if (!lab) return refusal('evaluating_lab_id names no organization', '所选评估实验室不是已登记的单位');
+    if (lab.kind !== 'lab') return refusal(`evaluating_lab_id must name a lab; ${lab.name} is an organization of kind ${lab.kind}`, `评估实验室须为实验室；${lab.name} 是类别为 ${lab.kind} 的单位`);
+    if (lab.id === context.organization_id) return refusal('a project cannot be evaluated by its own organization', '项目不得由本单位评估');
+    if (!lab.accreditation) return refusal(`${lab.name} holds no accreditation`, `${lab.name} 未取得认可`);
+    if (ms(lab.accreditation.valid_until) <= ms(event.at)) return refusal(`the accreditation of ${lab.name} expired at ${lab.accreditation.valid_until}`, `${lab.name} 的认可已于 ${lab.accreditation.valid_until} 到期`);
     return null;
   },
   milestoneSubmittable: ({ context, event }) => {
     const id = payloadOf(event, 'SUBMIT_MILESTONE').milestone_id;
     const milestones = recordOf(context).milestones;
     const m = milestones.find((x) => x.id === id);
-    if (!m) return `milestone_id "${id}" is not a milestone of this project (milestones: ${milestones.map((x) => x.id).join(', ')})`;
-    if (m.status === 'accepted') return `milestone "${id}" is already accepted`;
+    if (!m) {
+      const ids = milestones.map((x) => x.id);
+      return refusal(`milestone_id "${id}" is not a milestone of this project (milestones: ${ids.join(', ')})`, `“${id}”不是本项目的里程碑（本项目的里程碑：${ids.join('、')}）`);
+    }
+    if (m.status === 'accepted') return refusal(`milestone "${id}" is already accepted`, `里程碑“${id}”已验收`);
     return null;
   },
   allMilestonesAccepted: ({ context }) => {
     const open = recordOf(context).milestones.filter((m) => m.status !== 'accepted').map((m) => m.id);
-    return open.length === 0 ? null : `every milestone must be accepted before the final evaluation; not yet accepted: ${open.join(', ')}`;
+    return open.length === 0
+      ? null
+      : refusal(`every milestone must be accepted before the final evaluation; not yet accepted: ${open.join(', ')}`, `所有里程碑验收后方可申请最终评估；尚未验收：${open.join('、')}`);
   },
   passedEvaluation: ({ context }) =>
-    recordOf(context).passed_evaluations.count > 0 ? null : 'COMPLETE needs at least one passed safety evaluation (POST_SAFETY_EVALUATION with verdict pass)',
+    recordOf(context).passed_evaluations.count > 0
+      ? null
+      : refusal('COMPLETE needs at least one passed safety evaluation (POST_SAFETY_EVALUATION with verdict pass)', '结项须至少有一次结论为“通过”的安全评估'),
   milestoneDue: ({ context, event }) => {
     const p = event.payload as { milestone_id?: string; due?: string } | undefined;
     // Recorded before the scheduler named the milestone: every milestone then due was marked at once.
-    if (p?.milestone_id === undefined) return newlyOverdue(recordOf(context), event.at).length > 0 ? null : `no milestone not yet accepted fell due by ${event.at}`;
+    if (p?.milestone_id === undefined)
+      return newlyOverdue(recordOf(context), event.at).length > 0 ? null : refusal(`no milestone not yet accepted fell due by ${event.at}`, `截至 ${event.at}，没有未验收的里程碑到期`);
     const m = recordOf(context).milestones.find((x) => x.id === p.milestone_id);
-    if (!m) return `milestone_id "${p.milestone_id}" is not a milestone of this project`;
-    if (m.status === 'accepted') return `milestone "${m.id}" is already accepted`;
-    if (m.overdue) return `milestone "${m.id}" is already marked overdue`;
-    if (ms(m.due) !== ms(p.due!)) return `milestone "${m.id}" is due ${m.due}, not ${p.due}`;
-    if (ms(m.due) > ms(event.at)) return `milestone "${m.id}" falls due at ${m.due}, after ${event.at}`;
+    if (!m) return refusal(`milestone_id "${p.milestone_id}" is not a milestone of this project`, `“${p.milestone_id}”不是本项目的里程碑`);
+    if (m.status === 'accepted') return refusal(`milestone "${m.id}" is already accepted`, `里程碑“${m.id}”已验收`);
+    if (m.overdue) return refusal(`milestone "${m.id}" is already marked overdue`, `里程碑“${m.id}”已标记为逾期`);
+    if (ms(m.due) !== ms(p.due!)) return refusal(`milestone "${m.id}" is due ${m.due}, not ${p.due}`, `里程碑“${m.id}”的到期时间为 ${m.due}，而非 ${p.due}`);
+    if (ms(m.due) > ms(event.at)) return refusal(`milestone "${m.id}" falls due at ${m.due}, after ${event.at}`, `里程碑“${m.id}”于 ${m.due} 到期，晚于 ${event.at}`);
     return null;
   },
 } satisfies Record<string, Rule<Ctx, Ev>>;
@@ -389,7 +398,7 @@ export const genaiWorkflow = defineWorkflow({
   labOf: (c) => (c.record as GenaiRecord).approval?.evaluating_lab.id ?? null,
   async checkApplication(_lookup, application) {
     const dup = duplicateMilestoneIds(application);
-    return dup.length ? `milestones: each id must be unique; repeated: ${dup.join(', ')}` : null;
+    return dup.length ? refusal(`milestones: each id must be unique; repeated: ${dup.join(', ')}`, `里程碑：编号不得重复；重复的编号：${dup.join('、')}`) : null;
   },
   facts: {
     async APPROVE(lookup, _context, event): Promise<ApproveFacts> {

@@ -115,8 +115,20 @@ export type EventSpec = {
   description: string;
 };
 
-/** A rule answers null when satisfied, otherwise the sentence that explains the refusal. */
-export type Rule<C = CaseContext, E = CaseEvent> = (args: { context: C; event: E }) => string | null;
+/**
+ * Why a rule refused, in both languages, declared where the rule is. The API's problem `detail` is
+ * its English, unchanged; the workbench shows it in the page's language. Values (ids, dates, names,
+ * numbers) appear in both as they are.
+ */
+export type Refusal = Label;
+/** A refusal in both languages (the same as l, named for what it is). */
+export const refusal = (en: string, zh: string): Refusal => l(en, zh);
+
+/** An application's check: the product it names must be one of the applicant's organization. */
+export const NOT_YOUR_PRODUCT: Refusal = refusal('product_id must name a product of your organization', '所选产品须为本单位的产品');
+
+/** A rule answers null when satisfied, otherwise the refusal that explains it. */
+export type Rule<C = CaseContext, E = CaseEvent> = (args: { context: C; event: E }) => Refusal | null;
 export type RuleArgs = { context: CaseContext; event: CaseEvent };
 
 export type Deadline = { name: string; at: string; event?: string };
@@ -158,7 +170,7 @@ export type Workflow = {
   /** The lab organization currently involved (assigned or evaluating), who may then see the case. */
   labOf(context: CaseContext): string | null;
   /** Checks on an application that need the registry (e.g. the product is the applicant's). */
-  checkApplication?(lookup: Lookup, application: any, organizationId: string): Promise<string | null>;
+  checkApplication?(lookup: Lookup, application: any, organizationId: string): Promise<Refusal | null>;
   /** The payload of the system event fired for a due deadline: what it acted on (default: deadlinePayload). */
   deadlinePayload?(deadline: { name: string; due_at: string }): Record<string, unknown>;
   /** Facts looked up before an event and recorded with it, so replays need no database. */
@@ -209,10 +221,11 @@ export function deadlineActedOn(name: string, dueOf: (context: CaseContext) => s
   return ({ context, event }) => {
     const { deadline, due_at } = (event.payload ?? {}) as { deadline?: string; due_at?: string };
     if (deadline === undefined && due_at === undefined) return null;
-    if (event.actor.role !== 'system') return `only the scheduler names the deadline ${name} an event acted on`;
-    if (deadline !== name || due_at === undefined) return `a system event acting on a deadline names it (deadline: ${name}) and its due_at`;
+    if (event.actor.role !== 'system') return refusal(`only the scheduler names the deadline ${name} an event acted on`, `只有系统调度程序才能指明事件所依据的期限 ${name}`);
+    if (deadline !== name || due_at === undefined) return refusal(`a system event acting on a deadline names it (deadline: ${name}) and its due_at`, `依据期限办理的系统事件须指明该期限（${name}）及其到期时间`);
     const due = dueOf(context);
-    if (due === undefined || new Date(due).getTime() !== new Date(due_at).getTime()) return `the case's deadline ${name} is ${due ?? 'not set'}, not ${due_at}`;
+    if (due === undefined || new Date(due).getTime() !== new Date(due_at).getTime())
+      return refusal(`the case's deadline ${name} is ${due ?? 'not set'}, not ${due_at}`, `本案件的期限 ${name} ${due === undefined ? '未设定' : `为 ${due}`}，而非 ${due_at}`);
     return null;
   };
 }

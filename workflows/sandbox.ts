@@ -3,7 +3,7 @@
 import { assign, setup } from 'xstate';
 import type { SandboxApplication, SandboxEventPayloads as Payloads } from '../src/generated/schemas.js';
 import { defineWorkflow } from './define.js';
-import { REPLACE_APPLICATION, counted, deadlineActedOn, guardsOf, iso, l, noTally, payloadOf, withinMonths, type CaseContext, type CaseEventOf, type EventDecl, type Rule, type StateMeta, type Tally } from './kit.js';
+import { NOT_YOUR_PRODUCT, REPLACE_APPLICATION, counted, deadlineActedOn, guardsOf, iso, l, noTally, payloadOf, refusal, withinMonths, type CaseContext, type CaseEventOf, type EventDecl, type Rule, type StateMeta, type Tally } from './kit.js';
 
 export type SandboxRecord = {
   /** Every REQUEST_INFO, counted; the questions and the answers are the events' (GET …/events?type=REQUEST_INFO,PROVIDE_INFO). */
@@ -63,37 +63,37 @@ const MAX_EXTENSIONS = 2;
 
 const rules = {
   respondByInFuture: ({ event }) =>
-    new Date(payloadOf(event, 'REQUEST_INFO').respond_by).getTime() > new Date(event.at).getTime() ? null : 'respond_by must be in the future',
+    new Date(payloadOf(event, 'REQUEST_INFO').respond_by).getTime() > new Date(event.at).getTime() ? null : refusal('respond_by must be in the future', '答复期限须晚于当前时间'),
   testingPeriodValid: ({ event }) => {
     const { start, end } = payloadOf(event, 'ADMIT').testing_period;
-    if (new Date(end).getTime() <= new Date(start).getTime()) return 'testing_period.end must be after testing_period.start';
-    if (!withinMonths(start, end, MAX_PERIOD_MONTHS)) return `the testing period may last at most ${MAX_PERIOD_MONTHS} months`;
-    if (new Date(end).getTime() <= new Date(event.at).getTime()) return 'testing_period.end must be in the future';
+    if (new Date(end).getTime() <= new Date(start).getTime()) return refusal('testing_period.end must be after testing_period.start', '测试期的结束时间须晚于开始时间');
+    if (!withinMonths(start, end, MAX_PERIOD_MONTHS)) return refusal(`the testing period may last at most ${MAX_PERIOD_MONTHS} months`, `测试期最长为 ${MAX_PERIOD_MONTHS} 个月`);
+    if (new Date(end).getTime() <= new Date(event.at).getTime()) return refusal('testing_period.end must be in the future', '测试期的结束时间须晚于当前时间');
     return null;
   },
   extensionAllowed: ({ context, event }) => {
     const period = context.record.testing_period!;
     const { new_end } = payloadOf(event, 'EXTEND');
-    if (context.record.extensions.count >= MAX_EXTENSIONS) return `a testing period may be extended at most ${MAX_EXTENSIONS} times`;
-    if (new Date(new_end).getTime() <= new Date(period.end).getTime()) return 'new_end must be later than the current end of the testing period';
-    if (!withinMonths(period.start, new_end, MAX_TOTAL_MONTHS)) return `the testing period may total at most ${MAX_TOTAL_MONTHS} months`;
+    if (context.record.extensions.count >= MAX_EXTENSIONS) return refusal(`a testing period may be extended at most ${MAX_EXTENSIONS} times`, `测试期最多可延长 ${MAX_EXTENSIONS} 次`);
+    if (new Date(new_end).getTime() <= new Date(period.end).getTime()) return refusal('new_end must be later than the current end of the testing period', '新的测试结束时间须晚于测试期当前的结束时间');
+    if (!withinMonths(period.start, new_end, MAX_TOTAL_MONTHS)) return refusal(`the testing period may total at most ${MAX_TOTAL_MONTHS} months`, `测试期合计最长为 ${MAX_TOTAL_MONTHS} 个月`);
     return null;
   },
-  exitReportIn: ({ context }) => (context.record.exit_reports.count > 0 ? null : 'CONCLUDE needs an exit report (SUBMIT_EXIT_REPORT) first'),
+  exitReportIn: ({ context }) => (context.record.exit_reports.count > 0 ? null : refusal('CONCLUDE needs an exit report (SUBMIT_EXIT_REPORT) first', '须先提交退出报告，方可完成退出评估')),
   reportPeriodValid: ({ context, event }) => {
     const report = payloadOf(event, 'SUBMIT_REPORT');
     const start = ms(report.period_start);
     const end = ms(report.period_end);
-    if (end <= start) return 'period_end must be after period_start';
+    if (end <= start) return refusal('period_end must be after period_start', '报告期结束须晚于报告期开始');
     // Testing may start before the planned period (the applicant fires START_TESTING); it counts.
     const period = context.record.testing_period!;
     const from = Math.min(ms(period.start), ms(context.record.testing_started_at ?? period.start));
-    if (start < from) return `the report period must lie within the testing period: period_start is before ${iso(new Date(from))}, when testing began`;
-    if (end > ms(period.end)) return `the report period must lie within the testing period: period_end is after its end, ${period.end}`;
-    if (end > ms(event.at)) return 'the report period must end by now: period_end is in the future';
+    if (start < from) return refusal(`the report period must lie within the testing period: period_start is before ${iso(new Date(from))}, when testing began`, `报告期须在测试期内：报告期开始早于测试开始的时间 ${iso(new Date(from))}`);
+    if (end > ms(period.end)) return refusal(`the report period must lie within the testing period: period_end is after its end, ${period.end}`, `报告期须在测试期内：报告期结束晚于测试期的结束时间 ${period.end}`);
+    if (end > ms(event.at)) return refusal('the report period must end by now: period_end is in the future', '报告期须已结束：报告期结束晚于当前时间');
     return null;
   },
-  criticalIncident: ({ event }) => (payloadOf(event, 'REPORT_INCIDENT').severity === 'critical' ? null : 'the incident is not critical'),
+  criticalIncident: ({ event }) => (payloadOf(event, 'REPORT_INCIDENT').severity === 'critical' ? null : refusal('the incident is not critical', '该事件并非危急事件')),
   respondByDeadline: deadlineActedOn('respond_by', (c) => (c.record as SandboxRecord).info_request?.respond_by),
   testingStartsDeadline: deadlineActedOn('testing_starts_at', (c) => (c.record as SandboxRecord).testing_period?.start),
   testingEndsDeadline: deadlineActedOn('testing_ends_at', (c) => (c.record as SandboxRecord).testing_period?.end),
@@ -267,7 +267,7 @@ export const sandboxWorkflow = defineWorkflow({
   labOf: () => null,
   async checkApplication(lookup, application, organizationId) {
     const product = await lookup.product(application.product_id);
-    if (!product || product.organization_id !== organizationId) return 'product_id must name a product of your organization';
+    if (!product || product.organization_id !== organizationId) return NOT_YOUR_PRODUCT;
     return null;
   },
   initialRecord: (): SandboxRecord => ({ info_requests: noTally(), extensions: noTally(), reports: noTally(), incidents: noTally(), suspensions: noTally(), exit_reports: noTally() }),

@@ -1,7 +1,7 @@
 // Reading a workflow's machine (the table of legal transitions) and stepping it, purely: the
 // engine judges events with these, the audit replay re-runs them, the docs describe them.
 import { createActor, type AnyActorScope, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import { ruleNames, type CaseContext, type CaseEvent, type Deadline, type Workflow } from '../../workflows/kit.js';
+import { refusal, ruleNames, type CaseContext, type CaseEvent, type Deadline, type Refusal, type Workflow } from '../../workflows/kit.js';
 import type { Caller } from './caller.js';
 
 export const stateNode = (machine: AnyStateMachine, state: string) => machine.root.states[state];
@@ -47,19 +47,24 @@ function inertScope(machine: AnyStateMachine): AnyActorScope {
   return scope;
 }
 
+/** A refusal of the machine: the rule, its English (the problem's detail) and what it said in both languages. */
+export type Violation = { rule: string; message: string; said: Refusal };
+
 /** Runs one event through the machine: the pure step shared by the engine and the audit replay. */
-export function step(wf: Workflow, snapshot: AnyMachineSnapshot, event: CaseEvent): AnyMachineSnapshot | { violation: { rule: string; message: string } } {
+export function step(wf: Workflow, snapshot: AnyMachineSnapshot, event: CaseEvent): AnyMachineSnapshot | { violation: Violation } {
   // xstate answers the very snapshot it was given when no transition is enabled (a refused guard,
   // an event the state ignores); only then are the transitions asked which rule refused.
   const next = wf.machine.transition(snapshot as never, event as never, inertScope(wf.machine)) as AnyMachineSnapshot;
   if (next !== snapshot || wf.machine.getTransitionData(snapshot as never, event as never).length > 0) return next;
   for (const t of stateNode(wf.machine, String(snapshot.value))?.transitions.get(event.type) ?? []) {
     for (const name of ruleNames(t.guard)) {
-      const message = wf.rules[name]?.({ context: snapshot.context, event });
-      if (message) return { violation: { rule: name, message } };
+      const said = wf.rules[name]?.({ context: snapshot.context, event });
+      if (said) return { violation: { rule: name, message: said.en, said } };
     }
   }
-  return { violation: { rule: 'unknown', message: `${event.type} is not possible now` } };
+  const label = wf.labels.events[event.type]?.['zh-Hans'] ?? event.type;
+  const said = refusal(`${event.type} is not possible now`, `当前不能办理“${label}”`);
+  return { violation: { rule: 'unknown', message: said.en, said } };
 }
 
 export function initialSnapshot(wf: Workflow, context: CaseContext): AnyMachineSnapshot {

@@ -98,7 +98,7 @@ export function transitionOf(wf: Workflow, caller: Caller, row: CaseRow, input: 
   const payload = input.payload ?? {};
   const event: CaseEvent = { type: input.type, payload, actor: actorOf(caller), at: now.toISOString(), seq: row.audit_seq + 1, facts };
   const next = step(wf, resolveSnapshot(wf, row.state, contextOf(row)), event);
-  if ('violation' in next) throw ruleViolation(next.violation.rule, next.violation.message);
+  if ('violation' in next) throw ruleViolation(next.violation.rule, next.violation.said);
   const state = String(next.value);
   const ctx = next.context as CaseContext;
   const projected = projectionsOf(wf, state, ctx);

@@ -320,5 +320,5 @@ t.test('checkApplication refuses repeated milestone ids, naming them', async (t)
       { id: 'm1', title: 'c', due: after(3) },
     ],
   });
-  t.match(await genaiWorkflow.checkApplication!(lookup, dup, APPLICANT_ORG), /milestones: each id must be unique; repeated: m1/);
+  t.match((await genaiWorkflow.checkApplication!(lookup, dup, APPLICANT_ORG))?.en, /milestones: each id must be unique; repeated: m1/);
 });
