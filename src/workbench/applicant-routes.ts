@@ -60,11 +60,11 @@ export default async function applicantRoutes(app: FastifyInstance) {
     return wf;
   };
 
-  /** A refusal of the service as the form's errors: field errors beside fields, a rule at the top. */
-  const refusal = (err: unknown): { errors: FieldError[]; extra: string[]; status: number } => {
+  /** A refusal of the service as the form's errors: field errors beside fields, a rule at the top (in the page's language when the rule said it in both). */
+  const refusal = (err: unknown, ctx: WbContext): { errors: FieldError[]; extra: string[]; status: number } => {
     if (!(err instanceof AppError)) throw err;
     if (err.code === 'validation_failed') return { errors: (err.extra.errors as FieldError[] | undefined) ?? [], extra: err.extra.errors ? [] : [err.detail], status: 400 };
-    if (err.code === 'rule_violation' || err.code === 'conflict') return { errors: [], extra: [err.detail], status: err.status };
+    if (err.code === 'rule_violation' || err.code === 'conflict') return { errors: [], extra: [err.said?.[ctx.lang] ?? err.detail], status: err.status };
     throw err;
   };
 
@@ -116,7 +116,7 @@ export default async function applicantRoutes(app: FastifyInstance) {
       if (errors.length) throw new AppError('validation_failed', 'the product is not valid', { errors });
       await createProduct(app.db, a.p, input as never);
     } catch (err) {
-      const r = refusal(err);
+      const r = refusal(err, a.ctx);
       return sendHtml(reply, a.ctx, schemaFormPage(a.ctx, files, productPage(a.ctx, { fields, errors: r.errors, extra: r.extra })), r.status);
     }
     return reply.header('cache-control', 'no-store').redirect(href(a.ctx, '/workbench/start'), 303);
@@ -157,7 +157,7 @@ export default async function applicantRoutes(app: FastifyInstance) {
       if (errors.length) throw new AppError('validation_failed', 'the application is not valid', { errors });
       id = (await createCase(app.engine, wf, callerOf(a.p), application)).id;
     } catch (err) {
-      const r = refusal(err);
+      const r = refusal(err, a.ctx);
       return sendHtml(reply, a.ctx, schemaFormPage(a.ctx, files, await applicationPage(a.ctx, a.p, wf, { fields, errors: r.errors, extra: r.extra })), r.status);
     }
     return reply.header('cache-control', 'no-store').redirect(href(a.ctx, `/workbench/cases/${wf.kind}/${id}`, { saved: '1' }), 303);
@@ -205,7 +205,7 @@ export default async function applicantRoutes(app: FastifyInstance) {
       if (err instanceof AppError && (err.code === 'version_mismatch' || err.code === 'invalid_transition')) {
         return reply.header('cache-control', 'no-store').redirect(href(a.ctx, `/workbench/cases/${wf.kind}/${id}`, { moved: '1' }), 303);
       }
-      const r = refusal(err);
+      const r = refusal(err, a.ctx);
       return sendHtml(reply, a.ctx, schemaFormPage(a.ctx, files, await editPage(a.ctx, a.p, wf, id, version, { fields, errors: r.errors, extra: r.extra })), r.status);
     }
     return reply.header('cache-control', 'no-store').redirect(href(a.ctx, `/workbench/cases/${wf.kind}/${id}`, { saved: '1' }), 303);

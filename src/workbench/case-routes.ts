@@ -192,7 +192,7 @@ ${controls}
       if (err.code === 'invalid_transition') return caseAgain(reply, ctx, wf, caller, id, type, 'not-now');
       const c = await getCase(app.db, wf, caller, id);
       if (err.code === 'validation_failed') return sendForm(reply, ctx, { wf, c, type, fields, errors: (err.extra.errors as FieldError[] | undefined) ?? [], extra: err.extra.errors ? [] : [err.detail], status: 400 });
-      if (err.code === 'rule_violation') return sendForm(reply, ctx, { wf, c, type, fields, extra: [`${WB[ctx.lang].refusedRule} ${err.detail}`], status: 422 });
+      if (err.code === 'rule_violation') return sendForm(reply, ctx, { wf, c, type, fields, extra: [`${WB[ctx.lang].refusedRule} ${err.said?.[ctx.lang] ?? err.detail}`], status: 422 });
       throw err;
     }
     return reply.header('cache-control', 'no-store').redirect(href(ctx, `/workbench/cases/${wf.kind}/${id}`, { done: type }), 303);
