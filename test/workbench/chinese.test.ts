@@ -4,6 +4,7 @@ import { certificationCast } from '../certification/cast.js';
 import { WbClient, csrfOf } from './client.js';
 import { submittedFields } from './form-fields.js';
 import { caseApi } from './data.js';
+import { english } from './english.js';
 import { accreditedLab, application as genaiApplication, projectApi } from '../genai/helpers.js';
 
 const ta = await buildTestApp(t);
@@ -33,33 +34,6 @@ await api.fire('sandbox-cases', review.id, f.applicant.token, 'SUBMIT');
 await api.fire('sandbox-cases', review.id, f.regulator.token, 'START_REVIEW');
 const certification = await cc.createCase(await cc.product(cc.applicant.token, { name: '风险评分器', description: '医院消息风险评分', intended_use: '辅助护士' }), 'ai-safety-risk', cc.applicant.token);
 cc.ok(await cc.fire(cc.applicant.token, certification.id, 'SUBMIT'));
-
-/** What a reader sees of a page: its text and the words of its attributes that are read out, without the data the test made. */
-function readable(body: string): string {
-  const attributes = [...body.matchAll(/\s(?:title|aria-label|placeholder|alt)="([^"]*)"/g)].map((m) => m[1]);
-  const text = body
-    .replace(/<(script|style)[\s\S]*?<\/\1>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&[a-z]+;|&#\d+;/g, ' ');
-  return `${text} ${attributes.join(' ')}`
-    .replace(/\S+@\S+/g, ' ')
-    // Names the fixtures give: organizations, labs, the bootstrap admin.
-    .replace(/\b(Org|Lab) [0-9a-z]{6,8}\b|bootstrap admin \(ADMIN_TOKEN\)|\bCNAS[- ]L\w+/g, ' ')
-    .replace(/SHA-256/g, ' ')
-    // Ids, hashes, a principal without a name (the start of its id), case numbers.
-    .replace(/\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\b[0-9a-f]{64}\b|\b[0-9a-f]{8}\b|\b[A-Z]{2,5}-\d{4}-\d{6}\b/g, ' ');
-}
-
-// What may stay in Latin letters on a Chinese page: the link to the English page, names of standards, formats and codes.
-const ALLOWED = new Set(['English', 'SHA', 'UTC', 'gdai', 'ISO', 'IEC', 'GB', 'CNAS', 'CAC', 'robot-safety', 'ai-safety-risk', 'ai-ethics', 'genai-security']);
-
-/** The English words on a page (a word: three or more Latin letters), but for the ones allowed and the case numbers. */
-function english(body: string, extra: string[] = []): string[] {
-  let text = readable(body);
-  for (const x of extra) text = text.split(x).join(' ');
-  const words = text.match(/[A-Za-z][A-Za-z'’-]{2,}/g) ?? [];
-  return [...new Set(words.filter((w) => !ALLOWED.has(w)))];
-}
 
 const signedIn = async (token: string) => {
   const w = new WbClient(app, { 'accept-language': 'zh-CN' });

@@ -1,4 +1,4 @@
-// The English left on a Chinese workbench page: the word check of chinese.test.ts, for other tests
+// The English left on a Chinese workbench page: the word check of chinese.test.ts and the other tests
 // that look at a page in Chinese (the same rules: what a reader sees, less the data the test made).
 
 /** What a reader sees of a page: its text and the words of its attributes that are read out, without the data the test made. */
