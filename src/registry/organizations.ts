@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Db, DbOrTrx, Organizations } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
+import { l } from '../../workflows/kit.js';
 import type { Actor } from '../audit/audit.js';
 import { appendRegistryEvent } from '../audit/chains.js';
 import { creditCodeProblem } from './credit-code.js';
@@ -109,15 +110,20 @@ export async function setAccreditation(
   return db.transaction().execute(async (trx) => {
     const org = await trx.selectFrom('organizations').select(['id', 'kind']).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!org) throw notFound('organization');
-    if (org.kind !== 'lab') throw ruleViolation('lab_only', 'only an organization of kind lab can be accredited');
+    if (org.kind !== 'lab') throw ruleViolation('lab_only', l('only an organization of kind lab can be accredited', '只有检测实验室类的机构才能获得认可'));
     const known = await trx.selectFrom('schemes').select('code').where('code', 'in', input.schemes).execute();
     const unknown = input.schemes.filter((s) => !known.some((k) => k.code === s));
     // Schemes are data, not schema: the same refusal as an unknown scheme in a certification application.
     if (unknown.length) {
-      throw new AppError('rule_violation', `no certification scheme ${unknown.join(', ')}`, {
-        rule: 'known_scheme',
-        errors: unknown.map((s) => ({ path: `body/schemes/${input.schemes.indexOf(s)}`, message: 'is not a certification scheme (see GET /v1/schemes)' })),
-      });
+      throw new AppError(
+        'rule_violation',
+        `no certification scheme ${unknown.join(', ')}`,
+        {
+          rule: 'known_scheme',
+          errors: unknown.map((s) => ({ path: `body/schemes/${input.schemes.indexOf(s)}`, message: 'is not a certification scheme (see GET /v1/schemes)' })),
+        },
+        l(`no certification scheme ${unknown.join(', ')}`, `没有认证方案 ${unknown.join('、')}`),
+      );
     }
     const accreditation = { ...input, valid_until: new Date(input.valid_until).toISOString(), set_at: now.toISOString(), set_by: actor.principal_id ?? 'system' };
     const row = await trx

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/types.js';
-import { AppError, notFound, validationFailed } from '../errors.js';
+import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
+import { l } from '../../workflows/kit.js';
 import type { Actor } from '../audit/audit.js';
 import { appendRegistryEvent } from '../audit/chains.js';
 import { storeAnswer, type KeyedRequest } from '../idempotency.js';
@@ -143,12 +144,12 @@ export async function createPrincipal(
   return db.transaction().execute(async (trx) => {
     if (orgId) {
       const org = await trx.selectFrom('organizations').select(['id', 'kind']).where('id', '=', orgId).executeTakeFirst();
-      if (!org) throw new AppError('rule_violation', `organization ${orgId} does not exist`, { rule: 'organization_exists' });
+      if (!org) throw ruleViolation('organization_exists', l(`organization ${orgId} does not exist`, `机构 ${orgId} 不存在`));
       if (input.role === 'lab' && org.kind !== 'lab') {
-        throw new AppError('rule_violation', 'a lab principal must belong to an organization of kind lab', { rule: 'lab_organization' });
+        throw ruleViolation('lab_organization', l('a lab principal must belong to an organization of kind lab', '检测实验室的用户须属于检测实验室类机构'));
       }
       if (input.role === 'applicant' && org.kind === 'lab') {
-        throw new AppError('rule_violation', 'an applicant principal cannot belong to a lab organization', { rule: 'applicant_organization' });
+        throw ruleViolation('applicant_organization', l('an applicant principal cannot belong to a lab organization', '申请人用户不能属于检测实验室类机构'));
       }
     }
     const row = await trx

@@ -50,7 +50,7 @@ export default async function adminRoutes(app: FastifyInstance) {
     } catch (err) {
       if (!(err instanceof AppError) || !['validation_failed', 'rule_violation', 'conflict'].includes(err.code)) throw err;
       const errors = (err.extra.errors as FieldError[] | undefined) ?? [];
-      return { sent: sendHtml(reply, ctx, schemaFormPage(ctx, files, await page({ fields, errors, extra: errors.length ? [] : [err.detail] })), err.status) };
+      return { sent: sendHtml(reply, ctx, schemaFormPage(ctx, files, await page({ fields, errors, extra: errors.length ? [] : [err.said?.[ctx.lang] ?? err.detail] })), err.status) };
     }
   }
 

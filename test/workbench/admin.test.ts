@@ -70,3 +70,22 @@ t.test('the registry pages are the admin’s and the regulator’s', async (t) =
   t.equal((await regulator.get('/workbench/principals')).statusCode, 403);
   t.equal((await regulator.get('/workbench/organizations')).statusCode, 200);
 });
+
+t.test('a registry rule refuses in the page’s language: a lab principal for an applicant organization', async (t) => {
+  const zh = new WbClient(app, { 'accept-language': 'zh-CN' });
+  await zh.signIn(ta.adminToken);
+  const before = await app.db.selectFrom('principals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const pform = await zh.get('/workbench/principals/new');
+  const refused = await zh.post('/workbench/principals/new', filled(pform.body, { role: 'lab', organization_id: f.applicantOrg.id, name: '错配用户' }));
+  t.equal(refused.statusCode, 422);
+  t.match(refused.body, '检测实验室的用户须属于检测实验室类机构');
+  t.notMatch(refused.body, 'a lab principal must belong', 'not the English');
+  const en = await admin.post('/workbench/principals/new', filled((await admin.get('/workbench/principals/new')).body, { role: 'lab', organization_id: f.applicantOrg.id, name: 'Mismatched' }));
+  t.equal(en.statusCode, 422);
+  t.match(en.body, 'a lab principal must belong to an organization of kind lab');
+  const api = await req({ method: 'POST', url: '/v1/principals', token: ta.adminToken, payload: { role: 'lab', organization_id: f.applicantOrg.id, name: 'Mismatched' } });
+  t.equal(api.statusCode, 422);
+  t.same({ code: api.json().code, rule: api.json().rule, detail: api.json().detail }, { code: 'rule_violation', rule: 'lab_organization', detail: 'a lab principal must belong to an organization of kind lab' }, 'the API’s problem as before');
+  const after = await app.db.selectFrom('principals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  t.equal(after.n, before.n, 'nothing stored');
+});
