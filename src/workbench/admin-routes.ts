@@ -60,11 +60,13 @@ export default async function adminRoutes(app: FastifyInstance) {
     const { ctx, p } = a;
     const s = WB[ctx.lang];
     const page = await listOrganizations(app.db, p, { limit: 50, cursor: ctx.query.cursor });
+    // Accredited schemes by their titles in the page's language (a code the registry no longer knows, as it is).
+    const titles = new Map((await listSchemes(app.db, { limit: 200 })).items.map((x) => [x.code, ctx.lang === 'zh-Hans' && x.title_zh ? x.title_zh : x.title]));
     const notice = ctx.query.saved ? html`<p class="notice" role="status">${ctx.query.saved === 'accreditation' ? s.accreditationSet : s.organizationRegistered}</p>` : '';
     const rows = page.items.map(
       (o) => html`<tr><th scope="row" data-label="${s.name}">${o.name}${o.name_en ? html`<br><span class="muted">${o.name_en}</span>` : ''}</th>
 <td data-label="${fieldLabel(ctx.lang, 'kind')}">${choiceLabel(ctx.lang, 'kind', o.kind)}</td>
-<td data-label="${s.accreditation}">${o.accreditation ? html`${o.accreditation.accreditation_number} · ${o.accreditation.schemes.join(', ')} · ${formatDateTime(o.accreditation.valid_until)}` : o.kind === 'lab' ? s.none : '—'}${
+<td data-label="${s.accreditation}">${o.accreditation ? html`${o.accreditation.accreditation_number} · ${o.accreditation.schemes.map((c) => titles.get(c) ?? c).join(ctx.lang === 'zh-Hans' ? '、' : ', ')} · ${formatDateTime(o.accreditation.valid_until)}` : o.kind === 'lab' ? s.none : '—'}${
         o.kind === 'lab' && p.role === 'regulator' ? html`<br><a href="${href(ctx, `/workbench/organizations/${o.id}/accreditation`)}">${s.setAccreditation}</a>` : ''
       }</td></tr>`,
     );

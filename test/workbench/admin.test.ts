@@ -55,6 +55,11 @@ t.test('an admin registers a lab, creates its principal (the token shown once), 
   const org = (await req({ method: 'GET', url: `/v1/organizations/${lab.id}`, token: f.regulator.token })).json();
   t.match(org.accreditation, { accreditation_number: 'CNAS L1234', schemes: ['ai-safety-risk'] });
   t.equal(new Date(org.accreditation.valid_until).toISOString(), '2029-06-30T15:59:00.000Z');
+  const scheme = await app.db.selectFrom('schemes').select(['title', 'title_zh']).where('code', '=', 'ai-safety-risk').executeTakeFirstOrThrow();
+  t.match((await regulator.get('/workbench/organizations')).body, `CNAS L1234 · ${scheme.title} · `, 'the accredited scheme by its title');
+  const zhRegulator = new WbClient(app, { 'accept-language': 'zh-CN' });
+  await zhRegulator.signIn(f.regulator.token);
+  t.match((await zhRegulator.get('/workbench/organizations')).body, `CNAS L1234 · ${scheme.title_zh} · `, 'in Chinese on a Chinese page');
 
   const list = await admin.get('/workbench/principals');
   const action = new RegExp(`action="(/workbench/principals/${me.json().id}/revoke)"`).exec(list.body)![1]!;
