@@ -244,8 +244,8 @@ const scheme: JsonSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'title', 'mandatory'],
-        properties: { id: { type: 'string' }, title: { type: 'string' }, mandatory: { type: 'boolean' } },
+        required: ['id', 'title', 'title_zh', 'mandatory'],
+        properties: { id: { type: 'string' }, title: { type: 'string' }, title_zh: { type: ['string', 'null'], description: 'The title in Chinese; null where there is none.' }, mandatory: { type: 'boolean' } },
       },
     },
   },

@@ -10,7 +10,16 @@ export type SchemeView = {
   product_kinds: string[];
   standards: string[];
   validity_months: number;
-  criteria: Array<{ id: string; title: string; mandatory: boolean }>;
+  criteria: Criterion[];
+};
+
+/** A criterion of a scheme; `title_zh` is null where it has no Chinese title. */
+export type Criterion = { id: string; title: string; title_zh: string | null; mandatory: boolean };
+
+/** A row as served: every criterion carries `title_zh`, null where the data has none. */
+const view = (row: unknown): SchemeView => {
+  const s = row as SchemeView;
+  return { ...s, criteria: s.criteria.map((c) => ({ id: c.id, title: c.title, title_zh: c.title_zh ?? null, mandatory: c.mandatory })) };
 };
 
 const columns = ['code', 'title', 'title_zh', 'description', 'product_kinds', 'standards', 'validity_months', 'criteria'] as const;
@@ -30,7 +39,7 @@ export async function listSchemes(db: DbOrTrx, q: { product_kind?: string; limit
   let query = db.selectFrom('schemes').select(columns);
   if (q.product_kind) query = query.where('product_kinds', '@>', JSON.stringify([q.product_kind]) as never);
   if (after) query = query.where('code', '>', after);
-  const rows = (await query.orderBy('code').limit(q.limit + 1).execute()) as SchemeView[];
+  const rows = (await query.orderBy('code').limit(q.limit + 1).execute()).map(view);
   const items = rows.slice(0, q.limit);
   return { items, next_cursor: rows.length > q.limit ? encodeCursor([items.at(-1)!.code]) : null };
 }
@@ -38,5 +47,5 @@ export async function listSchemes(db: DbOrTrx, q: { product_kind?: string; limit
 export async function getScheme(db: DbOrTrx, code: string): Promise<SchemeView> {
   const row = await db.selectFrom('schemes').select(columns).where('code', '=', code).executeTakeFirst();
   if (!row) throw notFound('scheme');
-  return row as SchemeView;
+  return view(row);
 }

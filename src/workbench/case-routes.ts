@@ -15,7 +15,7 @@ import { check } from '../engine/transition.js';
 import { callerOf } from '../http/plugins/auth.js';
 import { html } from '../pages/html.js';
 import { href } from '../pages/views.js';
-import { getScheme } from '../registry/schemes.js';
+import { getScheme, type Criterion } from '../registry/schemes.js';
 import { mayEdit } from './applicant-routes.js';
 import { casePage, checkPage, eventFormPage, type CasePageData } from './case-page.js';
 import { SchemaFiles } from './form-schema.js';
@@ -70,13 +70,13 @@ export default async function casePageRoutes(app: FastifyInstance) {
   }
 
   /** Choices the schema leaves open but the registry knows: the scheme's criteria, the labs. */
-  async function optionsFor(wf: Workflow, c: CaseView, type: string) {
+  async function optionsFor(wf: Workflow, c: CaseView, type: string, lang: WbContext['lang']) {
     const options: Record<string, Array<{ value: string; label: string }>> = {};
     const scheme = (c.application as { scheme?: unknown }).scheme;
-    let criteria: Array<{ id: string; title: string; mandatory: boolean }> = [];
+    let criteria: Criterion[] = [];
     if (type === 'POST_RESULTS' && typeof scheme === 'string') {
       criteria = (await getScheme(app.db, scheme)).criteria;
-      options.criterion_id = criteria.map((cr) => ({ value: cr.id, label: `${cr.title}${cr.mandatory ? ' *' : ''}` }));
+      options.criterion_id = criteria.map((cr) => ({ value: cr.id, label: `${lang === 'zh-Hans' ? (cr.title_zh ?? cr.title) : cr.title}${cr.mandatory ? ' *' : ''}` }));
     }
     const schema = files.file(`${wf.schemaDir}/events/${type}.json`) as { properties?: Record<string, unknown> };
     const labKeys = Object.keys(schema.properties ?? {}).filter((k) => k === 'lab_id' || k === 'evaluating_lab_id');
@@ -102,7 +102,7 @@ export default async function casePageRoutes(app: FastifyInstance) {
     if (spec.payload) {
       const id = `${wf.schemaDir}/events/${type}.json`;
       const root = files.resolve(files.file(id), id);
-      const { options, criteria } = await optionsFor(wf, c, type);
+      const { options, criteria } = await optionsFor(wf, c, type, ctx.lang);
       // A lab's results form starts with one row per criterion of the scheme.
       const fields = v.fields ?? (criteria.length ? toFields(files, root, { results: criteria.map((cr) => ({ criterion_id: cr.id })) }) : {});
       errors = fieldMessages(ctx.lang, files, root, fields, v.errors ?? [], PAYLOAD_PREFIX);

@@ -6,7 +6,7 @@ export const DAY = 86_400_000;
 
 const STANDARD: Record<string, string> = { 'robot-safety': 'ISO 10218-1:2025', 'genai-security': 'GB/T 45654-2025' };
 
-type Criterion = { id: string; title: string; mandatory: boolean };
+type Criterion = { id: string; title: string; title_zh: string | null; mandatory: boolean };
 
 /** The cast of a certification: a regulator, an applicant with products, accredited labs, and helpers over HTTP. */
 export async function certificationCast(ta: TestApp) {

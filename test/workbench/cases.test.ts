@@ -205,7 +205,8 @@ t.test('a lab’s results form lists the scheme’s criteria, and its rows post 
   t.equal(form.statusCode, 200);
   const shown = filled(form.body);
   criteria.forEach((cr, i) => t.same(shown[`results[${i}].criterion_id`], [cr.id], `row ${i + 1} is ${cr.id}`));
-  t.match(form.body, `${criteria[0]!.title} *`, 'each criterion by its title, the mandatory ones marked');
+  for (const cr of criteria) t.match(form.body, `>${cr.title}${cr.mandatory ? ' *' : ''}<`, `${cr.id} by its English title${cr.mandatory ? ', marked mandatory' : ''}`);
+  for (const cr of criteria) t.notMatch(form.body, cr.title_zh!, `${cr.id}: not its Chinese title on the English page`);
   const changes: Record<string, string> = { summary: 'All criteria passed', report_sha256: sha256('report'), tested_at: new Date(clock.now().getTime() + 8 * 3_600_000 - 3_600_000).toISOString().slice(0, 16) };
   criteria.forEach((_cr, i) => (changes[`results[${i}].verdict`] = 'pass'));
   const res = await w.post(formAction(form.body), filled(form.body, changes));

@@ -161,10 +161,14 @@ t.test('a lab’s pages and a decision’s check page are in Chinese', async (t)
   cc.ok(await cc.fire(cc.applicant.token, k.id, 'SUBMIT'));
   cc.ok(await cc.fire(cc.regulator.token, k.id, 'ASSIGN_LAB', { lab_id: lab.org.id }));
   cc.ok(await cc.fire(lab.token, k.id, 'ACCEPT_ASSIGNMENT'));
-  // The scheme's criteria are registry data kept in English only (the schemes table has no Chinese for them).
-  const criteria = (await cc.criteria('ai-safety-risk')).map((c) => c.title);
   const w = await signedIn(lab.token);
-  await visit(t, w, ['/workbench', `/workbench/cases/certification-cases/${k.id}`], criteria);
+  // The scheme's criteria are shown by their Chinese titles: none of their English is let through.
+  await visit(t, w, ['/workbench', `/workbench/cases/certification-cases/${k.id}`]);
+  const results = (await w.get(`/workbench/cases/certification-cases/${k.id}/events/POST_RESULTS`)).body;
+  for (const cr of await cc.criteria('ai-safety-risk')) {
+    t.match(results, `>${cr.title_zh}${cr.mandatory ? ' *' : ''}<`, `the results form names ${cr.id} in Chinese`);
+    t.notMatch(results, cr.title, `not in English: ${cr.id}`);
+  }
 
   const regulator = await signedIn(f.regulator.token);
   const form = await regulator.get(`/workbench/cases/sandbox-cases/${review.id}/events/REJECT`);

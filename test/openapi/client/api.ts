@@ -1982,6 +1982,8 @@ export interface components {
             criteria: {
                 id: string;
                 title: string;
+                /** @description The title in Chinese; null where there is none. */
+                title_zh: string | null;
                 mandatory: boolean;
             }[];
         };
