@@ -15,6 +15,7 @@ import pg from 'pg';
 import { createDatabase, httpLoad, log, median, pct, round, roundsFigure, sleep, startService, type LoadResult, type RoundsFigure, type Service } from './lib/common.js';
 import { adminToken, createCast, reportPayload, type HttpCast } from './lib/cast.js';
 import { encodeRequest } from './lib/http-client.js';
+import { cpuSampler } from './lib/cpu.js';
 import { loadSandboxCases } from './lib/load.js';
 
 export type WebhooksResult = {
@@ -28,7 +29,7 @@ export type WebhooksResult = {
   ratio: number;
   /** (c) The same with the subscribed service's dispatcher delivering as it goes; deliveries received in those rounds. */
   delivering: { on: RoundsFigure; off: RoundsFigure; ratio: number; delivered: number };
-  dispatcher: { backlog: number; seconds: number; rate: number; ratio: number; received: number };
+  dispatcher: { backlog: number; seconds: number; rate: number; ratio: number; received: number; cpuMsPerDelivery: { service: number; postgres: number; receiver: number } };
 };
 
 /** A receiver on loopback that answers 204 to every POST and counts what it got. */
@@ -133,14 +134,19 @@ export async function benchWebhooks(opts: { cases: number; clients: number; seco
     while (sink.count() === received0) await sleep(1);
     const t0 = performance.now();
     const first = sink.count();
+    // Where the CPU goes while it drains: the service's workers, PostgreSQL's backends of this
+    // database, and this process (the receiver).
+    const cpu = cpuSampler({ dbUrl: a.db.url, dbName: a.db.name, servicePgrp: on.pid });
     // Watched at the receiver, not by counting the outbox over a new connection every few ms (that
     // polling took a share of the same two cores from the dispatcher); then checked once.
     while (sink.count() - received0 < backlog) await sleep(5);
+    const split = await cpu.stop();
     while ((await pending(a.db.url)) > 0) await sleep(100);
     const seconds = (sink.last() - t0) / 1000;
     const received = sink.count() - received0;
     const timed = sink.count() - first;
-    log(`  (b) a backlog of ${backlog} deliveries: ${timed} delivered in ${round(seconds, 2)} s after the first`);
+    const perDelivery = (x: number) => round((x * 1000) / timed, 3);
+    log(`  (b) a backlog of ${backlog} deliveries: ${timed} delivered in ${round(seconds, 2)} s after the first; CPU per delivery: service ${perDelivery(split.service)} ms, PostgreSQL ${perDelivery(split.postgres)} ms, receiver ${perDelivery(split.client)} ms (${round((split.service + split.postgres + split.client) / split.seconds, 2)} cores busy of ${os.availableParallelism()})`);
 
     // (c) Both at once, for the record: the subscribed service delivering to the receiver on the
     // same cores as it serves the transitions.
@@ -159,7 +165,7 @@ export async function benchWebhooks(opts: { cases: number; clients: number; seco
       off: offFigure,
       ratio: median(outbox.on.map((h, k) => h.rps / outbox.off[k]!.rps)),
       delivering: { on: roundsFigure(together.on), off: roundsFigure(together.off), ratio: median(together.on.map((h, k) => h.rps / together.off[k]!.rps)), delivered: deliveredDuringRounds },
-      dispatcher: { backlog, seconds, rate: timed / seconds, ratio: timed / seconds / offFigure.rate, received },
+      dispatcher: { backlog, seconds, rate: timed / seconds, ratio: timed / seconds / offFigure.rate, received, cpuMsPerDelivery: { service: perDelivery(split.service), postgres: perDelivery(split.postgres), receiver: perDelivery(split.client) } },
     };
   } finally {
     for (const s of services) await s.stop();
