@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { DB } from '../src/db/types.js';
 import { myWork, PAGE_SIZE } from '../src/workbench/my-work.js';
 import { Connection } from './lib/http-client.js';
-import { log, pct, round, sortedOf } from './lib/common.js';
+import { interleaved, log, pct, round, sortedOf } from './lib/common.js';
 
 export type MyWorkResult = {
   cases: number;
@@ -82,22 +82,7 @@ export async function benchMyWork(opts: { dbUrl: string; serviceUrl: string; reg
     if (r.status !== 200) throw new Error(`${views[i]!.path}: ${r.status} ${r.body.toString('utf8').slice(0, 300)}`);
     return performance.now() - t0;
   };
-  for (let i = 0; i < views.length; i++) {
-    await direct(i);
-    await viaHttp(i);
-  }
-  const times = views.map(() => ({ http: [] as number[], direct: [] as number[] }));
-  for (let r = 0; r < opts.rounds; r++) {
-    for (let i = 0; i < views.length; i++) {
-      if ((r + i) % 2 === 0) {
-        times[i]!.direct.push(await direct(i));
-        times[i]!.http.push(await viaHttp(i));
-      } else {
-        times[i]!.http.push(await viaHttp(i));
-        times[i]!.direct.push(await direct(i));
-      }
-    }
-  }
+  const times = await interleaved(views.length, opts.rounds, viaHttp, direct);
   client.release();
   http.close();
   await db.destroy();

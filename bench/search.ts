@@ -7,7 +7,7 @@ import pg from 'pg';
 import { Connection } from './lib/http-client.js';
 import type { DB } from '../src/db/types.js';
 import { certificateRegister } from '../src/register/certificates.js';
-import { log, pct, round, sortedOf } from './lib/common.js';
+import { interleaved, log, pct, round, sortedOf } from './lib/common.js';
 
 export const SEARCHES = [
   { label: 'one holder (Chinese name fragment)', q: '科技有限公司1234' },
@@ -61,22 +61,7 @@ export async function benchSearch(dbUrl: string, serviceUrl: string, rounds: num
     if (r.status !== 200) throw new Error(`search ${queries[i]!.path}: ${r.status} ${r.body.toString('utf8').slice(0, 300)}`);
     return performance.now() - t0;
   };
-  for (let i = 0; i < queries.length; i++) {
-    await direct(i);
-    await viaHttp(i);
-  }
-  const times = queries.map(() => ({ http: [] as number[], direct: [] as number[] }));
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < queries.length; i++) {
-      if ((r + i) % 2 === 0) {
-        times[i]!.direct.push(await direct(i));
-        times[i]!.http.push(await viaHttp(i));
-      } else {
-        times[i]!.http.push(await viaHttp(i));
-        times[i]!.direct.push(await direct(i));
-      }
-    }
-  }
+  const times = await interleaved(queries.length, rounds, viaHttp, direct);
   client.release();
   http.close();
   await db.destroy();

@@ -369,3 +369,28 @@ export async function machine(): Promise<Record<string, string>> {
     pgbench,
   };
 }
+
+/**
+ * A request answered two ways (through HTTP, and the SQL it sends run directly), timed one at a
+ * time: each of the `n` requests once both ways untimed, then `rounds` rounds in which the two ways
+ * take turns going first, request by request, so drift and caches fall on both alike.
+ */
+export async function interleaved(n: number, rounds: number, http: (i: number) => Promise<number>, direct: (i: number) => Promise<number>): Promise<Array<{ http: number[]; direct: number[] }>> {
+  for (let i = 0; i < n; i++) {
+    await direct(i);
+    await http(i);
+  }
+  const times = Array.from({ length: n }, () => ({ http: [] as number[], direct: [] as number[] }));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < n; i++) {
+      if ((r + i) % 2 === 0) {
+        times[i]!.direct.push(await direct(i));
+        times[i]!.http.push(await http(i));
+      } else {
+        times[i]!.http.push(await http(i));
+        times[i]!.direct.push(await direct(i));
+      }
+    }
+  }
+  return times;
+}
