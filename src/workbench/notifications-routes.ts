@@ -1,7 +1,7 @@
 // The notifications page (SPEC §9, last bullet): each person's inbox, unread first, with the unread
 // count in the nav of every page. Opening one (its link) marks it read and goes to its case; a
 // button marks one read, another all those the page was shown with (POSTs with the CSRF token).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { eventLabel, roleLabels, stateLabel, workflowLabels } from '../../workflows/labels.js';
 import { AppError, notFound } from '../errors.js';
@@ -101,29 +101,31 @@ async function notificationRoutes(app: FastifyInstance) {
     return sendHtml(reply, ctx, notificationsPage(ctx, { ...page, unread: unreadFor(session.principal), now: app.engine.now(), regulator: session.principal.role === 'regulator' }));
   });
 
-  // Opening one: marked read, then its case (a notice without a case: back to the list).
-  app.get('/notifications/:id', { schema: HIDE }, async (request, reply) => {
+  /** The signed-in person's notification named in the path, marked read (404 if it is not theirs); null once a sign-in redirect is sent. */
+  const readOne = async (request: FastifyRequest, reply: FastifyReply) => {
     const session = requireSession(request, reply);
-    if (!session) return reply;
-    const ctx = wbContext(request, reply);
+    if (!session) return null;
     const a = audienceOf(session.principal);
     const id = notificationId((request.params as { id: string }).id);
     const n = a && id ? await findNotification(app.db, a, id) : null;
     if (!a || !n) throw notFound('notification');
     await markRead(app.db, a, n.id);
+    return n;
+  };
+
+  // Opening one: marked read, then its case (a notice without a case: back to the list).
+  app.get('/notifications/:id', { schema: HIDE }, async (request, reply) => {
+    const n = await readOne(request, reply);
+    if (!n) return reply;
+    const ctx = wbContext(request, reply);
     const to = n.case_id && n.kind ? href(ctx, `/workbench/cases/${n.kind}/${n.case_id}`) : href(ctx, NOTIFICATIONS_PATH, { read: 'one' });
     return reply.header('cache-control', 'no-store').redirect(to, 303);
   });
 
   app.post('/notifications/:id/read', { schema: HIDE, preHandler: app.csrfProtection }, async (request, reply) => {
-    const session = requireSession(request, reply);
-    if (!session) return reply;
+    const n = await readOne(request, reply);
+    if (!n) return reply;
     const ctx = wbContext(request, reply);
-    const a = audienceOf(session.principal);
-    const id = notificationId((request.params as { id: string }).id);
-    const n = a && id ? await findNotification(app.db, a, id) : null;
-    if (!a || !n) throw notFound('notification');
-    await markRead(app.db, a, n.id);
     return reply.header('cache-control', 'no-store').redirect(href(ctx, NOTIFICATIONS_PATH, { read: 'one' }), 303);
   });
 
