@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, notFound } from '../../errors.js';
 import { credentialOf } from '../../credentials/credential.js';
-import { certificatePdfOf } from '../../credentials/pdf.js';
 import { VC_JWT } from '../../credentials/sign.js';
 import { LIST_SIZE, lastList, STATUS_PURPOSES, StatusListCache, type StatusPurpose } from '../../credentials/status-list.js';
 import { answer, problem } from '../openapi.js';
@@ -57,6 +56,8 @@ export default async function credentialRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
+      // pdf-lib, fontkit and the font load on the first PDF asked for, not at every start.
+      const { certificatePdfOf } = await import('../../credentials/pdf.js');
       const out = await certificatePdfOf(app.db, (request.params as { number: string }).number, { issuerUrl, publicUrl, key: keys.signer, now: app.engine.now });
       if (!out) throw notFound('certificate');
       return reply.type('application/pdf').header('content-disposition', `inline; filename="${out.number}.pdf"`).header('cache-control', 'no-cache').send(Buffer.from(out.pdf));
