@@ -20,3 +20,18 @@ t.test('no test file reports work it skipped as passed', async (t) => {
   t.ok(files.length > 50, `${files.length} test sources read`);
   t.same(offenders, [], 'skips are reported with t.plan(0, reason), t.skip or { skip }');
 });
+
+// .ci/run runs the files of .ci/embedded on the embedded database too: a file renamed or removed
+// must not silently drop out of that pass.
+t.test('every file .ci/embedded names exists', async (t) => {
+  const listed = fs
+    .readFileSync(path.join(root, '..', '.ci', 'embedded'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'));
+  t.ok(listed.length >= 10, `${listed.length} files listed`);
+  t.same(
+    listed.filter((f) => !fs.existsSync(path.join(root, '..', f))),
+    [],
+    'each exists',
+  );
+});
