@@ -170,7 +170,7 @@ t.test('a secret is never echoed back in a problem', async (t) => {
 
 function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: path.join(root, '.data-config-test-never-created'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -48,7 +48,7 @@ t.test('the audit trail is append-only and verify finds tampering', async (t) =>
     const { execFile } = await import('node:child_process');
     const url = (ta.database as any).url as string;
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile('npx', ['tsx', 'src/cli.ts', 'verify-audit'], { env: { ...process.env, DATABASE_URL: url, SIGNING_KEY_FILE: testSigningKeyFile(), SECRETS_KEY_FILE: testSecretsKeyFile() } }, (err, stdout) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'verify-audit'], { env: { ...process.env, DATABASE_URL: url, SIGNING_KEY_FILE: testSigningKeyFile(), SECRETS_KEY_FILE: testSecretsKeyFile() } }, (err, stdout) =>
         resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout }),
       );
     });
