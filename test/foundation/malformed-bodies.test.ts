@@ -107,3 +107,20 @@ for (const route of routes) {
     t.pass('no 5xx');
   });
 }
+
+t.test('a body with 50,000 wrong items names the first 100 and says how many more, not each (a 100 kB body had a 20 MB answer)', async (t) => {
+  const before = await snapshot();
+  const payload = JSON.stringify({ ...productBody({ kind: 'ai_system' }), domains: Array(50_000).fill(1) });
+  const r = await ta.req({ method: 'POST', url: '/v1/products', token: f.applicant.token, payload, headers: { 'content-type': 'application/json' } });
+  assertProblem(t, r, 400, 'validation_failed');
+  const { errors, detail } = r.json();
+  t.equal(errors.length, 101, 'the first 100 field errors and one entry for the rest');
+  t.same(errors.slice(0, 100).map((e: { path: string }) => e.path), Array.from({ length: 100 }, (_, i) => `body/domains/${i}`));
+  t.match(errors[0].message, /^must be one of: /);
+  t.same(errors.at(-1), { path: 'body', message: 'has 49901 more errors not listed (the first 100 are)' });
+  t.ok(r.body.length < 64 * 1024, `an answer of ${r.body.length} bytes`);
+  t.match(detail, /^body\/domains\/0: must be one of: .*; body: has 49901 more errors not listed \(the first 100 are\)$/);
+  t.same(await snapshot(), before, 'nothing stored');
+  const few = await ta.req({ method: 'POST', url: '/v1/products', token: f.applicant.token, payload: { ...productBody({ kind: 'ai_system' }), domains: [1, 2] } });
+  t.same(few.json().errors.map((e: { path: string }) => e.path), ['body/domains/0', 'body/domains/1'], 'a few errors are all named, with no extra entry');
+});
