@@ -341,7 +341,7 @@ t.test('verifying is rate limited, a tenth of the rest, with a page that says so
 
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = !testDatabaseUrl()
-  ? 'the browser runs in the PostgreSQL pass only, like test/pages/browser.test.ts'
+  ? 'the browser runs in the PostgreSQL pass only, like test/browser/register.test.ts'
   : !existsSync(CHROMIUM)
     ? `no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/before-tests does it in CI)`
     : false;

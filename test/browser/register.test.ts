@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { DESKTOP, PHONE, context as browserContext, launchBrowser, screenshotsDir, serve, skipUnlessBrowser, type Page } from '../helpers/browser.js';
-import { HOLDER_EN, seedRegister } from './seed.js';
+import { HOLDER_EN, seedRegister } from '../pages/seed.js';
 
 skipUnlessBrowser(t);
 const SCREENSHOTS = screenshotsDir('screenshots');

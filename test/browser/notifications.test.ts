@@ -2,7 +2,7 @@ import t from 'tap';
 import { buildTestApp, fixtures } from '../helpers/app.js';
 import { DESKTOP, PHONE, accessible, context, launchBrowser, screenshotsDir, serve, skipUnlessBrowser, type Page } from '../helpers/browser.js';
 import { DAY } from '../webhooks/support.js';
-import { caseApi } from './data.js';
+import { caseApi } from '../workbench/data.js';
 
 skipUnlessBrowser(t);
 const SCREENSHOTS = screenshotsDir('wb-notifications');

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestApp, fixtures, uniq } from '../helpers/app.js';
 import { DESKTOP, PHONE, accessible, context, launchBrowser, screenshotsDir, serve, skipUnlessBrowser, type Page } from '../helpers/browser.js';
-import { caseApi } from './data.js';
+import { caseApi } from '../workbench/data.js';
 import { certificationCast, sha256 } from '../certification/cast.js';
 
 skipUnlessBrowser(t);
