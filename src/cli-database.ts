@@ -2,6 +2,7 @@
 // ones itself, without loading these modules).
 import path from 'node:path';
 import pino from 'pino';
+import type { CliValues } from './cli.js';
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { Schemas } from './schemas.js';
@@ -12,8 +13,6 @@ import { SYSTEM_CALLER } from './engine/caller.js';
 import { auditEventView, caseView } from './engine/case.js';
 import { fireEvent } from './cases/fire.js';
 import { workflowByKind } from '../workflows/index.js';
-
-export type CliValues = { role?: string; 'organization-id'?: string; name?: string; kind?: string; case?: string; event?: string };
 
 /** Runs one command on the configured database; answers the exit code (2: unknown command, after `usage`). */
 export async function runDatabaseCommand(command: string, values: CliValues, config: Config, usage: string): Promise<number> {

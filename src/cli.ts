@@ -27,6 +27,20 @@ The database comes from DATABASE_URL (PostgreSQL) or DATA_DIR (embedded), as for
 signing key from SIGNING_KEY_FILE (or DATA_DIR/signing-key.pem on the embedded database), the key of
 webhook secrets from SECRETS_KEY_FILE (or DATA_DIR/secrets-key).`;
 
+const OPTIONS = {
+  role: { type: 'string' },
+  'organization-id': { type: 'string' },
+  name: { type: 'string' },
+  kind: { type: 'string' },
+  case: { type: 'string' },
+  event: { type: 'string' },
+  url: { type: 'string' },
+  state: { type: 'string' },
+  vkey: { type: 'string', multiple: true },
+} as const;
+/** The options a command was given (src/cli-database.ts reads them too). */
+export type CliValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: false }>>['values'];
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
   if (command === 'verify-credential') {
@@ -34,21 +48,7 @@ async function main(argv: string[]) {
     const { verifyCredentialCommand } = await import('./credentials/verify-offline.js');
     return verifyCredentialCommand(rest);
   }
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      role: { type: 'string' },
-      'organization-id': { type: 'string' },
-      name: { type: 'string' },
-      kind: { type: 'string' },
-      case: { type: 'string' },
-      event: { type: 'string' },
-      url: { type: 'string' },
-      state: { type: 'string' },
-      vkey: { type: 'string', multiple: true },
-    },
-    allowPositionals: false,
-  });
+  const { values } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false });
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
