@@ -117,7 +117,7 @@ export class Schemas {
 function finiteOnly(validate: ValidateFunction): ValidateFunction {
   const wrapped = function (this: unknown, data: unknown, ctx?: { parentData: Record<string, unknown>; parentDataProperty: string }) {
     const ok = validate.call(this, data, ctx as never) as boolean;
-    const at = ok ? nonFinite(ctx ? ctx.parentData[ctx.parentDataProperty] : data, '', 0) : null;
+    const at = ok ? nonFinitePointer(ctx ? ctx.parentData[ctx.parentDataProperty] : data) : null;
     wrapped.errors = at === null ? validate.errors : [{ instancePath: at, schemaPath: '#/type', keyword: 'type', params: { type: 'number' }, message: 'must be a finite number' }];
     return ok && at === null;
   } as ValidateFunction;
@@ -132,13 +132,26 @@ function finiteOnly(validate: ValidateFunction): ValidateFunction {
  */
 export const MAX_FIELD_ERRORS = 100;
 
-/** The JSON pointer of the first number that is not finite, or null. */
-function nonFinite(v: unknown, at: string, depth: number): string | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? null : at;
-  if (typeof v !== 'object' || v === null || depth > 8) return null;
-  for (const [k, item] of Object.entries(v)) {
-    const found = nonFinite(item, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
-    if (found !== null) return found;
+/**
+ * The JSON pointer of the first number that is not finite, or null: JSON text such as `1e400`
+ * parses to Infinity, which no schema keyword bounds and JSON.stringify would store as null.
+ * Iterative, as a body may nest deeper than the stack; the pointer is only spelled out when found.
+ */
+export function nonFinitePointer(root: unknown): string | null {
+  type Frame = { value: unknown; key: string; parent: Frame | null };
+  const stack: Frame[] = [{ value: root, key: '', parent: null }];
+  while (stack.length) {
+    const frame = stack.pop()!;
+    const v = frame.value;
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) continue;
+      const keys: string[] = [];
+      for (let f: Frame | null = frame; f?.parent; f = f.parent) keys.push(f.key.replace(/~/g, '~0').replace(/\//g, '~1'));
+      return keys.reverse().map((k) => `/${k}`).join('');
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], key: entries[i]![0], parent: frame });
   }
   return null;
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestApp, fixtures, makeCreditCode } from '../helpers/app.js';
 import { Schemas } from '../../src/schemas.js';
-import { assertProblem, countRows, productBody } from './support.js';
+import { assertProblem, countRows, productBody, robotBlock } from './support.js';
 
 const ta = await buildTestApp(t);
 const f = await fixtures(ta);
@@ -105,6 +105,26 @@ t.test('400: query numbers are finite; limit=Infinity, 1e400 or 400 digits is re
     }
   }
   t.equal((await ta.req({ method: 'GET', url: '/v1/register/sandbox?limit=200' })).statusCode, 200, 'the largest limit is served');
+});
+
+t.test('400: body numbers are finite; 1e400 or 400 digits in a body is refused naming the field, never stored as null', async (t) => {
+  const before = await countRows(ta, 'products');
+  const body = JSON.stringify(productBody({ kind: 'robot', robot: robotBlock }));
+  t.match(body, /"payload_kg":5,/);
+  for (const n of ['1e400', '-1e400', '9'.repeat(400), '1.5e999']) {
+    const res = await ta.req({ method: 'POST', url: '/v1/products', token, headers: { 'content-type': 'application/json' }, payload: body.replace('"payload_kg":5,', `"payload_kg":${n},`) });
+    const p = assertProblem(t, res, 400, 'validation_failed', 'body/robot/payload_kg');
+    t.match(p.detail, /body\/robot\/payload_kg: must be a finite number/, `${n.slice(0, 12)}: says why`);
+  }
+  const nested = await ta.req({ method: 'POST', url: '/v1/products', token, headers: { 'content-type': 'application/json' }, payload: `${'['.repeat(3000)}1,{"a/b~":[2,1e400]}${']'.repeat(3000)}` });
+  assertProblem(t, nested, 400, 'validation_failed', `body${'/0'.repeat(2999)}/1/a~1b~0/1`);
+  t.equal(await countRows(ta, 'products'), before, 'nothing stored');
+  // Found by the fuzz (seed 419122508): a bodyless POST with an Idempotency-Key hashed its body, and 1e400 there was a 500.
+  const ping = await ta.req({ method: 'POST', url: '/v1/webhooks/00000000-0000-4000-8000-000000000000/ping', token, headers: { 'content-type': 'application/json', 'idempotency-key': '%00' }, payload: '{"a":1e400}' });
+  assertProblem(t, ping, 400, 'validation_failed', 'body/a');
+  const large = await ta.req({ method: 'POST', url: '/v1/products', token, headers: { 'content-type': 'application/json' }, payload: body.replace('"payload_kg":5,', '"payload_kg":1.5e3,') });
+  t.equal(large.statusCode, 201, 'a finite number written with an exponent is accepted');
+  t.equal(large.json().robot.payload_kg, 1500);
 });
 
 t.test('400: a date without a time must be an RFC 3339 date-time, said once, without a regular expression', async (t) => {
