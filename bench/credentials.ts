@@ -11,7 +11,7 @@
 //    bit changed: which lists' ETags change (only the one holding the certificate should).
 import os from 'node:os';
 import pg from 'pg';
-import { sql } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 import { openDatabase } from '../src/db/index.js';
 import { issueQueued } from '../src/credentials/issuer.js';
 import { issuerKeysOf } from '../src/credentials/keys.js';

@@ -3,7 +3,8 @@
 // SQL the page's query function sends, run directly, one request at a time, interleaved view by
 // view (as benchmark 2 does for the register search). The SQL is captured from `myWork` itself, so
 // the figure follows the query wherever it goes.
-import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import type { CompiledQuery } from 'kysely';
+import { Kysely, PostgresDialect } from '../src/db/kysely.js';
 import pg from 'pg';
 import type { DB } from '../src/db/types.js';
 import { myWork, PAGE_SIZE } from '../src/workbench/my-work.js';

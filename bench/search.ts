@@ -2,7 +2,8 @@
 // service sends, run directly, one request at a time, interleaved query by query. A search may
 // send more than one statement (names first, then certificates): the direct run replays all of
 // them, in order, with the parameters each was sent with.
-import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import type { CompiledQuery } from 'kysely';
+import { Kysely, PostgresDialect } from '../src/db/kysely.js';
 import pg from 'pg';
 import { Connection } from './lib/http-client.js';
 import type { DB } from '../src/db/types.js';

@@ -7,7 +7,7 @@
 //    sampled during the rounds it runs in.
 import pg from 'pg';
 import { openDatabase } from '../src/db/index.js';
-import { sql } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 import type { Db } from '../src/db/types.js';
 import { integrate, signCheckpoint, treeHead } from '../src/transparency/log.js';
 import { loadLogKeys } from '../src/transparency/keys.js';

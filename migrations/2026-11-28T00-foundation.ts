@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // Frozen: never edit once landed; a change is a new migration.
 export async function up(db: Kysely<any>): Promise<void> {

@@ -1,4 +1,4 @@
-import { Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 
 // Certification schemes are data: seeded here, served by GET /v1/schemes.
 const SCHEMES = [

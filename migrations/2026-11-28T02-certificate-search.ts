@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The public certificate register reads a projection of certification cases, kept by triggers in
 // the same transaction as the event that changes a case (the engine knows nothing of it). Holder,

@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The scheduler claims due deadlines in (due_at, case_id, name) order. With only due_at indexed,
 // many deadlines falling due at the same instant (a batch of admissions starting testing at one

@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The register's `q` matches part of a certificate's number, its holder's name (Chinese or
 // English) or its product's name, each on its own. Until now it was matched against one lowercased

@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // Every event rewrites its case's record, and a sandbox case's record grows with each report: past
 // ~2 KB PostgreSQL compresses it on every write and decompresses it on every read. lz4 does both

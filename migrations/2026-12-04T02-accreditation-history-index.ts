@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // CERTIFY asks which accreditation a lab held when it tested (SPEC §3.2): the last ACCREDITATION_SET
 // of that organization at or before a time. Those events are a sliver of the registry chain, which

@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // Each instance caches principals by token hash; these let a revocation tell every instance and
 // wait until each has dropped its copy (src/services/principal-notifications.ts says why that is

@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The certificate register's row of a certification case (its state, status, lab and validity) is
 // written by the engine in the same statement as the event that changes the case, with the status

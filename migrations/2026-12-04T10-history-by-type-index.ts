@@ -1,4 +1,5 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // What accumulates in a case (reports, incidents, retest rounds, surveillance findings, status
 // changes, …) is read from its history, by type: GET /v1/:kind/:id/events?type=SUBMIT_REPORT and the

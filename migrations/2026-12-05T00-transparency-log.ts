@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The transparency log (SPEC §7): every audit event is one leaf of an append-only RFC 9162 Merkle
 // tree. Audit rows are never updated, so the log lives in tables of its own:

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The workbench's sessions (SPEC §6): a browser signs in with a principal's token once and then
 // carries an opaque random id in a cookie. Only the id's SHA-256 is stored, so a copy of this table

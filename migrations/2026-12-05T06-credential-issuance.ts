@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // Credentials issued on CERTIFY, and audited (SPEC §8).
 //

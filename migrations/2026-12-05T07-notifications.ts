@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The workbench's notifications (SPEC §9, last bullet): each person sees what their organization's
 // webhooks would carry, whether or not it has an endpoint, unread first.

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 // The outbox's rows no longer hold a foreign key to their endpoint. With the key, every statement
 // that appended audit events took a FOR KEY SHARE lock on the row of each endpoint it notified; with

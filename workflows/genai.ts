@@ -2,7 +2,7 @@
 // Greater Bay Area generative-AI safety joint laboratory; the regulator approves it with an
 // accredited evaluating lab, accepts its milestones one at a time, and completes it once every
 // milestone is accepted and the lab has posted a passed safety evaluation.
-import { sql } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 import { assign, setup } from 'xstate';
 import type { GenaiApplication, GenaiEventPayloads as Payloads } from '../src/generated/schemas.js';
 import { defineWorkflow } from './define.js';

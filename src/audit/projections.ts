@@ -2,7 +2,8 @@
 // (SPEC §4): the projections the service decides from (deadline rows, the certificate register,
 // principals, organizations and accreditations, products) each equal what their audit events say,
 // and no case row or chain is left without the other. Each mismatch is one failure that names it.
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { AuditEvents, Cases, Db, DbOrTrx, Organizations, Principals, Products } from '../db/types.js';
 import { deadlineEvent, type CaseContext, type Workflow } from '../../workflows/kit.js';
 import { SYSTEM_CALLER, actorOf } from '../engine/caller.js';

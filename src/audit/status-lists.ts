@@ -6,7 +6,7 @@
 // the one its CREDENTIALS_ISSUED event on the registry chain audited (the hash of its JWS), and
 // every one audited must still be stored.
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import { placeOf, STATUS_PURPOSES } from '../credentials/status-list.js';
 import { CREDENTIALS_ISSUED } from '../credentials/credential.js';

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { AuditEvents, Cases, Db } from '../db/types.js';
 import { workflowByKind } from '../../workflows/index.js';
 import type { CaseContext } from '../../workflows/kit.js';

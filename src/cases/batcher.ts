@@ -1,5 +1,5 @@
 // Group commit for events of different cases (see EventBatcher).
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import type { Workflow } from '../../workflows/kit.js';
 import type { Caller } from '../engine/caller.js';

@@ -1,5 +1,6 @@
 // Reading cases: one case, its audit history, a kind's list, each as the caller may see it.
-import { sql, type CompiledQuery, type Selectable } from 'kysely';
+import type { CompiledQuery, Selectable } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { AuditEvents, DbOrTrx } from '../db/types.js';
 import { AppError, notFound } from '../errors.js';
 import type { Workflow } from '../../workflows/kit.js';

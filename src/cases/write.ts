@@ -2,7 +2,8 @@
 // audit events, rewrites their deadline rows and certificate register rows and stores their
 // Idempotency-Key answers, all or nothing. A single event is a batch of one: the same statement
 // serves fireEvent, the batcher and the scheduler.
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { DbOrTrx } from '../db/types.js';
 import { isKeyTaken, keyInFlight, keyRow } from '../idempotency.js';
 import { certificateRowOf, deadlineRows, resultOf, type PreparedEvent } from '../engine/transition.js';

@@ -8,7 +8,7 @@
 // and audited on the registry chain with its hash: it is served again while the facts it states are
 // the certificate's, and keeps verifying after a key rotation (the old key stays in the JWKS).
 import { createHash, randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db, DbOrTrx, Trx } from '../db/types.js';
 import { appendRegistryEvent } from '../audit/chains.js';
 import { signCredential } from './sign.js';

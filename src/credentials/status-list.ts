@@ -5,7 +5,7 @@
 // transaction, and updating one bit rewrites nothing but that row.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { DbOrTrx } from '../db/types.js';
 import { signCredential } from './sign.js';
 import type { IssuerKey } from './keys.js';

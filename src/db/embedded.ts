@@ -1,10 +1,11 @@
 // The embedded database (PGlite): opening a data directory, starting a new one from a copy of a
 // migrated one, and making that copy. Loaded only when no DATABASE_URL is given (src/db/index.ts).
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kysely } from 'kysely';
+import { Kysely } from './kysely.js';
 import type { PGlite } from '@electric-sql/pglite';
 import { migrateToLatest, migrationsDigest, whenMigrated } from './migrate.js';
 import type { Database, DB } from './types.js';
@@ -15,11 +16,9 @@ const NUMERIC_OID = 1700;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Each driver is loaded only when used: the embedded one is large, and a start waits for imports.
 async function pgliteModules() {
-  const [{ PGlite }, { pg_trgm }, { PGliteDialect }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite/contrib/pg_trgm'),
-    import('kysely-pglite-dialect'),
-  ]);
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
+  // Its CommonJS build, which requires Kysely's CommonJS build, the one src/db/kysely.ts loads.
+  const { PGliteDialect } = createRequire(import.meta.url)('kysely-pglite-dialect') as typeof import('kysely-pglite-dialect');
   const options = {
     // trigram indexes keep the public register's substring search fast, as on PostgreSQL
     extensions: { pg_trgm },

@@ -1,6 +1,6 @@
 // The PostgreSQL driver: a pool of pg clients whose recurring statements are prepared once per
 // connection. Loaded only when a DATABASE_URL is given (src/db/index.ts).
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect } from './kysely.js';
 import pg from 'pg';
 import type { Database, DB } from './types.js';
 

@@ -3,7 +3,8 @@
 // from the status the certification workflow declares for each state), the holder, product and lab
 // names kept by the triggers of migrations/2026-11-28T02, searched through the indexes of 2026-11-29T00.
 // A certificate's status history is read from its case's audit history (certificateStatusHistory).
-import { sql, type AliasedSelectQueryBuilder, type Expression, type ExpressionBuilder, type RawBuilder, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { AliasedSelectQueryBuilder, Expression, ExpressionBuilder, RawBuilder, Selectable, SelectQueryBuilder, SqlBool } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Certificates, DB, DbOrTrx } from '../db/types.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { CERTIFICATE_NUMBER_PREFIX, CERTIFICATE_STATUS_EVENTS, certificationWorkflow } from '../../workflows/certification.js';

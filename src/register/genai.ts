@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { DbOrTrx } from '../db/types.js';
 import { afterKeyset, decodeKeyset, toPage } from '../paging.js';
 

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Trx } from '../db/types.js';
 import type { Accreditation, Lookup } from '../../workflows/kit.js';
 import { REGISTRY_CHAIN } from '../audit/audit.js';

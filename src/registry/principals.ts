@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db, DbOrTrx } from '../db/types.js';
 import { AppError, notFound, ruleViolation, validationFailed } from '../errors.js';
 import { l } from '../../workflows/kit.js';

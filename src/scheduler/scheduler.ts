@@ -1,7 +1,7 @@
 // The deadline scheduler: fires the `system` events the workflows declare (START_TESTING,
 // INFO_LAPSED, PERIOD_ENDED, EXPIRE, …) once their `deadlines` row falls due. Deadlines live in the
 // database, so a restart loses none, and several instances may sweep at once.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { DbOrTrx, Trx } from '../db/types.js';
 import { AppError } from '../errors.js';
 import { workflowByKind } from '../../workflows/index.js';

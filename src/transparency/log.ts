@@ -1,7 +1,7 @@
 // The transparency log in the database (SPEC §7; tables in migrations/2026-12-05T00-transparency-log.ts):
 // the sequencer that gives queued audit events their place, the proofs read from stored subtree
 // hashes, and the signed checkpoints.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db, DbOrTrx } from '../db/types.js';
 import {
   appendToEdge,

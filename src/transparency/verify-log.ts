@@ -4,7 +4,7 @@
 // deleted, a chain cut short or rewritten with recomputed hashes, a case deleted with its history,
 // the audit table truncated: each changes a leaf or the tree under a signature the database cannot
 // forge. A log rebuilt and re-signed with the real key is what a witness catches (src/transparency/witness.ts).
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { appendToEdge, emptyRoot, leafHash, rightEdge, rootOfEdge, storedSubtrees, type Hash, type Node } from './merkle.js';

@@ -19,7 +19,7 @@
 // round trip per delivery). A failed one waits for its retry while later ones go on; after a failure
 // no more of the endpoint's claimed deliveries are started this round: they are released for the next
 // rather than each waiting out the timeout now. Every time is the service's clock (tests move it).
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import { Periodic } from '../periodic.js';
 import { bodyOf, signedHeaders, type Message } from './messages.js';

@@ -2,7 +2,7 @@
 // endpoints belong to its organization and are managed by its principals; regulators' endpoints
 // (organization_id null) hear every case and are managed by any regulator. Another owner's endpoint
 // answers 404. Every change is an event on the registry chain, never with the secret.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import { AppError, notFound, validationFailed } from '../errors.js';
 import { appendRegistryEvent } from '../audit/chains.js';

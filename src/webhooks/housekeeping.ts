@@ -1,6 +1,6 @@
 // The dispatcher's housekeeping (SPEC §9), once per interval beside the deliveries: endpoints that
 // have failed too long are disabled, and deliveries whose endpoint is gone are removed.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import { appendRegistryEvent } from '../audit/chains.js';
 

@@ -8,7 +8,7 @@
 // recorded, with its notification (the workbench's inbox tells of them whether or not it has an
 // endpoint), and delivered to those of its enabled endpoints that listen: the reminder, its
 // notification and its deliveries are written in one transaction.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import { REMINDER_OFFSETS_DAYS, matches, reminderOf } from './messages.js';
 

@@ -1,7 +1,7 @@
 // My work (SPEC §6): the cases on which this person may fire an event now, most urgent first.
 // Which states those are comes from the machines (allowedEvents), never from a list of our own.
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import { workflows } from '../../workflows/index.js';
 import type { Workflow } from '../../workflows/kit.js';
 import { eventLabel, stateLabel, workflowLabels } from '../../workflows/labels.js';

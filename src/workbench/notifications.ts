@@ -9,7 +9,8 @@
 // are those at or below it merged with the marked ones (the marks' primary key, newest first). A page
 // costs its rows and what it skips (the person's own actions, read ones above the watermark), never
 // the whole history: no OFFSET, no count of everything.
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import type { Principal } from '../registry/principals.js';
 import { decodeCursor, encodeCursor } from '../paging.js';

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Db } from '../db/types.js';
 import type { Principal, Role } from '../registry/principals.js';
 import { WB_CSS_PATH } from './layout.js';

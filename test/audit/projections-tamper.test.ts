@@ -1,6 +1,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, testDatabaseUrl } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { sandboxCast } from '../sandbox/helpers.js';

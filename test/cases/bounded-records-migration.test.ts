@@ -1,7 +1,7 @@
 // migrations/2026-12-04T11-bounded-records.ts: stored records become what a replay of their history
 // through the machines gives (the bounded shape), the audit chain untouched; a case whose history
 // does not verify stops the migration and nothing is changed.
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import t from 'tap';
 import { up, down } from '../../migrations/2026-12-04T11-bounded-records.js';
 import { buildTestApp, fixtures, type TestApp } from '../helpers/app.js';

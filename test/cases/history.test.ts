@@ -1,7 +1,7 @@
 // GET /v1/:kind/:id/events (SPEC §2): a case's history, oldest first, in keyset pages, filtered by
 // event type; what accumulates in a case is read here, not kept in its record, so the filter must be
 // served by an index whatever the length of the history.
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, sql } from '../../src/db/kysely.js';
 import { historyStatement } from '../../src/cases/read.js';
 import t from 'tap';
 import { buildTestApp, fixtures, type TestApp } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import t from 'tap';
 import { sweepOnce } from '../../src/scheduler/scheduler.js';
 import { buildTestApp } from '../helpers/app.js';

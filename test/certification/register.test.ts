@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp } from '../helpers/app.js';
 import { SYSTEM_CALLER } from '../../src/engine/caller.js';
 import { fireEvent } from '../../src/cases/fire.js';

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import type { VerifyFailure, VerifyReport } from '../../src/audit/verify.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { sandboxApplication } from '../sandbox/helpers.js';

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -111,4 +111,30 @@ t.test("every installed package accepts every Node that package.json's engines a
     for (const n of nodes) if (!satisfies(n, range)) refused.push(`${where}@${entry.version} needs node ${range}, not ${n}`);
   }
   t.same(refused, [], 'npm would warn EBADENGINE for none');
+});
+
+t.test("Kysely's values are loaded from src/db/kysely.ts (its CommonJS build), never by a value import of 'kysely'", async (t) => {
+  // One value import of 'kysely' (or of kysely-pglite-dialect's ES-module build, which makes one)
+  // loads Kysely's 263 ES modules beside the CommonJS build: ~0.6 s of CPU at every start (src/db/kysely.ts says why).
+  const dirs = ['src', 'migrations', 'workflows', 'test', 'bench', 'scripts'];
+  const files = dirs.flatMap((d) =>
+    readdirSync(path.join(root, d), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /\.(ts|mts|mjs|js)$/.test(e.name))
+      .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)),
+  );
+  t.ok(files.length > 300, `${files.length} files read`);
+  const shim = path.join(root, 'src', 'db', 'kysely.ts');
+  const found: string[] = [];
+  for (const file of files) {
+    if (file === shim) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?([^'";]*?)\s*from\s*'(kysely(?:-pglite-dialect)?)'/gm)) {
+      const [, typeOnly, clause, spec] = m as unknown as [string, string | undefined, string, string];
+      const names = /\{([^}]*)\}/.exec(clause)?.[1]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [clause];
+      if (!typeOnly && names.some((n) => !n.startsWith('type '))) found.push(`${path.relative(root, file)}: ${m[0].trim()}`);
+      void spec;
+    }
+    for (const m of text.matchAll(/(?<!typeof\s+)import\(\s*'(kysely(?:-pglite-dialect)?)'\s*\)/g)) found.push(`${path.relative(root, file)}: ${m[0]}`);
+  }
+  t.same(found, [], 'every other import of kysely is `import type`');
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { migrateToLatest, openDatabase, prepareEmbeddedTemplate, templatePath, isInitialised, templateScratchPrefix } from '../../src/db/index.js';
 import { testDatabaseUrl } from '../helpers/app.js';
 

@@ -1,7 +1,8 @@
 // An Idempotency-Key's answer commits with the work it answers (SPEC §2): a retry after a crash at
 // any moment replays the answer or finds nothing done, never applies the work twice.
 import { randomBytes } from 'node:crypto';
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { buildTestApp, makeCreditCode, uniq, type TestApp } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import t from 'tap';
 import { buildTestApp, fixtures, makeCreditCode, uniq } from '../helpers/app.js';
 import { assertProblem, auditTypes, countRows, productBody } from './support.js';

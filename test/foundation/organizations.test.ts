@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, fixtures, makeCreditCode, openSameDatabase, uniq } from '../helpers/app.js';
 import { assertProblem, auditTypes, countRows } from './support.js';
 

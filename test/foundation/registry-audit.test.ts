@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, fixtures } from '../helpers/app.js';
 
 t.test('registry changes are one hash-chained audit event each', async (t) => {

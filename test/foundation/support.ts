@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import type { Test } from 'tap';
 import type { TestApp } from '../helpers/app.js';
 

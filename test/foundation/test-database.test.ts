@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import pg from 'pg';
 import { migrateToLatest } from '../../src/db/index.js';
 import { buildTestApp, captureLogs, openTestDatabase, testDatabaseUrl } from '../helpers/app.js';

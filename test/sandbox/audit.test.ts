@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, testSigningKeyFile, testSecretsKeyFile } from '../helpers/app.js';
 import { sandboxCast } from './helpers.js';
 

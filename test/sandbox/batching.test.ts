@@ -1,7 +1,7 @@
 // Events of different cases that arrive together share one read and one write (EventBatcher in
 // src/cases/batcher.ts). Each is still judged, refused and answered on its own.
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp } from '../helpers/app.js';
 import { openSameDatabase } from '../helpers/app.js';
 import { day, sandboxApplication, sandboxCast } from './helpers.js';

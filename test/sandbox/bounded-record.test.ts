@@ -4,7 +4,7 @@
 // record stays the same size, the audit verification still rebuilds it exactly from the history,
 // and the rules that count (EXTEND at most twice, CONCLUDE after an exit report) refuse as before.
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { TestClock, buildTestApp } from '../helpers/app.js';
 import { day, sandboxCast } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp } from '../helpers/app.js';
 import { day, sandboxCast } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, testDatabaseUrl } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { verifyAudit, type VerifyReport } from '../../src/audit/verify.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, openSameDatabase, openTestDatabase, testDatabaseUrl } from '../helpers/app.js';
 import { createCase } from '../../src/cases/create.js';
 import { fireEvent } from '../../src/cases/fire.js';

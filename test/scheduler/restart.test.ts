@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { TestClock, buildTestApp, fixtures } from '../helpers/app.js';
 import { DAY, iso, sandbox, storage, waitFor } from './support.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import pg from 'pg';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, openSameDatabase, openTestDatabase, testDatabaseUrl, type TestApp } from '../helpers/app.js';
 
 // Two instances of the service on one PostgreSQL database share nothing but the database: a token

@@ -2,7 +2,7 @@
 // everything stored, a cast holding one representative record of each kind, problem checks.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import type { Db } from '../../src/db/types.js';
 import { uniq, type TestApp } from '../helpers/app.js';
 import { certificationCast, sha256 } from '../certification/cast.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { TestClock, buildTestApp, openSameDatabase, openTestDatabase, testDatabaseUrl, type TestApp } from '../helpers/app.js';
 import { certificationCast } from '../certification/cast.js';
 import { sandboxApplication } from '../sandbox/helpers.js';

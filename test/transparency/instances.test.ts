@@ -2,7 +2,7 @@
 // checkpoints, while cases are created and moved through both: one sequence of leaves, no gap, no
 // duplicate, each audit event exactly once, and the audit (log included) verifies.
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { TestClock, buildTestApp, openSameDatabase, openTestDatabase, testDatabaseUrl, type TestApp } from '../helpers/app.js';
 import { sandboxApplication, sandboxCast } from '../sandbox/helpers.js';
 import { integrate } from '../../src/transparency/log.js';

@@ -5,7 +5,7 @@
 // node:crypto and the C2SP formats read here, not with the service's note code.
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
 import t from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { sandboxCast } from '../sandbox/helpers.js';
 import { MTH, PATH, PROOF, refLeaf, rootFromPath } from './reference.js';

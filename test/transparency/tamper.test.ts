@@ -3,7 +3,7 @@
 // every trigger, the append-only ones and the log's queue included), each then named by
 // GET /v1/audit/verify. Every subtest has a database of its own.
 import t, { type Test } from 'tap';
-import { sql } from 'kysely';
+import { sql } from '../../src/db/kysely.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { sandboxCast } from '../sandbox/helpers.js';
 import { certificationCast } from '../certification/cast.js';

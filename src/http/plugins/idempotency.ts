@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { sql } from 'kysely';
+import { sql } from '../../db/kysely.js';
 import type { FastifyRequest } from 'fastify';
 import { AppError, problemBody } from '../../errors.js';
 import { keyInFlight, type KeyedRequest } from '../../idempotency.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { sql } from '../../db/kysely.js';
 import { sendProblem } from '../plugins/errors.js';
 import { answer } from '../openapi.js';
 
