@@ -6,7 +6,7 @@
 // The same classes, the same API: only how Node loads them differs.
 //
 // Import Kysely's values (sql, Kysely, …) from here and its types from 'kysely' (`import type`):
-// one value import of 'kysely' anywhere loads the 263 modules again. test/foundation/kysely-loading.test.ts
+// one value import of 'kysely' anywhere loads the 263 modules again. test/foundation/dependencies.part.ts
 // holds every file to that.
 import { createRequire } from 'node:module';
 import type * as K from 'kysely';

@@ -1,7 +1,7 @@
 // What an integrator writes with a client generated from the OpenAPI document (README, API):
 // openapi-fetch over the types openapi-typescript made (./api.ts). `npm run typecheck` checks it
 // against those types, so a request or a response field the document does not describe fails the
-// type check; test/openapi/client.test.ts runs it against a listening service.
+// type check; test/openapi/client.part.ts runs it against a listening service.
 import createClient from 'openapi-fetch';
 import type { paths } from './api.js';
 
