@@ -31,7 +31,7 @@ t.test('verify names each projection changed behind the engine', async (t) => {
     return r.json();
   };
   // Small batches in a worker thread: the per-case checks run there, on rows read in their batch.
-  // One thread (each costs ~2 s of CPU to start); test/sandbox/verify-threads.test.ts proves that
+  // One thread (each costs ~2 s of CPU to start); test/sandbox/verify-threads.part.ts proves that
   // several report what one does, in the same order.
   const threaded = () => verifyAudit(ta.app.db, { batchSize: 2, threads: 1, databaseUrl: ta.database.url ?? null });
 

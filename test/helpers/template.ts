@@ -21,7 +21,7 @@ const alive = (pid: number) => {
 
 // ---- the embedded database: a copy of a prepared data directory ----
 
-// Its own copy, not the one `npm start` uses: test/foundation/embedded-template.test.ts removes that one.
+// Its own copy, not the one `npm start` uses: test/foundation/embedded-template.part.ts removes that one.
 const TEST_TEMPLATE_PREFIX = 'test-pglite';
 const LOCK_STALE_MS = 5 * 60_000;
 
