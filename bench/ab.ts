@@ -31,6 +31,7 @@ const db = await createDatabase('bench_ab');
 const admin = adminToken();
 async function start(v: (typeof variants)[number]) {
   const port = await freePort();
+  fs.mkdirSync(workDir, { recursive: true });
   const out = fs.openSync(path.join(workDir, `ab-${v.name}.log`), 'w');
   const [cmd, args] = v.nodeArgs.length ? [process.execPath, [...v.nodeArgs, '--import', 'tsx', 'src/main.ts']] : [path.join(v.root, 'node_modules/.bin/tsx'), ['src/main.ts']];
   const child = spawn(cmd, args, { cwd: v.root, env: { ...process.env, LOG_LEVEL: 'info', SCHEDULER_INTERVAL_MS: '0', RATE_LIMIT_MAX: '10000000', DATABASE_URL: db.url, SIGNING_KEY_FILE: benchSigningKeyFile(), SECRETS_KEY_FILE: benchSecretsKeyFile(), LOG_ORIGIN: BENCH_LOG_ORIGIN, ADMIN_TOKEN: admin, ...v.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', out, out], detached: true });
