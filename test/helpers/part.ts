@@ -24,13 +24,19 @@ export function part(url: string, body: PartBody): Part {
   return p;
 }
 
-/** Runs every `*.part.ts` in the folder of `url`, in name order, one after another. */
+/**
+ * Runs every `*.part.ts` in the folder of `url`, in name order, one after another. Each part has
+ * tap's whole time limit (package.json's tap.timeout) to itself, as it had as a file of its own:
+ * the timer is restarted before each (tap.setTimeout tells the runner too).
+ */
 export async function runParts(t: Test, url: string): Promise<void> {
   const dir = path.dirname(fileURLToPath(url));
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.part.ts')).sort();
   if (files.length === 0) throw new Error(`no *.part.ts in ${nameOf(url)}`);
+  const limit = Number(process.env.TAP_TIMEOUT || 30) * 1000;
   for (const f of files) {
     const { default: p } = (await import(pathToFileURL(path.join(dir, f)).href)) as { default: Part };
+    if (limit > 0) t.setTimeout(limit);
     await t.test(p.name, p.body);
   }
 }
