@@ -133,6 +133,23 @@ function finiteOnly(validate: ValidateFunction): ValidateFunction {
 export const MAX_FIELD_ERRORS = 100;
 
 /**
+ * Whether JSON text may hold a number past a double's range: one with a three-digit exponent
+ * (`1e400`, `1.5e999`) or a run of 309 digits or more. In time linear in the text, whatever it holds
+ * (a regular expression such as /\d{309}/ re-reads each digit of a shorter run, ~0.6 s for 1 MB of them).
+ */
+export function mayHoldNonFinite(text: string): boolean {
+  if (/\d[eE]\+?\d{3}/.test(text)) return true;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run >= 309) return true;
+    } else run = 0;
+  }
+  return false;
+}
+
+/**
  * The JSON pointer of the first number that is not finite, or null: JSON text such as `1e400`
  * parses to Infinity, which no schema keyword bounds and JSON.stringify would store as null.
  * Iterative, as a body may nest deeper than the stack; the pointer is only spelled out when found.

@@ -1,5 +1,5 @@
 import { buildTestApp, fixtures, makeCreditCode } from '../helpers/app.js';
-import { Schemas } from '../../src/schemas.js';
+import { Schemas, mayHoldNonFinite, nonFinitePointer } from '../../src/schemas.js';
 import { assertProblem, countRows, productBody, robotBlock } from './support.js';
 import { part } from '../helpers/part.js';
 
@@ -126,6 +126,24 @@ export default part(import.meta.url, async (t) => {
     const large = await ta.req({ method: 'POST', url: '/v1/products', token, headers: { 'content-type': 'application/json' }, payload: body.replace('"payload_kg":5,', '"payload_kg":1.5e3,') });
     t.equal(large.statusCode, 201, 'a finite number written with an exponent is accepted');
     t.equal(large.json().robot.payload_kg, 1500);
+  });
+
+  t.test('which JSON text is walked for numbers past a double: three-digit exponents and 309-digit runs, nothing else', async (t) => {
+    for (const [text, may] of [
+      ['1e400', true],
+      ['1.5e999', true],
+      ['1E+400', true],
+      ['{"a":"1e400"}', true],
+      ['9'.repeat(309), true],
+      ['1e-400', false],
+      ['1e99', false],
+      ['9'.repeat(308), false],
+      [`[${`${'9'.repeat(308)},`.repeat(50)}1]`, false],
+      ['{"payload_kg":1.5e3}', false],
+    ] as const) {
+      t.equal(mayHoldNonFinite(text), may, `${text.slice(0, 24)}${text.length > 24 ? '…' : ''} (${text.length} chars)`);
+      if (!may) t.equal(nonFinitePointer(JSON.parse(text)), null, 'and indeed holds none');
+    }
   });
 
   t.test('400: a date without a time must be an RFC 3339 date-time, said once, without a regular expression', async (t) => {

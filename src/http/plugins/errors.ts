@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError, isDataException, isUnavailable, problemBody, type ErrorCode } from '../../errors.js';
-import { fieldErrors, nonFinitePointer } from '../../schemas.js';
+import { fieldErrors, mayHoldNonFinite, nonFinitePointer } from '../../schemas.js';
 
 const PART: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
 
@@ -143,8 +143,8 @@ export default fp(
       }
       parseJson(request, text, (err: Error | null, value?: unknown) => {
         // A number too large for a double (1e400) parses to ±Infinity: refused, not stored as null.
-        // Only text with an exponent or a 300-digit run can hold one, so most bodies are not walked.
-        const at = err || !/\d[eE][+-]?\d|\d{300}/.test(text) ? null : nonFinitePointer(value);
+        // Only text with a three-digit exponent or a 309-digit run can hold one: others are not walked.
+        const at = err || !mayHoldNonFinite(text) ? null : nonFinitePointer(value);
         if (at !== null) return done(new AppError('validation_failed', `body${at}: must be a finite number`, { errors: [{ path: `body${at}`, message: 'must be a finite number' }] }), undefined);
         done(err, value);
       });
