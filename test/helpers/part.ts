@@ -24,18 +24,23 @@ export function part(url: string, body: PartBody): Part {
   return p;
 }
 
-/**
- * Runs every `*.part.ts` in the folder of `url`, in name order, one after another. Each part has
- * tap's whole time limit (package.json's tap.timeout) to itself, as it had as a file of its own:
- * the timer is restarted before each (tap.setTimeout tells the runner too).
- */
+/** Runs every `*.part.ts` in the folder of `url`, in name order, one after another (runPartFiles). */
 export async function runParts(t: Test, url: string): Promise<void> {
   const dir = path.dirname(fileURLToPath(url));
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.part.ts')).sort();
   if (files.length === 0) throw new Error(`no *.part.ts in ${nameOf(url)}`);
+  await runPartFiles(t, files.map((f) => path.join(dir, f)));
+}
+
+/**
+ * Runs these part files in this order, one after another. Each part has tap's whole time limit
+ * (package.json's tap.timeout) to itself, as it had as a file of its own: the timer is restarted
+ * before each (tap.setTimeout tells the runner too).
+ */
+export async function runPartFiles(t: Test, files: string[]): Promise<void> {
   const limit = Number(process.env.TAP_TIMEOUT || 30) * 1000;
-  for (const f of files) {
-    const { default: p } = (await import(pathToFileURL(path.join(dir, f)).href)) as { default: Part };
+  for (const file of files) {
+    const { default: p } = (await import(pathToFileURL(path.resolve(repoRoot, file)).href)) as { default: Part };
     if (limit > 0) t.setTimeout(limit);
     await t.test(p.name, p.body);
   }
